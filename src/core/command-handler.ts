@@ -1,0 +1,299 @@
+/**
+ * The command handler: validate the command, load the aggregate's state (cached, or
+ * snapshot + tail), decide, append with the expected version, evolve, acknowledge.
+ *
+ * `handle` is the convenient, awaited form. The hot path is `execute`: synchronous, no
+ * promise per command, for a stream already loaded; the caller awaits durability once
+ * for a whole batch with `store.durable(position)` (or uses `handleMany`).
+ */
+import type { z } from "zod";
+import { ConcurrencyError, ValidationError } from "./errors.ts";
+import type { Decider } from "./decider.ts";
+import type { Event, RecordedEvent } from "./events.ts";
+import { zodIssues } from "./events.ts";
+import type { EventStore } from "./event-store.ts";
+import type { SnapshotStore } from "./snapshots.ts";
+
+export interface SnapshotPolicy<S> {
+  /** Take a snapshot every this many events of a stream. */
+  every: number;
+  /** The state's shape version; snapshots of another version are ignored and rebuilt. */
+  schemaVersion: number;
+  /** Where to keep them (default: the storage adapter's snapshot store). */
+  store?: SnapshotStore;
+  /** State to a JSON-compatible value (default: a JSON round trip). */
+  serialize?(state: S): unknown;
+  /** The inverse of `serialize`; must return a fresh state object. */
+  deserialize?(data: unknown): S;
+}
+
+export interface CommandHandlerOptions<C, S, E extends Event> {
+  store: EventStore<E>;
+  decider: Decider<C, S, E>;
+  /** Which stream a command is about. */
+  streamId(command: C): string;
+  /** Validates untrusted input (a zod schema); without it input is taken as typed. */
+  command?: z.ZodType<C>;
+  snapshots?: SnapshotPolicy<S>;
+}
+
+export interface ExecuteResult<S, E extends Event> {
+  streamId: string;
+  /** The events the command produced, as stored. */
+  events: RecordedEvent<E>[];
+  /** The state after the events (the live, cached object). */
+  state: S;
+  streamVersion: number;
+  /** Global position of the last event (the head when the command produced none). */
+  position: number;
+}
+
+export interface BatchResult {
+  /** Commands that were decided and appended. */
+  succeeded: number;
+  /** Commands that failed, by their index in the input, with the error. Nothing of theirs was appended. */
+  failures: { index: number; error: unknown }[];
+  /** Global position after the batch. */
+  position: number;
+}
+
+interface Loaded<S> {
+  state: S;
+  version: number;
+  snapshotVersion: number;
+}
+
+export class CommandHandler<C, S, E extends Event> {
+  readonly #store: EventStore<E>;
+  readonly #decider: Decider<C, S, E>;
+  readonly #streamIdOf: (command: C) => string;
+  readonly #schema?: z.ZodType<C>;
+  readonly #snapshots?: Required<Omit<SnapshotPolicy<S>, "store">> & { store: SnapshotStore };
+  readonly #cache = new Map<string, Loaded<S>>();
+  readonly #loading = new Map<string, Promise<Loaded<S>>>();
+  /** Snapshot saves under way; `flushSnapshots` awaits them. */
+  readonly #saving = new Set<Promise<void>>();
+
+  constructor(options: CommandHandlerOptions<C, S, E>) {
+    this.#store = options.store;
+    this.#decider = options.decider;
+    this.#streamIdOf = options.streamId;
+    this.#schema = options.command;
+    const policy = options.snapshots;
+    if (policy !== undefined) {
+      if (!Number.isInteger(policy.every) || policy.every < 1) {
+        throw new ValidationError("snapshot policy", [{ path: "every", message: `must be an integer >= 1, got ${policy.every}` }]);
+      }
+      this.#snapshots = {
+        every: policy.every,
+        schemaVersion: policy.schemaVersion,
+        store: policy.store ?? options.store.storage.snapshots,
+        serialize: policy.serialize ?? ((state) => JSON.parse(JSON.stringify(state))),
+        deserialize: policy.deserialize ?? ((data) => structuredClone(data) as S),
+      };
+    }
+  }
+
+  /** Validates raw input into a command; throws ValidationError naming the field. */
+  parse(input: unknown): C {
+    if (this.#schema === undefined) return input as C;
+    const result = this.#schema.safeParse(input);
+    if (!result.success) throw new ValidationError("command", zodIssues(result.error));
+    return result.data;
+  }
+
+  /** Validates, loads, decides, appends and acknowledges by the store's durability mode. */
+  async handle(input: unknown): Promise<ExecuteResult<S, E>> {
+    const command = this.parse(input);
+    await this.load(this.#streamIdOf(command));
+    const result = this.execute(command);
+    await this.#acknowledge(result.position);
+    return result;
+  }
+
+  /**
+   * Handles many commands with one acknowledgement: loads every stream they touch,
+   * executes them in order (no promise per command), then awaits durability once.
+   * A failing command is reported by index and does not stop the others.
+   */
+  async handleMany(inputs: readonly unknown[]): Promise<BatchResult> {
+    const failures: { index: number; error: unknown }[] = [];
+    const commands: (C | undefined)[] = new Array(inputs.length);
+    const streams = new Set<string>();
+    for (let i = 0; i < inputs.length; i++) {
+      try {
+        const command = this.parse(inputs[i]);
+        commands[i] = command;
+        streams.add(this.#streamIdOf(command));
+      } catch (error) {
+        failures.push({ index: i, error });
+      }
+    }
+    for (const streamId of streams) await this.load(streamId);
+    let succeeded = 0;
+    for (let i = 0; i < commands.length; i++) {
+      const command = commands[i];
+      if (command === undefined) continue;
+      try {
+        this.execute(command);
+        succeeded++;
+      } catch (error) {
+        failures.push({ index: i, error });
+      }
+    }
+    failures.sort((a, b) => a.index - b.index);
+    const position = this.#store.headPosition;
+    await this.#acknowledge(position);
+    return { succeeded, failures, position };
+  }
+
+  /**
+   * The hot path: decides and appends a validated command against a loaded stream,
+   * synchronously. Durability is the caller's to await, by position.
+   */
+  execute(command: C): ExecuteResult<S, E> {
+    const streamId = this.#streamIdOf(command);
+    const loaded = this.#current(streamId);
+    const decided = this.#decider.decide(command, loaded.state);
+    const appended = this.#store.enqueue(streamId, decided, { expectedVersion: loaded.version });
+    try {
+      for (const event of appended.events) loaded.state = this.#decider.evolve(loaded.state, event);
+    } catch (error) {
+      // The events are stored but the cached state is half-evolved: forget it.
+      this.#cache.delete(streamId);
+      throw error;
+    }
+    loaded.version = appended.streamVersion;
+    if (this.#snapshots && loaded.version - loaded.snapshotVersion >= this.#snapshots.every) {
+      this.#snapshot(streamId, loaded, appended.position);
+    }
+    return {
+      streamId,
+      events: appended.events,
+      state: loaded.state,
+      streamVersion: loaded.version,
+      position: appended.position,
+    };
+  }
+
+  /** Makes sure the stream's state is cached and current; returns it. */
+  async load(streamId: string): Promise<S> {
+    let loaded = this.#cache.get(streamId);
+    if (loaded === undefined) {
+      let loading = this.#loading.get(streamId);
+      if (loading === undefined) {
+        loading = this.#loadFromStorage(streamId).finally(() => this.#loading.delete(streamId));
+        this.#loading.set(streamId, loading);
+      }
+      loaded = await loading;
+      this.#cache.set(streamId, loaded);
+    }
+    // Catch up with events appended past the cached version (by another writer).
+    while (loaded.version < this.#store.streamVersion(streamId)) {
+      const tail = await this.#store.readStream(streamId, { from: loaded.version + 1 });
+      for (const event of tail) {
+        if (event.streamVersion !== loaded.version + 1) continue;
+        loaded.state = this.#decider.evolve(loaded.state, event);
+        loaded.version = event.streamVersion;
+      }
+    }
+    return loaded.state;
+  }
+
+  /** The cached state of a loaded stream, if any. */
+  cached(streamId: string): S | undefined {
+    return this.#cache.get(streamId)?.state;
+  }
+
+  /** Forgets cached state, so the next command loads from storage (snapshot + tail). */
+  evict(streamId?: string): void {
+    if (streamId === undefined) this.#cache.clear();
+    else this.#cache.delete(streamId);
+  }
+
+  /** Waits for snapshot saves under way; rejects with the first that failed. */
+  async flushSnapshots(): Promise<void> {
+    await Promise.all(this.#saving);
+  }
+
+  #current(streamId: string): Loaded<S> {
+    const loaded = this.#cache.get(streamId);
+    const version = this.#store.streamVersion(streamId);
+    if (loaded === undefined) {
+      if (version !== 0) {
+        throw new ConcurrencyError(streamId, "a loaded state (call load() first)", version);
+      }
+      const fresh = { state: this.#decider.initialState(), version: 0, snapshotVersion: 0 };
+      this.#cache.set(streamId, fresh);
+      return fresh;
+    }
+    // Fold, from the event buffer, anything another writer appended since; if it is no
+    // longer buffered the caller must load() again.
+    while (loaded.version < version) {
+      const event = this.#store.buffer.get(this.#store.positionOf(streamId, loaded.version + 1));
+      if (event === undefined) throw new ConcurrencyError(streamId, loaded.version, version);
+      loaded.state = this.#decider.evolve(loaded.state, event);
+      loaded.version++;
+    }
+    return loaded;
+  }
+
+  async #loadFromStorage(streamId: string): Promise<Loaded<S>> {
+    const loaded: Loaded<S> = { state: this.#decider.initialState(), version: 0, snapshotVersion: 0 };
+    const current = this.#store.streamVersion(streamId);
+    const policy = this.#snapshots;
+    if (policy !== undefined && current > 0) {
+      const snapshot = await policy.store.load(streamId);
+      // A snapshot of another state shape, or past what the log holds (its events were
+      // lost in a crash before they became durable), is not trusted: rebuild instead.
+      if (
+        snapshot !== undefined && snapshot.schemaVersion === policy.schemaVersion &&
+        snapshot.streamVersion <= current
+      ) {
+        loaded.state = policy.deserialize(snapshot.state);
+        loaded.version = snapshot.streamVersion;
+        loaded.snapshotVersion = snapshot.streamVersion;
+      }
+    }
+    if (loaded.version < current) {
+      for (const event of await this.#store.readStream(streamId, { from: loaded.version + 1 })) {
+        loaded.state = this.#decider.evolve(loaded.state, event);
+        loaded.version = event.streamVersion;
+      }
+    }
+    return loaded;
+  }
+
+  #snapshot(streamId: string, loaded: Loaded<S>, position: number): void {
+    const policy = this.#snapshots!;
+    // Serialize now (the state changes in place); save only once the events it covers
+    // are durable, so a snapshot never describes events a crash can still lose.
+    const snapshot = {
+      streamId,
+      streamVersion: loaded.version,
+      schemaVersion: policy.schemaVersion,
+      state: policy.serialize(loaded.state),
+    };
+    loaded.snapshotVersion = loaded.version;
+    const saving = this.#store.durable(position).then(() => policy.store.save(snapshot));
+    this.#saving.add(saving);
+    // A failed save loses nothing (the log is the truth) but is reported, and stays in
+    // the set so that flushSnapshots rejects with it.
+    saving.then(
+      () => this.#saving.delete(saving),
+      (error) => console.error(`eventfold: snapshot of "${streamId}" failed:`, error),
+    );
+  }
+
+  #acknowledge(position: number): Promise<void> | void {
+    const mode = this.#store.durability;
+    if (mode === "durable" || mode === "sync") return this.#store.durable(position);
+  }
+}
+
+/** Creates a command handler for a decider over a store. */
+export function createCommandHandler<C, S, E extends Event>(
+  options: CommandHandlerOptions<C, S, E>,
+): CommandHandler<C, S, E> {
+  return new CommandHandler(options);
+}

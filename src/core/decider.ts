@@ -1,0 +1,23 @@
+/**
+ * The decider: the one central idea. `decide` turns a command and the current state into
+ * events (or throws a domain error); `evolve` folds an event into the state.
+ *
+ * `decide` must not change the state. `evolve` may return a new state or update the
+ * given one in place and return it: a hot aggregate (the order book) does the latter so
+ * that no new state is allocated per event. In-place state means the state object a
+ * handler caches is the live one: read it, do not keep references into it across commands.
+ */
+import type { Event } from "./events.ts";
+
+export interface Decider<C, S, E extends Event> {
+  initialState(): S;
+  decide(command: C, state: S): readonly E[];
+  evolve(state: S, event: E): S;
+}
+
+/** Folds events into a fresh initial state. */
+export function fold<C, S, E extends Event>(decider: Decider<C, S, E>, events: Iterable<E>): S {
+  let state = decider.initialState();
+  for (const event of events) state = decider.evolve(state, event);
+  return state;
+}

@@ -1,0 +1,90 @@
+/**
+ * The one small family of errors eventfold throws. Every error carries a stable `code`
+ * so callers can branch without `instanceof` across module copies, and a message that
+ * names what was wrong (the field, the stream, the file and offset).
+ */
+export type ErrorCode =
+  | "VALIDATION"
+  | "CONCURRENCY"
+  | "UNKNOWN_STREAM"
+  | "STORAGE"
+  | "CLOSED";
+
+/** Base class of every error eventfold throws on purpose. */
+export class EventfoldError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** One problem found in an input: where (a dotted path) and what. */
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** A command, event or stored record failed its schema. Nothing was changed. */
+export class ValidationError extends EventfoldError {
+  readonly issues: readonly Issue[];
+  constructor(what: string, issues: readonly Issue[]) {
+    const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+    super("VALIDATION", `invalid ${what}: ${detail}`);
+    this.issues = issues;
+  }
+}
+
+/** An append's expected version did not match the stream. Nothing was appended. */
+export class ConcurrencyError extends EventfoldError {
+  readonly streamId: string;
+  readonly expected: unknown;
+  readonly actual: number;
+  constructor(streamId: string, expected: unknown, actual: number) {
+    super(
+      "CONCURRENCY",
+      `stream "${streamId}" is at version ${actual}, expected ${describeExpected(expected)}`,
+    );
+    this.streamId = streamId;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+function describeExpected(expected: unknown): string {
+  return typeof expected === "number" ? `version ${expected}` : String(expected);
+}
+
+/** A read or command named a stream that has no events. */
+export class UnknownStreamError extends EventfoldError {
+  readonly streamId: string;
+  constructor(streamId: string) {
+    super("UNKNOWN_STREAM", `stream "${streamId}" does not exist`);
+    this.streamId = streamId;
+  }
+}
+
+/**
+ * The storage layer failed (I/O error, corruption, lock held). After a write or sync
+ * failure the log is poisoned: every pending and later append is rejected with it.
+ */
+export class StorageError extends EventfoldError {
+  readonly file?: string;
+  readonly offset?: number;
+  constructor(message: string, options?: { cause?: unknown; file?: string; offset?: number }) {
+    const where = options?.file === undefined
+      ? ""
+      : ` (${options.file}${options.offset === undefined ? "" : ` at offset ${options.offset}`})`;
+    super("STORAGE", message + where, options);
+    this.file = options?.file;
+    this.offset = options?.offset;
+  }
+}
+
+/** The store (or a subscription) was used after close. */
+export class ClosedError extends EventfoldError {
+  constructor(what: string) {
+    super("CLOSED", `${what} is closed`);
+  }
+}

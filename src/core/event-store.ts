@@ -1,0 +1,359 @@
+/**
+ * The event store: streams with optimistic concurrency, a global log, reads served from
+ * the event buffer or the storage adapter, durability by position, and subscriptions.
+ *
+ * Appends are synchronous up to the adapter's enqueue (`enqueue`), so a hot caller can
+ * append many commands and await durability once, by position (`durable`). `append`
+ * is the convenient form that acknowledges according to the adapter's durability mode.
+ */
+import {
+  ClosedError,
+  ConcurrencyError,
+  StorageError,
+  UnknownStreamError,
+  ValidationError,
+} from "./errors.ts";
+import type { Event, EventRegistry, RecordedEvent, StoredRecord } from "./events.ts";
+import { DEFAULT_BUFFER_SIZE, EventBuffer } from "./event-buffer.ts";
+import { StreamIndex } from "./stream-index.ts";
+import type { DurabilityMode, StorageAdapter } from "./storage.ts";
+import { MemoryAdapter } from "../adapter/memory/index.ts";
+import { Subscription, type SubscriptionOptions } from "./subscription.ts";
+
+/**
+ * What the stream's version must be for an append to go through:
+ * `"no_stream"` (it has no events), `"stream_exists"`, `"any"`, or an exact version
+ * (its number of events).
+ */
+export type ExpectedVersion = "no_stream" | "stream_exists" | "any" | number;
+
+export interface AppendOptions {
+  expectedVersion?: ExpectedVersion;
+}
+
+export interface AppendResult<E extends Event = Event> {
+  /** The stream's version after the append. */
+  streamVersion: number;
+  /** Global position of the first appended event (head + 1 when nothing was appended). */
+  firstPosition: number;
+  /** Global position of the last appended event (the head when nothing was appended). */
+  position: number;
+  /** The events as stored (validated), with their stream versions and positions. */
+  events: RecordedEvent<E>[];
+}
+
+export interface ReadStreamOptions {
+  /** First version to read (forwards) or the version to start from (backwards). */
+  from?: number;
+  /** Last version to read, inclusive (forwards), or lowest version (backwards). */
+  to?: number;
+  limit?: number;
+  direction?: "forwards" | "backwards";
+}
+
+export interface ReadAllOptions {
+  from?: number;
+  to?: number;
+  limit?: number;
+}
+
+/** A projection updated in the same step as the append. It must not throw. */
+export interface InlineProjection<E extends Event = Event> {
+  readonly name: string;
+  apply(event: RecordedEvent<E>): void;
+}
+
+export interface EventStoreOptions<E extends Event> {
+  /** The event types this store accepts. */
+  events: EventRegistry<E>;
+  /** Where the log is kept; defaults to a fresh memory adapter. */
+  storage?: StorageAdapter;
+  /** How many recent events the in-memory buffer holds (default 10,000). */
+  bufferSize?: number;
+  /** Inline projections; they also see every event replayed when the store opens. */
+  projections?: InlineProjection<E>[];
+}
+
+/** Opens storage, rebuilds the indexes from the log and returns a ready store. */
+export async function openEventStore<E extends Event>(
+  options: EventStoreOptions<E>,
+): Promise<EventStore<E>> {
+  const store = new EventStore(options);
+  await store.open();
+  return store;
+}
+
+export class EventStore<E extends Event = Event> {
+  readonly events: EventRegistry<E>;
+  readonly storage: StorageAdapter;
+  readonly buffer: EventBuffer<E>;
+  readonly #index = new StreamIndex();
+  readonly #projections: InlineProjection<E>[] = [];
+  readonly #subscriptions = new Set<Subscription<E>>();
+  #wakeAppended: (() => void)[] = [];
+  #head = 0;
+  #state: "new" | "open" | "closed" = "new";
+
+  constructor(options: EventStoreOptions<E>) {
+    this.events = options.events;
+    this.storage = options.storage ?? new MemoryAdapter();
+    this.buffer = new EventBuffer(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
+    for (const projection of options.projections ?? []) this.#projections.push(projection);
+  }
+
+  /** Opens the adapter and replays its log into the index and the buffer. */
+  async open(): Promise<void> {
+    if (this.#state !== "new") throw new StorageError("event store is already opened");
+    await this.storage.open((record) => {
+      if (record.position !== this.#head + 1) {
+        throw new StorageError(
+          `storage replayed position ${record.position} after ${this.#head}: the log has a gap`,
+        );
+      }
+      const event = this.events.decode(record);
+      this.#head = record.position;
+      this.#index.add(record.streamId, record.position, 1);
+      this.buffer.push(event);
+      for (const projection of this.#projections) projection.apply(event);
+    });
+    this.#state = "open";
+  }
+
+  get durability(): DurabilityMode {
+    return this.storage.durability;
+  }
+
+  /** Position of the newest event in the log (0 when empty). */
+  get headPosition(): number {
+    return this.#head;
+  }
+
+  /** Highest position known durable. */
+  get durablePosition(): number {
+    return this.storage.durablePosition();
+  }
+
+  /** The stream's version: its number of events, 0 if it has none. */
+  streamVersion(streamId: string): number {
+    return this.#index.version(streamId);
+  }
+
+  /** Global position of the event at `version` of a stream. */
+  positionOf(streamId: string, version: number): number {
+    return this.#index.positionOf(streamId, version);
+  }
+
+  /** Every stream that has events. */
+  streamIds(): string[] {
+    return [...this.#index.streamIds()];
+  }
+
+  /**
+   * Validates, checks the expected version and hands the events to storage, all
+   * synchronously. On any error nothing was appended. Await `durable(result.position)`
+   * when the events must survive a crash.
+   */
+  enqueue(streamId: string, events: readonly E[], options?: AppendOptions): AppendResult<E> {
+    this.#assertOpen();
+    if (typeof streamId !== "string" || streamId.length === 0) {
+      throw new ValidationError("append", [{ path: "streamId", message: "must be a non-empty string" }]);
+    }
+    if (!Array.isArray(events)) {
+      throw new ValidationError("append", [{ path: "events", message: "must be an array" }]);
+    }
+    const validated: E[] = new Array(events.length);
+    for (let i = 0; i < events.length; i++) {
+      validated[i] = this.events.validate(events[i], `events[${i}]`);
+    }
+    const current = this.#index.version(streamId);
+    checkExpected(streamId, options?.expectedVersion ?? "any", current);
+    if (validated.length === 0) {
+      return { streamVersion: current, firstPosition: this.#head + 1, position: this.#head, events: [] };
+    }
+    const first = this.#head + 1;
+    const timestamp = Date.now();
+    const records: StoredRecord[] = new Array(validated.length);
+    for (let i = 0; i < validated.length; i++) {
+      const event = validated[i];
+      records[i] = {
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata,
+        schemaVersion: this.events.versionOf(event.type),
+        streamId,
+        streamVersion: current + i + 1,
+        position: first + i,
+        timestamp,
+      };
+    }
+    this.storage.append(records);
+    const recorded = records as unknown as RecordedEvent<E>[];
+    this.#commit(streamId, recorded);
+    return { streamVersion: current + records.length, firstPosition: first, position: this.#head, events: recorded };
+  }
+
+  /**
+   * Appends and acknowledges by the storage's durability mode: after the covering
+   * fdatasync in `durable` and `sync`, at once in `async` and `memory`.
+   */
+  async append(streamId: string, events: readonly E[], options?: AppendOptions): Promise<AppendResult<E>> {
+    const result = this.enqueue(streamId, events, options);
+    const mode = this.storage.durability;
+    if (mode === "durable" || mode === "sync") await this.storage.whenDurable(result.position);
+    return result;
+  }
+
+  /** Resolves once every event up to `position` (default: the head) is durable. */
+  durable(position: number = this.#head): Promise<void> {
+    if (this.#state === "closed" && position > this.storage.durablePosition()) {
+      return Promise.reject(new ClosedError("event store"));
+    }
+    return this.storage.whenDurable(position);
+  }
+
+  /** Registers an inline projection; it sees every event appended from now on (pass
+   * projections to the constructor to have them see the replayed log as well). */
+  project(projection: InlineProjection<E>): void {
+    this.#projections.push(projection);
+  }
+
+  /** Reads a stream's events. Throws UnknownStreamError if it has none. */
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent<E>[]> {
+    this.#assertOpen();
+    const version = this.#index.version(streamId);
+    if (version === 0) throw new UnknownStreamError(streamId);
+    const limit = checkLimit(options.limit);
+    const backwards = options.direction === "backwards";
+    const versions: number[] = [];
+    if (backwards) {
+      const start = Math.min(options.from ?? version, version);
+      const lowest = Math.max(options.to ?? 1, 1);
+      for (let v = start; v >= lowest && versions.length < limit; v--) versions.push(v);
+    } else {
+      const end = Math.min(options.to ?? version, version);
+      for (let v = Math.max(options.from ?? 1, 1); v <= end && versions.length < limit; v++) {
+        versions.push(v);
+      }
+    }
+    return await this.#readPositions(versions.map((v) => this.#index.positionOf(streamId, v)));
+  }
+
+  /** Reads the global log from `from` (default 1) in position order. */
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent<E>[]> {
+    this.#assertOpen();
+    const from = Math.max(options.from ?? 1, 1);
+    const limit = checkLimit(options.limit);
+    const to = Math.min(options.to ?? this.#head, this.#head, from + limit - 1);
+    if (to < from) return [];
+    const result: RecordedEvent<E>[] = [];
+    const oldest = this.buffer.oldestPosition;
+    if (from < oldest) {
+      const stored = await this.storage.read(from, Math.min(to, oldest - 1));
+      for (const record of stored) result.push(this.events.decode(record));
+    }
+    for (let p = Math.max(from, oldest); p <= to; p++) result.push(this.buffer.get(p)!);
+    return result;
+  }
+
+  /**
+   * Delivers every event from `from` on to `handler`, in order, one at a time; then
+   * follows new appends. With `durableOnly` (the default in `durable` mode) an event is
+   * delivered only once it is durable, so nothing a crash can lose leaves the process.
+   */
+  subscribe(
+    handler: (event: RecordedEvent<E>) => void | Promise<void>,
+    options: SubscriptionOptions = {},
+  ): Subscription<E> {
+    this.#assertOpen();
+    const subscription = new Subscription<E>(this, handler, {
+      from: options.from ?? this.#head + 1,
+      durableOnly: options.durableOnly ?? this.storage.durability === "durable",
+      onError: options.onError,
+    }, () => this.#subscriptions.delete(subscription));
+    this.#subscriptions.add(subscription);
+    subscription.start();
+    return subscription;
+  }
+
+  /** Resolves at the next append (used by subscriptions waiting for new events). */
+  nextAppend(): Promise<void> {
+    return new Promise((resolve) => this.#wakeAppended.push(resolve));
+  }
+
+  get closed(): boolean {
+    return this.#state === "closed";
+  }
+
+  /** Stops subscriptions, then flushes and closes storage. */
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    for (const subscription of this.#subscriptions) subscription.close();
+    this.#wake();
+    await this.storage.close();
+  }
+
+  #commit(streamId: string, recorded: RecordedEvent<E>[]): void {
+    this.#index.add(streamId, recorded[0].position, recorded.length);
+    this.#head = recorded[recorded.length - 1].position;
+    for (const event of recorded) {
+      this.buffer.push(event);
+      for (const projection of this.#projections) projection.apply(event);
+    }
+    if (this.#wakeAppended.length > 0) this.#wake();
+  }
+
+  #wake(): void {
+    const waiting = this.#wakeAppended;
+    this.#wakeAppended = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  async #readPositions(positions: number[]): Promise<RecordedEvent<E>[]> {
+    const result: RecordedEvent<E>[] = new Array(positions.length);
+    const missing: number[] = [];
+    for (let i = 0; i < positions.length; i++) {
+      const event = this.buffer.get(positions[i]);
+      if (event === undefined) missing.push(i);
+      else result[i] = event;
+    }
+    // Fetch what the buffer no longer holds in contiguous ranges, one adapter read each.
+    let k = 0;
+    while (k < missing.length) {
+      let end = k;
+      while (end + 1 < missing.length && positions[missing[end + 1]] === positions[missing[end]] + 1) end++;
+      const stored = await this.storage.read(positions[missing[k]], positions[missing[end]]);
+      for (let j = k; j <= end; j++) result[missing[j]] = this.events.decode(stored[j - k]);
+      k = end + 1;
+    }
+    return result;
+  }
+
+  #assertOpen(): void {
+    if (this.#state === "closed") throw new ClosedError("event store");
+    if (this.#state === "new") throw new StorageError("event store is not opened yet: call open()");
+  }
+}
+
+function checkExpected(streamId: string, expected: ExpectedVersion, current: number): void {
+  const ok = expected === "any" ||
+    (expected === "no_stream" && current === 0) ||
+    (expected === "stream_exists" && current > 0) ||
+    (typeof expected === "number" && expected === current);
+  if (ok) return;
+  if (typeof expected === "number" ? !Number.isInteger(expected) || expected < 0 : !["no_stream", "stream_exists"].includes(expected)) {
+    throw new ValidationError("append", [{
+      path: "expectedVersion",
+      message: `must be "no_stream", "stream_exists", "any" or an integer >= 0, got ${JSON.stringify(expected)}`,
+    }]);
+  }
+  throw new ConcurrencyError(streamId, expected, current);
+}
+
+function checkLimit(limit: number | undefined): number {
+  if (limit === undefined) return Infinity;
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new ValidationError("read", [{ path: "limit", message: `must be an integer >= 0, got ${limit}` }]);
+  }
+  return limit;
+}

@@ -1,0 +1,219 @@
+/**
+ * Event definitions, validation and upcasting.
+ *
+ * An event is `{ type, data, metadata? }`. Its `data` is described by a zod schema; an
+ * event type can evolve through schema versions, and stored events of an older version
+ * are brought to the current one by a chain of upcasters (v1 -> v2 -> v3) when read.
+ */
+import type { z } from "zod";
+import { type Issue, ValidationError } from "./errors.ts";
+
+/** Free-form, JSON-compatible information carried next to an event's data. */
+export type Metadata = Record<string, unknown>;
+
+/** An event as a decider produces it and an append accepts it. */
+export interface Event<T extends string = string, D = unknown> {
+  type: T;
+  data: D;
+  metadata?: Metadata;
+}
+
+/** Where an event sits once stored: its stream, its version in it, its global position. */
+export interface RecordedInfo {
+  /** The stream the event belongs to. */
+  streamId: string;
+  /** 1-based index of the event in its stream. */
+  streamVersion: number;
+  /** 1-based position in the store's global log. */
+  position: number;
+  /** Milliseconds since the epoch at which the event was appended. */
+  timestamp: number;
+  /** Schema version of `data`: always the type's current one once read (upcast). */
+  schemaVersion: number;
+}
+
+/** An event as read back from the store. */
+export type RecordedEvent<E extends Event = Event> = E & RecordedInfo;
+
+/** Brings `data` of schema version N to version N + 1. */
+export type Upcaster = (data: unknown, metadata: Metadata | undefined) => unknown;
+
+/** A typed event type: its name, schema, current schema version and upcasters. */
+export interface EventDefinition<T extends string = string, S extends z.ZodType = z.ZodType> {
+  readonly type: T;
+  readonly schema: S;
+  /** Current schema version (1 for a type that never changed). */
+  readonly version: number;
+  /** `upcasters[v]` turns data of version v into version v + 1. */
+  readonly upcasters: Readonly<Record<number, Upcaster>>;
+  /** Builds a validated event of this type. Throws ValidationError on bad data. */
+  create(data: z.input<S>, metadata?: Metadata): Event<T, z.output<S>>;
+}
+
+/** The event type a definition describes. */
+export type EventOf<D> = D extends EventDefinition<infer T, infer S> ? Event<T, z.output<S>>
+  : never;
+
+export interface DefineEventOptions {
+  /** Current schema version; defaults to 1. */
+  version?: number;
+  /** One upcaster for each older version: key v maps version v to v + 1. */
+  upcasters?: Record<number, Upcaster>;
+}
+
+/** Defines an event type whose data is validated by `schema`. */
+export function defineEvent<T extends string, S extends z.ZodType>(
+  type: T,
+  schema: S,
+  options: DefineEventOptions = {},
+): EventDefinition<T, S> {
+  const version = options.version ?? 1;
+  if (!Number.isInteger(version) || version < 1) {
+    throw new ValidationError(`event definition "${type}"`, [
+      { path: "version", message: `must be an integer >= 1, got ${version}` },
+    ]);
+  }
+  const upcasters = options.upcasters ?? {};
+  for (let v = 1; v < version; v++) {
+    if (typeof upcasters[v] !== "function") {
+      throw new ValidationError(`event definition "${type}"`, [
+        { path: `upcasters.${v}`, message: `missing upcaster from version ${v} to ${v + 1}` },
+      ]);
+    }
+  }
+  const definition: EventDefinition<T, S> = {
+    type,
+    schema,
+    version,
+    upcasters,
+    create(data, metadata) {
+      const parsed = parseData(definition, data, `event "${type}"`);
+      return metadata === undefined ? { type, data: parsed } : { type, data: parsed, metadata };
+    },
+  };
+  return definition;
+}
+
+/** Validates one value against a definition's schema, turning zod issues into ours. */
+function parseData<S extends z.ZodType>(
+  definition: EventDefinition<string, S>,
+  data: unknown,
+  what: string,
+): z.output<S> {
+  const result = definition.schema.safeParse(data);
+  if (!result.success) throw new ValidationError(what, zodIssues(result.error, "data"));
+  return result.data;
+}
+
+/** Converts zod issues to `{ path, message }`, prefixing the path. */
+export function zodIssues(error: z.ZodError, prefix = ""): Issue[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter((p) => p !== "").join("."),
+    message: issue.message,
+  }));
+}
+
+/** A record as storage holds it: data in the schema version it was written with. */
+export interface StoredRecord extends RecordedInfo {
+  type: string;
+  data: unknown;
+  metadata: Metadata | undefined;
+}
+
+/**
+ * The set of event types a store accepts. It validates events on append and decodes
+ * (upcasts, then validates) stored records on read.
+ */
+export class EventRegistry<E extends Event = Event> {
+  readonly #definitions = new Map<string, EventDefinition>();
+
+  constructor(definitions: readonly EventDefinition[]) {
+    for (const definition of definitions) {
+      if (this.#definitions.has(definition.type)) {
+        throw new ValidationError("event registry", [
+          { path: definition.type, message: "event type defined twice" },
+        ]);
+      }
+      this.#definitions.set(definition.type, definition);
+    }
+  }
+
+  /** The current schema version of `type`. */
+  versionOf(type: string): number {
+    return this.#definition(type, "type").version;
+  }
+
+  /** Validates an event about to be appended; returns it with parsed data. */
+  validate(event: unknown, what = "event"): E {
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
+      throw new ValidationError(what, [{ path: "", message: "must be an object" }]);
+    }
+    const candidate = event as Record<string, unknown>;
+    const definition = this.#definition(candidate.type, `${what}.type`);
+    checkMetadata(candidate.metadata, what);
+    const data = parseData(definition, candidate.data, `${what} "${definition.type}"`);
+    return (candidate.metadata === undefined
+      ? { type: definition.type, data }
+      : { type: definition.type, data, metadata: candidate.metadata }) as E;
+  }
+
+  /**
+   * Turns a stored record into a recorded event of the current schema: runs the
+   * upcaster chain from the record's version, then validates.
+   */
+  decode(record: StoredRecord): RecordedEvent<E> {
+    const what = `stored event at position ${record.position}`;
+    const definition = this.#definition(record.type, `${what} type`);
+    if (
+      !Number.isInteger(record.schemaVersion) || record.schemaVersion < 1 ||
+      record.schemaVersion > definition.version
+    ) {
+      throw new ValidationError(what, [{
+        path: "schemaVersion",
+        message: `"${record.type}" has versions 1..${definition.version}, got ${record.schemaVersion}`,
+      }]);
+    }
+    let data = record.data;
+    for (let v = record.schemaVersion; v < definition.version; v++) {
+      data = definition.upcasters[v](data, record.metadata);
+    }
+    const parsed = parseData(definition, data, `${what} "${record.type}"`);
+    // The same shape as a freshly appended record, so buffered and decoded reads agree.
+    const event: StoredRecord = {
+      type: record.type,
+      data: parsed,
+      metadata: record.metadata,
+      schemaVersion: definition.version,
+      streamId: record.streamId,
+      streamVersion: record.streamVersion,
+      position: record.position,
+      timestamp: record.timestamp,
+    };
+    return event as RecordedEvent<E>;
+  }
+
+  #definition(type: unknown, path: string): EventDefinition {
+    const definition = typeof type === "string" ? this.#definitions.get(type) : undefined;
+    if (definition === undefined) {
+      const known = [...this.#definitions.keys()].join(", ");
+      throw new ValidationError("event", [
+        { path, message: `unknown event type ${JSON.stringify(type)} (known: ${known})` },
+      ]);
+    }
+    return definition;
+  }
+}
+
+function checkMetadata(metadata: unknown, what: string): void {
+  if (metadata === undefined) return;
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+    throw new ValidationError(what, [{ path: "metadata", message: "must be an object" }]);
+  }
+}
+
+/** Builds the registry of the given event definitions. */
+export function eventRegistry<const D extends readonly EventDefinition[]>(
+  ...definitions: D
+): EventRegistry<EventOf<D[number]>> {
+  return new EventRegistry(definitions);
+}

@@ -1,0 +1,165 @@
+/**
+ * Projections build read models from events.
+ *
+ * - Inline: updated synchronously in the same step as the append (`inlineProjection`,
+ *   registered on the store). Cheap and always current; rebuilt from the log at open.
+ * - Catch-up: follows the global log from a saved checkpoint, asynchronously; resumable
+ *   after a restart and rebuildable from zero (`CatchUpProjection`).
+ */
+import type { Event, RecordedEvent } from "./events.ts";
+import type { EventStore, InlineProjection } from "./event-store.ts";
+import type { Subscription } from "./subscription.ts";
+
+export interface ProjectionDefinition<S, E extends Event> {
+  name: string;
+  initialState(): S;
+  /** Folds one event into the read model; may update it in place. */
+  apply(state: S, event: RecordedEvent<E>): S;
+}
+
+/** An inline projection whose `state` is always current with the store's head. */
+export interface InlineProjectionOf<S, E extends Event> extends InlineProjection<E> {
+  readonly state: S;
+}
+
+export function inlineProjection<S, E extends Event>(
+  definition: ProjectionDefinition<S, E>,
+): InlineProjectionOf<S, E> {
+  let state = definition.initialState();
+  return {
+    name: definition.name,
+    get state() {
+      return state;
+    },
+    apply(event) {
+      state = definition.apply(state, event);
+    },
+  };
+}
+
+/** A projection's saved progress: the last position applied and the state at it. */
+export interface Checkpoint {
+  position: number;
+  state: unknown;
+}
+
+export interface CheckpointStore {
+  load(name: string): Promise<Checkpoint | undefined>;
+  save(name: string, checkpoint: Checkpoint): Promise<void>;
+}
+
+export class MemoryCheckpointStore implements CheckpointStore {
+  readonly #checkpoints = new Map<string, Checkpoint>();
+  load(name: string): Promise<Checkpoint | undefined> {
+    const checkpoint = this.#checkpoints.get(name);
+    return Promise.resolve(checkpoint && structuredClone(checkpoint));
+  }
+  save(name: string, checkpoint: Checkpoint): Promise<void> {
+    this.#checkpoints.set(name, structuredClone(checkpoint));
+    return Promise.resolve();
+  }
+}
+
+export interface CatchUpOptions<S> {
+  checkpoints: CheckpointStore;
+  /** Save a checkpoint every this many events (default 100), and when stopped. */
+  checkpointEvery?: number;
+  /** Apply only durable events (default: true in `durable` mode). */
+  durableOnly?: boolean;
+  /** State to a JSON-compatible value for the checkpoint (default: a JSON round trip). */
+  serialize?(state: S): unknown;
+  deserialize?(data: unknown): S;
+  onError?(error: unknown): void;
+}
+
+export class CatchUpProjection<S, E extends Event> {
+  #state: S;
+  #position = 0;
+  #sinceCheckpoint = 0;
+  #subscription?: Subscription<E>;
+  #saving: Promise<void> = Promise.resolve();
+  readonly #idle = new Set<{ position: number; resolve: () => void }>();
+
+  constructor(
+    private readonly store: EventStore<E>,
+    private readonly definition: ProjectionDefinition<S, E>,
+    private readonly options: CatchUpOptions<S>,
+  ) {
+    this.#state = definition.initialState();
+  }
+
+  get state(): S {
+    return this.#state;
+  }
+
+  /** The last position applied (0 before any). */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Resumes from the saved checkpoint (or from zero) and follows the log. */
+  async start(): Promise<void> {
+    if (this.#subscription) return;
+    const checkpoint = await this.options.checkpoints.load(this.definition.name);
+    if (checkpoint !== undefined) {
+      this.#state = this.#deserialize(checkpoint.state);
+      this.#position = checkpoint.position;
+    }
+    this.#subscription = this.store.subscribe((event) => this.#apply(event), {
+      from: this.#position + 1,
+      durableOnly: this.options.durableOnly,
+      onError: this.options.onError,
+    });
+  }
+
+  /** Resolves once the projection has applied every event up to `position` (default: head). */
+  caughtUp(position = this.store.headPosition): Promise<void> {
+    if (this.#position >= position) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.add({ position, resolve }));
+  }
+
+  /** Stops following and saves a checkpoint. */
+  async stop(): Promise<void> {
+    this.#subscription?.close();
+    this.#subscription = undefined;
+    await this.#saving;
+    await this.#save();
+  }
+
+  /** Throws the read model away and builds it again from position 1. */
+  async rebuild(): Promise<void> {
+    await this.stop();
+    this.#state = this.definition.initialState();
+    this.#position = 0;
+    await this.#save();
+    await this.start();
+  }
+
+  #apply(event: RecordedEvent<E>): Promise<void> | void {
+    this.#state = this.definition.apply(this.#state, event);
+    this.#position = event.position;
+    for (const waiter of this.#idle) {
+      if (waiter.position <= this.#position) {
+        this.#idle.delete(waiter);
+        waiter.resolve();
+      }
+    }
+    if (++this.#sinceCheckpoint >= (this.options.checkpointEvery ?? 100)) {
+      this.#saving = this.#saving.then(() => this.#save());
+      return this.#saving;
+    }
+  }
+
+  #save(): Promise<void> {
+    this.#sinceCheckpoint = 0;
+    const serialize = this.options.serialize ?? ((state: S) => JSON.parse(JSON.stringify(state)));
+    return this.options.checkpoints.save(this.definition.name, {
+      position: this.#position,
+      state: serialize(this.#state),
+    });
+  }
+
+  #deserialize(data: unknown): S {
+    return this.options.deserialize ? this.options.deserialize(data) : (structuredClone(data) as S);
+  }
+}

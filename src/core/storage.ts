@@ -1,0 +1,45 @@
+/**
+ * The storage-adapter interface: what a log must do for the event store.
+ *
+ * The store keeps the stream index, the event buffer and the concurrency checks in
+ * memory; an adapter only has to hold an append-only log of records with consecutive
+ * global positions, read ranges of it back, say how far it is durable, and keep
+ * snapshots. Every adapter must pass the conformance suite in `test/conformance.ts`.
+ */
+import type { StoredRecord } from "./events.ts";
+import type { SnapshotStore } from "./snapshots.ts";
+
+/**
+ * How an adapter acknowledges appends, and what a crash can lose:
+ * - `memory`: nothing is ever written; everything is lost with the process.
+ * - `async`: acknowledged when enqueued; a crash loses at most the group-commit window.
+ * - `durable`: acknowledged after the fdatasync that covers the record has returned.
+ * - `sync`: one fdatasync per append before acknowledging (the slow baseline).
+ */
+export type DurabilityMode = "memory" | "async" | "durable" | "sync";
+
+export interface StorageAdapter {
+  /** A short name for messages and benchmarks ("memory", "wal"). */
+  readonly name: string;
+  readonly durability: DurabilityMode;
+  /**
+   * Opens the log and hands every stored record to `onRecord` in position order, so the
+   * store can rebuild its indexes. Throws StorageError if the log cannot be trusted.
+   */
+  open(onRecord: (record: StoredRecord) => void): Promise<void>;
+  /**
+   * Appends records whose positions continue the log. Synchronous: it only has to
+   * enqueue. Throws StorageError (and appends nothing) once the log has failed.
+   */
+  append(records: readonly StoredRecord[]): void;
+  /** The highest position known to be durable (the head, for `memory`). */
+  durablePosition(): number;
+  /** Resolves once `position` is durable; rejects with the log's failure, if any. */
+  whenDurable(position: number): Promise<void>;
+  /** Records with `from <= position <= to`, in order. */
+  read(from: number, to: number): Promise<StoredRecord[]>;
+  /** Where snapshots of aggregate state are kept. */
+  readonly snapshots: SnapshotStore;
+  /** Flushes, makes everything durable and releases the storage. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,67 @@
+/**
+ * Maps each stream's versions to global positions.
+ *
+ * A stream's events usually come in runs of consecutive positions (a hot aggregate
+ * appends many events in a row), so each stream keeps runs, not one entry per event: a
+ * single busy stream costs a few numbers however many events it has.
+ */
+class StreamRuns {
+  /** Global position of the first event of each run. */
+  readonly starts: number[] = [];
+  /** Stream version of the first event of each run. */
+  readonly versions: number[] = [];
+  version = 0;
+
+  add(position: number, count: number): void {
+    const last = this.starts.length - 1;
+    const endOfLast = last < 0 ? -1 : this.starts[last] + (this.version + 1 - this.versions[last]);
+    if (endOfLast !== position) {
+      this.starts.push(position);
+      this.versions.push(this.version + 1);
+    }
+    this.version += count;
+  }
+
+  positionOf(version: number): number {
+    let low = 0;
+    let high = this.versions.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (this.versions[middle] <= version) low = middle;
+      else high = middle - 1;
+    }
+    return this.starts[low] + (version - this.versions[low]);
+  }
+}
+
+export class StreamIndex {
+  readonly #streams = new Map<string, StreamRuns>();
+
+  /** Current version of the stream: its number of events, 0 if it has none. */
+  version(streamId: string): number {
+    return this.#streams.get(streamId)?.version ?? 0;
+  }
+
+  /** Records that `count` events of `streamId` were stored from `position` on. */
+  add(streamId: string, position: number, count: number): void {
+    let runs = this.#streams.get(streamId);
+    if (runs === undefined) {
+      runs = new StreamRuns();
+      this.#streams.set(streamId, runs);
+    }
+    runs.add(position, count);
+  }
+
+  /** Global position of the event at `version` (1-based) of the stream. */
+  positionOf(streamId: string, version: number): number {
+    const runs = this.#streams.get(streamId);
+    if (runs === undefined || version < 1 || version > runs.version) {
+      throw new RangeError(`stream "${streamId}" has no version ${version}`);
+    }
+    return runs.positionOf(version);
+  }
+
+  streamIds(): IterableIterator<string> {
+    return this.#streams.keys();
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * A subscription delivers the global log to a handler in order, one event at a time,
+ * catching up from a position and then following new appends.
+ */
+import type { Event, RecordedEvent } from "./events.ts";
+
+export interface SubscriptionOptions {
+  /** First position to deliver (default: the next append). */
+  from?: number;
+  /** Deliver an event only once it is durable (default: true in `durable` mode). */
+  durableOnly?: boolean;
+  /** Called with the error that stopped the subscription (a handler throw, a storage failure). */
+  onError?: (error: unknown) => void;
+}
+
+/** What a subscription needs from the store (kept narrow to avoid a cycle). */
+interface SubscribedStore<E extends Event> {
+  readonly headPosition: number;
+  readonly durablePosition: number;
+  readonly closed: boolean;
+  readAll(options: { from: number; to: number; limit: number }): Promise<RecordedEvent<E>[]>;
+  durable(position: number): Promise<void>;
+  nextAppend(): Promise<void>;
+}
+
+const BATCH = 512;
+
+export class Subscription<E extends Event = Event> {
+  #position: number;
+  #closed = false;
+  #settle!: (error?: unknown) => void;
+  /** Resolves when the subscription stops by `close()`; rejects with the error that stopped it. */
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly store: SubscribedStore<E>,
+    private readonly handler: (event: RecordedEvent<E>) => void | Promise<void>,
+    private readonly options: { from: number; durableOnly: boolean; onError?: (error: unknown) => void },
+    private readonly onStop: () => void,
+  ) {
+    this.#position = Math.max(1, options.from);
+    this.done = new Promise<void>((resolve, reject) => {
+      this.#settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // The error also goes to onError (or the console); `done` must not become an unhandled rejection.
+    this.done.catch(() => {});
+  }
+
+  /** The next position this subscription will deliver. */
+  get position(): number {
+    return this.#position;
+  }
+
+  start(): void {
+    this.#run().then(
+      () => this.#stop(),
+      (error) => this.#stop(error),
+    );
+  }
+
+  close(): void {
+    this.#stop();
+  }
+
+  async #run(): Promise<void> {
+    const store = this.store;
+    while (!this.#closed && !store.closed) {
+      if (this.#position > store.headPosition) {
+        await store.nextAppend();
+        continue;
+      }
+      if (this.options.durableOnly && this.#position > store.durablePosition) {
+        await store.durable(this.#position);
+        continue;
+      }
+      const limit = this.options.durableOnly ? store.durablePosition : store.headPosition;
+      const batch = await store.readAll({ from: this.#position, to: limit, limit: BATCH });
+      for (const event of batch) {
+        if (this.#closed) return;
+        await this.handler(event);
+        this.#position = event.position + 1;
+      }
+    }
+  }
+
+  #stop(error?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.onStop();
+    if (error !== undefined) {
+      if (this.options.onError) this.options.onError(error);
+      else console.error("eventfold: subscription stopped:", error);
+    }
+    this.#settle(error);
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The storage conformance suite: written once, run against every adapter. An adapter
+ * passes when the event store behaves the same over it as over memory.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { z } from "zod";
+import {
+  ClosedError,
+  ConcurrencyError,
+  defineEvent,
+  type Event,
+  type EventRegistry,
+  EventStore,
+  eventRegistry,
+  type RecordedEvent,
+  type StorageAdapter,
+  UnknownStreamError,
+  ValidationError,
+} from "../mod.ts";
+import { noted, Tagged, type TestEvent, testEvents } from "./support/fixtures.ts";
+
+/** Storage for one test: `open()` gives an adapter; called again after close, it reopens the same log. */
+export interface StorageFixture {
+  open(): StorageAdapter | Promise<StorageAdapter>;
+  cleanup(): Promise<void>;
+}
+
+export function conformanceSuite(name: string, fixture: () => Promise<StorageFixture>): void {
+  describe(`storage conformance: ${name}`, () => {
+    async function withStore<E extends Event = TestEvent>(
+      run: (store: EventStore<E>, reopen: (events?: EventRegistry<E>) => Promise<EventStore<E>>) => Promise<void>,
+      options: { bufferSize?: number; events?: EventRegistry<E> } = {},
+    ): Promise<void> {
+      const storage = await fixture();
+      const events = options.events ?? (testEvents() as unknown as EventRegistry<E>);
+      const stores: EventStore<E>[] = [];
+      const openStore = async (registry = events) => {
+        const store = new EventStore<E>({ events: registry, storage: await storage.open(), bufferSize: options.bufferSize });
+        stores.push(store);
+        await store.open();
+        return store;
+      };
+      try {
+        const store = await openStore();
+        await run(store, async (registry) => {
+          for (const open of stores) await open.close();
+          return await openStore(registry);
+        });
+      } finally {
+        for (const open of stores) await open.close();
+        await storage.cleanup();
+      }
+    }
+
+    test("appends to a new stream and reads it back with versions and positions", () =>
+      withStore(async (store) => {
+        const result = await store.append("s-1", [noted(1), noted(2)], { expectedVersion: "no_stream" });
+        assert.equal(result.streamVersion, 2);
+        assert.equal(result.firstPosition, 1);
+        assert.equal(result.position, 2);
+        const events = await store.readStream("s-1");
+        assert.deepEqual(events.map((e) => [e.type, e.data, e.streamId, e.streamVersion, e.position]), [
+          ["Noted", { text: "note 1", n: 1 }, "s-1", 1, 1],
+          ["Noted", { text: "note 2", n: 2 }, "s-1", 2, 2],
+        ]);
+        assert.equal(typeof events[0].timestamp, "number");
+        assert.equal(store.headPosition, 2);
+      }));
+
+    test("expected versions: exact, no_stream, stream_exists and any", () =>
+      withStore(async (store) => {
+        await store.append("s", [noted(1)], { expectedVersion: "no_stream" });
+        await store.append("s", [noted(2)], { expectedVersion: 1 });
+        await store.append("s", [noted(3)], { expectedVersion: "stream_exists" });
+        await store.append("s", [noted(4)], { expectedVersion: "any" });
+        await store.append("t", [noted(5)], { expectedVersion: "any" });
+        assert.throws(() => store.enqueue("s", [noted(9)], { expectedVersion: 2 }), (error: unknown) =>
+          error instanceof ConcurrencyError && error.code === "CONCURRENCY" && error.actual === 4 &&
+          /stream "s" is at version 4, expected version 2/.test(error.message));
+        assert.throws(() => store.enqueue("s", [noted(9)], { expectedVersion: "no_stream" }), ConcurrencyError);
+        assert.throws(() => store.enqueue("u", [noted(9)], { expectedVersion: "stream_exists" }), ConcurrencyError);
+        assert.throws(() => store.enqueue("s", [noted(9)], { expectedVersion: -1 }), ValidationError);
+        assert.equal(store.streamVersion("s"), 4);
+        assert.equal(store.streamVersion("u"), 0);
+        assert.equal(store.headPosition, 5);
+      }));
+
+    test("an invalid event is rejected with a typed error and nothing is appended", () =>
+      withStore(async (store) => {
+        await store.append("s", [noted(1)]);
+        const bad = [noted(2), { type: "Noted", data: { text: 42, n: 1 } }] as unknown as TestEvent[];
+        assert.throws(() => store.enqueue("s", bad), (error: unknown) =>
+          error instanceof ValidationError && error.code === "VALIDATION" &&
+          error.issues[0].path === "data.text" && /events\[1\]/.test(error.message));
+        assert.throws(() => store.enqueue("s", [{ type: "Nope", data: {} }] as unknown as TestEvent[]),
+          /unknown event type "Nope"/);
+        assert.throws(() => store.enqueue("", [noted(1)]), /streamId: must be a non-empty string/);
+        assert.throws(() => store.enqueue("s", [{ ...noted(3), metadata: [] }] as unknown as TestEvent[]),
+          /metadata: must be an object/);
+        assert.equal(store.headPosition, 1);
+        assert.equal(store.streamVersion("s"), 1);
+        assert.deepEqual((await store.readAll()).map((e) => e.position), [1]);
+        assert.equal(store.storage.durablePosition() <= 1, true);
+      }));
+
+    test("reads a stream by range, limit and backwards", () =>
+      withStore(async (store) => {
+        for (let i = 1; i <= 6; i++) store.enqueue(i % 2 ? "odd" : "even", [noted(i)]);
+        await store.durable();
+        const n = (events: RecordedEvent<TestEvent>[]) => events.map((e) => (e.data as { n: number }).n);
+        assert.deepEqual(n(await store.readStream("odd")), [1, 3, 5]);
+        assert.deepEqual(n(await store.readStream("odd", { from: 2 })), [3, 5]);
+        assert.deepEqual(n(await store.readStream("odd", { from: 1, to: 2 })), [1, 3]);
+        assert.deepEqual(n(await store.readStream("odd", { limit: 1 })), [1]);
+        assert.deepEqual(n(await store.readStream("even", { direction: "backwards" })), [6, 4, 2]);
+        assert.deepEqual(n(await store.readStream("even", { direction: "backwards", from: 2, limit: 5 })), [4, 2]);
+        assert.deepEqual(n(await store.readStream("even", { direction: "backwards", to: 3 })), [6]);
+        await assert.rejects(store.readStream("missing"), (error: unknown) =>
+          error instanceof UnknownStreamError && error.code === "UNKNOWN_STREAM" && /"missing"/.test(error.message));
+      }));
+
+    test("reads all by global position", () =>
+      withStore(async (store) => {
+        store.enqueue("a", [noted(1), noted(2)]);
+        store.enqueue("b", [Tagged.create({ tag: "a" })]);
+        store.enqueue("a", [noted(3)]);
+        const all = await store.readAll();
+        assert.deepEqual(all.map((e) => [e.position, e.streamId, e.streamVersion]), [
+          [1, "a", 1], [2, "a", 2], [3, "b", 1], [4, "a", 3],
+        ]);
+        assert.deepEqual((await store.readAll({ from: 2, limit: 2 })).map((e) => e.position), [2, 3]);
+        assert.deepEqual((await store.readAll({ from: 5 })), []);
+      }));
+
+    test("reads older than the event buffer fall through to storage and match", () =>
+      withStore(async (store) => {
+        for (let i = 1; i <= 20; i++) store.enqueue(i % 3 ? "x" : "y", [noted(i)]);
+        await store.durable();
+        assert.equal(store.buffer.oldestPosition, 17);
+        const all = await store.readAll();
+        assert.deepEqual(all.map((e) => e.position), Array.from({ length: 20 }, (_, i) => i + 1));
+        assert.deepEqual(all.map((e) => (e.data as { n: number }).n), Array.from({ length: 20 }, (_, i) => i + 1));
+        const y = await store.readStream("y");
+        assert.deepEqual(y.map((e) => e.position), [3, 6, 9, 12, 15, 18]);
+        assert.deepEqual(y.map((e) => e.streamVersion), [1, 2, 3, 4, 5, 6]);
+      }, { bufferSize: 4 }));
+
+    test("a subscription catches up from a position and follows appends in order", () =>
+      withStore(async (store) => {
+        store.enqueue("a", [noted(1), noted(2), noted(3)]);
+        const seen: number[] = [];
+        let notify = () => {};
+        const reached = new Promise<void>((resolve) => (notify = resolve));
+        const subscription = store.subscribe((event) => {
+          seen.push(event.position);
+          if (event.position === 5) notify();
+        }, { from: 2 });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        store.enqueue("b", [noted(4)]);
+        store.enqueue("a", [noted(5)]);
+        await reached;
+        subscription.close();
+        await subscription.done;
+        assert.deepEqual(seen, [2, 3, 4, 5]);
+      }));
+
+    test("durable(position) resolves and append acknowledges", () =>
+      withStore(async (store) => {
+        const result = store.enqueue("a", [noted(1), noted(2)]);
+        await store.durable(result.position);
+        assert.ok(store.durablePosition >= 2);
+        const appended = await store.append("a", [noted(3)]);
+        await store.durable(appended.position);
+        assert.ok(store.durablePosition >= 3);
+      }));
+
+    test("concurrent appenders on one stream: expected versions hold, nothing lost or duplicated", () =>
+      withStore(async (store) => {
+        const attempts = Array.from({ length: 50 }, async (_, i) => {
+          for (;;) {
+            const version = store.streamVersion("counter");
+            await Promise.resolve();
+            try {
+              await store.append("counter", [noted(i)], { expectedVersion: version });
+              return;
+            } catch (error) {
+              if (!(error instanceof ConcurrencyError)) throw error;
+            }
+          }
+        });
+        await Promise.all(attempts);
+        const events = await store.readStream("counter");
+        assert.equal(events.length, 50);
+        assert.deepEqual(events.map((e) => (e.data as { n: number }).n).sort((a, b) => a - b),
+          Array.from({ length: 50 }, (_, i) => i));
+        assert.deepEqual(events.map((e) => e.streamVersion), Array.from({ length: 50 }, (_, i) => i + 1));
+      }));
+
+    test("reopening recovers the same streams, versions and positions", () =>
+      withStore(async (store, reopen) => {
+        store.enqueue("a", [noted(1), noted(2)]);
+        store.enqueue("b", [Tagged.create({ tag: "c" }, { user: "u1" })]);
+        await store.durable();
+        const before = await store.readAll();
+        const again = await reopen();
+        assert.deepEqual(await again.readAll(), before);
+        assert.equal(again.streamVersion("a"), 2);
+        assert.equal(again.headPosition, 3);
+        assert.deepEqual((await again.readAll({ from: 3 }))[0].metadata, { user: "u1" });
+        const next = await again.append("a", [noted(3)], { expectedVersion: 2 });
+        assert.equal(next.position, 4);
+      }));
+
+    test("stored events are upcast to the current schema on read", () =>
+      withStore(async (store, reopen) => {
+        const V1 = defineEvent("Priced", z.object({ price: z.number() }));
+        const v1Store = store as unknown as EventStore;
+        void V1;
+        const reopened = await reopen(eventRegistry(V1) as unknown as EventRegistry<TestEvent>);
+        await reopened.append("p", [V1.create({ price: 5 })] as unknown as TestEvent[]);
+        await reopened.durable();
+        void v1Store;
+        const V3 = defineEvent("Priced", z.object({ cents: z.number().int(), currency: z.string() }), {
+          version: 3,
+          upcasters: {
+            1: (data) => ({ amount: (data as { price: number }).price * 100 }),
+            2: (data) => ({ cents: (data as { amount: number }).amount, currency: "EUR" }),
+          },
+        });
+        const upgraded = await reopen(eventRegistry(V3) as unknown as EventRegistry<TestEvent>);
+        const [event] = await upgraded.readStream("p");
+        assert.deepEqual(event.data, { cents: 500, currency: "EUR" });
+      }, { events: eventRegistry(defineEvent("Priced", z.object({ price: z.number() }))) as unknown as EventRegistry<TestEvent> }));
+
+    test("a stored event that no longer validates is rejected naming its position", () =>
+      withStore(async (store, reopen) => {
+        await store.append("a", [noted(1, "x".repeat(50))]);
+        await store.durable();
+        const Strict = defineEvent("Noted", z.object({ text: z.string().max(10), n: z.number().int() }));
+        await assert.rejects(reopen(eventRegistry(Strict, Tagged) as unknown as EventRegistry<TestEvent>), (error: unknown) =>
+          error instanceof ValidationError && /stored event at position 1/.test(error.message) &&
+          error.issues[0].path === "data.text");
+      }));
+
+    test("a closed store refuses appends and reads with ClosedError", () =>
+      withStore(async (store) => {
+        await store.append("a", [noted(1)]);
+        await store.close();
+        assert.throws(() => store.enqueue("a", [noted(2)]), (error: unknown) =>
+          error instanceof ClosedError && error.code === "CLOSED");
+        await assert.rejects(store.readAll(), ClosedError);
+      }));
+  });
+}

@@ -1,0 +1,7 @@
+import { createMemoryLog, memoryStorage } from "../mod.ts";
+import { conformanceSuite } from "./conformance.ts";
+
+conformanceSuite("memory", () => {
+  const log = createMemoryLog();
+  return Promise.resolve({ open: () => memoryStorage(log), cleanup: () => Promise.resolve() });
+});

@@ -1,0 +1,10 @@
+/** Small event types shared by the tests. */
+import { z } from "zod";
+import { defineEvent, type EventOf, eventRegistry } from "../../mod.ts";
+
+export const Noted = defineEvent("Noted", z.object({ text: z.string().max(100), n: z.number().int() }));
+export const Tagged = defineEvent("Tagged", z.object({ tag: z.enum(["a", "b", "c"]) }));
+export const testEvents = () => eventRegistry(Noted, Tagged);
+export type TestEvent = EventOf<typeof Noted | typeof Tagged>;
+
+export const noted = (n: number, text = `note ${n}`): TestEvent => Noted.create({ text, n });
