@@ -1,0 +1,134 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  ConcurrencyError,
+  createCommandHandler,
+  createMemoryLog,
+  MemoryAdapter,
+  MemorySnapshotStore,
+  openEventStore,
+  ValidationError,
+} from "../mod.ts";
+import { bank, BankCommand, bankEvents, BankRuleError, MoneyDeposited } from "../examples/bank.ts";
+
+async function setup(options: { log?: ReturnType<typeof createMemoryLog>; snapshots?: MemorySnapshotStore; schemaVersion?: number } = {}) {
+  const store = await openEventStore({ events: bankEvents, storage: new MemoryAdapter(options.log) });
+  const handler = createCommandHandler({
+    store,
+    decider: bank,
+    command: BankCommand,
+    streamId: (c) => `account-${c.account}`,
+    snapshots: options.snapshots && { every: 2, schemaVersion: options.schemaVersion ?? 1, store: options.snapshots },
+  });
+  return { store, handler };
+}
+
+test("handle validates, decides, appends and evolves", async () => {
+  const { store, handler } = await setup();
+  await handler.handle({ type: "open", account: "a", owner: "Ann" });
+  const result = await handler.handle({ type: "deposit", account: "a", cents: 50 });
+  assert.deepEqual(result.state, { open: true, balance: 50 });
+  assert.equal(result.streamVersion, 2);
+  assert.equal(result.position, 2);
+  assert.deepEqual(result.events.map((e) => e.type), ["MoneyDeposited"]);
+  assert.equal(store.streamVersion("account-a"), 2);
+});
+
+test("an invalid command is a ValidationError naming the field; nothing changes", async () => {
+  const { store, handler } = await setup();
+  await handler.handle({ type: "open", account: "a", owner: "Ann" });
+  await assert.rejects(handler.handle({ type: "deposit", account: "a", cents: -5 }), (error: unknown) =>
+    error instanceof ValidationError && error.issues[0].path === "cents");
+  await assert.rejects(handler.handle({ type: "deposit", account: "a", cents: "5" }), ValidationError);
+  await assert.rejects(handler.handle({ type: "steal", account: "a" }), ValidationError);
+  assert.equal(store.headPosition, 1);
+  assert.deepEqual(handler.cached("account-a"), { open: true, balance: 0 });
+});
+
+test("a rule broken in decide appends nothing and keeps the state", async () => {
+  const { store, handler } = await setup();
+  await handler.handle({ type: "open", account: "a", owner: "Ann" });
+  await assert.rejects(handler.handle({ type: "withdraw", account: "a", cents: 1 }), BankRuleError);
+  assert.equal(store.headPosition, 1);
+  assert.deepEqual(await handler.load("account-a"), { open: true, balance: 0 });
+});
+
+test("another writer's events are folded in before deciding", async () => {
+  const { store, handler } = await setup();
+  await handler.handle({ type: "open", account: "a", owner: "Ann" });
+  await store.append("account-a", [MoneyDeposited.create({ cents: 30 })], { expectedVersion: 1 });
+  const result = await handler.handle({ type: "withdraw", account: "a", cents: 30 });
+  assert.deepEqual(result.state, { open: true, balance: 0 });
+  assert.equal(result.streamVersion, 3);
+});
+
+test("execute on a stream that exists but was never loaded is refused", async () => {
+  const log = createMemoryLog();
+  const first = await setup({ log });
+  await first.handler.handle({ type: "open", account: "a", owner: "Ann" });
+  const second = await setup({ log });
+  assert.throws(() => second.handler.execute({ type: "deposit", account: "a", cents: 1 }), ConcurrencyError);
+  await second.handler.load("account-a");
+  assert.equal(second.handler.execute({ type: "deposit", account: "a", cents: 1 }).state.balance, 1);
+});
+
+test("handleMany runs a batch, reports failures by index and acknowledges once", async () => {
+  const { store, handler } = await setup();
+  const result = await handler.handleMany([
+    { type: "open", account: "a", owner: "Ann" },
+    { type: "deposit", account: "a", cents: 10 },
+    { type: "withdraw", account: "a", cents: 100 },
+    { type: "deposit", account: "a" },
+    { type: "open", account: "b", owner: "Bo" },
+  ]);
+  assert.equal(result.succeeded, 3);
+  assert.deepEqual(result.failures.map((f) => [f.index, (f.error as Error).constructor.name]), [
+    [2, "BankRuleError"],
+    [3, "ValidationError"],
+  ]);
+  assert.equal(result.position, 3);
+  assert.equal(store.headPosition, 3);
+});
+
+test("restoring snapshot + tail gives the same state as a full replay", async () => {
+  const log = createMemoryLog();
+  const snapshots = new MemorySnapshotStore();
+  const { handler, store } = await setup({ log, snapshots });
+  await handler.handle({ type: "open", account: "a", owner: "Ann" });
+  for (let i = 1; i <= 6; i++) await handler.handle({ type: "deposit", account: "a", cents: i });
+  await handler.handle({ type: "withdraw", account: "a", cents: 4 });
+  await handler.flushSnapshots();
+  const saved = await snapshots.load("account-a");
+  assert.equal(saved?.streamVersion, 8);
+  await store.append("account-a", [MoneyDeposited.create({ cents: 100 })]); // a tail past the snapshot
+  const fromSnapshot = await setup({ log, snapshots });
+  const replayed = await setup({ log });
+  assert.deepEqual(await fromSnapshot.handler.load("account-a"), await replayed.handler.load("account-a"));
+  assert.deepEqual(await replayed.handler.load("account-a"), { open: true, balance: 117 });
+});
+
+test("a snapshot of another state schema version is ignored and rebuilt", async () => {
+  const log = createMemoryLog();
+  const snapshots = new MemorySnapshotStore();
+  const first = await setup({ log, snapshots });
+  await first.handler.handle({ type: "open", account: "a", owner: "Ann" });
+  await first.handler.handle({ type: "deposit", account: "a", cents: 5 });
+  await first.handler.flushSnapshots();
+  await snapshots.save({ ...(await snapshots.load("account-a"))!, state: { open: true, balance: 999_999 } });
+  const upgraded = await setup({ log, snapshots, schemaVersion: 2 });
+  assert.deepEqual(await upgraded.handler.load("account-a"), { open: true, balance: 5 });
+  await upgraded.handler.handle({ type: "deposit", account: "a", cents: 1 });
+  await upgraded.handler.handle({ type: "deposit", account: "a", cents: 1 });
+  await upgraded.handler.flushSnapshots();
+  assert.equal((await snapshots.load("account-a"))?.schemaVersion, 2);
+});
+
+test("a snapshot past the end of the log (its events lost in a crash) is not trusted", async () => {
+  const log = createMemoryLog();
+  const snapshots = new MemorySnapshotStore();
+  const { handler } = await setup({ log });
+  await handler.handle({ type: "open", account: "a", owner: "Ann" });
+  await snapshots.save({ streamId: "account-a", streamVersion: 5, schemaVersion: 1, state: { open: true, balance: 77 } });
+  const reloaded = await setup({ log, snapshots });
+  assert.deepEqual(await reloaded.handler.load("account-a"), { open: true, balance: 0 });
+});

@@ -1,0 +1,87 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { defineEvent, EventBuffer, eventRegistry, type RecordedEvent, ValidationError } from "../mod.ts";
+import { StreamIndex } from "../src/core/stream-index.ts";
+
+const stored = (type: string, schemaVersion: number, data: unknown) => ({
+  type, data, schemaVersion, metadata: undefined, streamId: "s", streamVersion: 1, position: 7, timestamp: 0,
+});
+
+test("defineEvent.create validates data and names the bad field", () => {
+  const Moved = defineEvent("Moved", z.object({ to: z.object({ x: z.number().int() }) }));
+  assert.deepEqual(Moved.create({ to: { x: 1 } }), { type: "Moved", data: { to: { x: 1 } } });
+  assert.throws(() => Moved.create({ to: { x: 1.5 } }), (error: unknown) =>
+    error instanceof ValidationError && error.issues[0].path === "data.to.x" && /event "Moved"/.test(error.message));
+});
+
+test("upcaster chains run v1 -> v2 -> v3 on read, and a v2 record runs only the last step", () => {
+  const calls: number[] = [];
+  const Priced = defineEvent("Priced", z.object({ cents: z.number().int(), currency: z.string() }), {
+    version: 3,
+    upcasters: {
+      1: (data) => (calls.push(1), { amount: (data as { price: number }).price * 100 }),
+      2: (data) => (calls.push(2), { cents: (data as { amount: number }).amount, currency: "EUR" }),
+    },
+  });
+  const registry = eventRegistry(Priced);
+  assert.deepEqual(registry.decode(stored("Priced", 1, { price: 2 })).data, { cents: 200, currency: "EUR" });
+  assert.deepEqual(calls, [1, 2]);
+  assert.deepEqual(registry.decode(stored("Priced", 2, { amount: 7 })).data, { cents: 7, currency: "EUR" });
+  assert.deepEqual(calls, [1, 2, 2]);
+  assert.equal(registry.decode(stored("Priced", 3, { cents: 1, currency: "USD" })).schemaVersion, 3);
+});
+
+test("a definition missing an upcaster, or a record of an unknown version, is refused", () => {
+  assert.throws(() => defineEvent("X", z.object({}), { version: 3, upcasters: { 1: (d) => d } }),
+    /upcasters\.2: missing upcaster from version 2 to 3/);
+  assert.throws(() => defineEvent("X", z.object({}), { version: 0 }), /version: must be an integer >= 1/);
+  const registry = eventRegistry(defineEvent("X", z.object({})));
+  assert.throws(() => registry.decode(stored("X", 2, {})), /stored event at position 7.*schemaVersion/);
+  assert.throws(() => registry.decode(stored("Y", 1, {})), /unknown event type "Y"/);
+  assert.throws(() => eventRegistry(defineEvent("X", z.object({})), defineEvent("X", z.object({}))), /defined twice/);
+});
+
+test("registry.validate rejects non-objects and strips nothing it should keep", () => {
+  const registry = eventRegistry(defineEvent("A", z.object({ n: z.number() })));
+  assert.throws(() => registry.validate(null), /must be an object/);
+  assert.throws(() => registry.validate([]), /must be an object/);
+  assert.deepEqual(registry.validate({ type: "A", data: { n: 1 }, metadata: { by: "me" } }),
+    { type: "A", data: { n: 1 }, metadata: { by: "me" } });
+});
+
+const recorded = (position: number) => ({ position } as unknown as RecordedEvent);
+
+test("the event buffer keeps the newest events across wrap-around", () => {
+  const buffer = new EventBuffer(3);
+  assert.equal(buffer.oldestPosition, 1);
+  assert.equal(buffer.get(1), undefined);
+  for (let p = 1; p <= 7; p++) buffer.push(recorded(p));
+  assert.equal(buffer.size, 3);
+  assert.equal(buffer.oldestPosition, 5);
+  assert.equal(buffer.newestPosition, 7);
+  assert.deepEqual([4, 5, 6, 7, 8].map((p) => buffer.get(p)?.position), [undefined, 5, 6, 7, undefined]);
+  assert.throws(() => buffer.push(recorded(9)), /expected position 8, got 9/);
+  assert.throws(() => new EventBuffer(0), RangeError);
+});
+
+test("the default event buffer holds 10,000 events", () => {
+  const buffer = new EventBuffer();
+  for (let p = 1; p <= 10_001; p++) buffer.push(recorded(p));
+  assert.equal(buffer.capacity, 10_000);
+  assert.equal(buffer.get(1), undefined);
+  assert.equal(buffer.get(2)?.position, 2);
+});
+
+test("the stream index maps versions to positions across interleaved runs", () => {
+  const index = new StreamIndex();
+  index.add("a", 1, 3); // a: 1,2,3 at 1..3
+  index.add("b", 4, 1);
+  index.add("a", 5, 2); // a: 4,5 at 5..6
+  index.add("a", 7, 1); // extends the run: a: 6 at 7
+  assert.equal(index.version("a"), 6);
+  assert.deepEqual([1, 2, 3, 4, 5, 6].map((v) => index.positionOf("a", v)), [1, 2, 3, 5, 6, 7]);
+  assert.equal(index.positionOf("b", 1), 4);
+  assert.throws(() => index.positionOf("a", 7), RangeError);
+  assert.equal(index.version("none"), 0);
+});
