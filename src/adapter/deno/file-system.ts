@@ -1,0 +1,98 @@
+/**
+ * The WAL's file operations on Deno's own file API (`Deno.FsFile#syncDataSync` is
+ * fdatasync, and F_FULLFSYNC on macOS).
+ */
+import process from "node:process";
+import type { FileHandle, FileSystem } from "../../wal/file-system.ts";
+
+class DenoFileHandle implements FileHandle {
+  constructor(private readonly file: Deno.FsFile) {}
+
+  append(bytes: Uint8Array, offset: number, length: number): void {
+    let written = 0;
+    while (written < length) written += this.file.writeSync(bytes.subarray(offset + written, offset + length));
+  }
+
+  syncData(): void {
+    this.file.syncDataSync();
+  }
+
+  readAt(buffer: Uint8Array, position: number): number {
+    this.file.seekSync(position, Deno.SeekMode.Start);
+    let read = 0;
+    while (read < buffer.length) {
+      const n = this.file.readSync(buffer.subarray(read));
+      if (n === null || n === 0) break;
+      read += n;
+    }
+    return read;
+  }
+
+  size(): number {
+    return this.file.statSync().size;
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
+
+/** Deno's errors carry no errno `code`; name the common ones the way node:fs does. */
+function withCode<T>(operation: () => T): T {
+  try {
+    return operation();
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) Object.assign(error, { code: "EEXIST" });
+    else if (error instanceof Deno.errors.NotFound) Object.assign(error, { code: "ENOENT" });
+    throw error;
+  }
+}
+
+export const denoFileSystem: FileSystem = {
+  openAppend: (path) => new DenoFileHandle(withCode(() => Deno.openSync(path, { append: true, create: true, read: true }))),
+  openRead: (path) => new DenoFileHandle(withCode(() => Deno.openSync(path, { read: true }))),
+  createExclusive: (path) =>
+    new DenoFileHandle(withCode(() => Deno.openSync(path, { write: true, createNew: true, read: true }))),
+  readFile: (path) => withCode(() => Deno.readFileSync(path)),
+  rename: (from, to) => withCode(() => Deno.renameSync(from, to)),
+  remove(path) {
+    try {
+      Deno.removeSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  },
+  truncate: (path, length) => withCode(() => Deno.truncateSync(path, length)),
+  syncDirectory(path) {
+    const directory = Deno.openSync(path, { read: true });
+    try {
+      directory.syncSync();
+    } finally {
+      directory.close();
+    }
+  },
+  list: (path) => [...Deno.readDirSync(path)].map((entry) => entry.name),
+  exists(path) {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+  },
+  makeDirectory: (path) => Deno.mkdirSync(path, { recursive: true }),
+  get pid() {
+    return Deno.pid;
+  },
+  processAlive(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as { code?: string }).code === "EPERM";
+    }
+  },
+};
+
+export default denoFileSystem;

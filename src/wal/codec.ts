@@ -1,0 +1,48 @@
+/**
+ * How an event's data becomes bytes in a WAL record.
+ *
+ * Codec 0 is JSON and fits any event whose data is JSON-compatible. A hot event type can
+ * register a fixed-layout codec (ids 1-255) that writes its fields straight into the
+ * record with a DataView: no string building, no parsing on replay.
+ */
+export interface DataCodec<D = unknown> {
+  /** Stored in each record; never reuse an id for another layout. 1-255. */
+  readonly id: number;
+  /** The event type (at its current schema version) this codec encodes. */
+  readonly type: string;
+  /** Exact number of bytes `encode` will write for `data`. */
+  byteLength(data: D): number;
+  /** Writes `data` at `offset`. */
+  encode(data: D, view: DataView, offset: number): void;
+  /** Reads data of `length` bytes at `offset`; throws on bytes it cannot accept. */
+  decode(view: DataView, offset: number, length: number): D;
+}
+
+export const JSON_CODEC_ID = 0;
+
+/** Codecs by event type (for encoding) and by id (for decoding). */
+export class CodecTable {
+  readonly #byType = new Map<string, DataCodec>();
+  readonly #byId: (DataCodec | undefined)[] = new Array(256);
+
+  constructor(codecs: readonly DataCodec[] = []) {
+    for (const codec of codecs) {
+      if (!Number.isInteger(codec.id) || codec.id < 1 || codec.id > 255) {
+        throw new RangeError(`codec for "${codec.type}": id must be an integer 1-255, got ${codec.id}`);
+      }
+      if (this.#byId[codec.id] || this.#byType.has(codec.type)) {
+        throw new RangeError(`codec for "${codec.type}" (id ${codec.id}) is registered twice`);
+      }
+      this.#byId[codec.id] = codec;
+      this.#byType.set(codec.type, codec);
+    }
+  }
+
+  forType(type: string): DataCodec | undefined {
+    return this.#byType.get(type);
+  }
+
+  forId(id: number): DataCodec | undefined {
+    return this.#byId[id];
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Fault injection for the WAL's file layer (tests and the reliability harness): the nth
+ * call of an operation fails with an errno-style error, once (transient) or from then on
+ * (persistent). Plain data, so it can be handed to the writer Worker.
+ */
+import type { FileHandle, FileSystem } from "./file-system.ts";
+
+export type FaultOperation = "open" | "append" | "syncData" | "rename" | "syncDirectory";
+
+export interface Fault {
+  operation: FaultOperation;
+  /** 1-based count of calls of that operation (in the process that holds the plan). */
+  nth: number;
+  code?: "EIO" | "ENOSPC";
+  /** Fail every call from the nth on, not just the nth. */
+  persistent?: boolean;
+}
+
+export class InjectedFault extends Error {
+  readonly code: string;
+  constructor(operation: FaultOperation, code: string, call: number) {
+    super(`${code}: injected ${operation} failure (call ${call})`);
+    this.code = code;
+  }
+}
+
+export function withFaults(fs: FileSystem, faults: readonly Fault[]): FileSystem {
+  const calls: Record<FaultOperation, number> = { open: 0, append: 0, syncData: 0, rename: 0, syncDirectory: 0 };
+  const check = (operation: FaultOperation) => {
+    const call = ++calls[operation];
+    for (const fault of faults) {
+      if (fault.operation === operation && (call === fault.nth || (fault.persistent && call > fault.nth))) {
+        throw new InjectedFault(operation, fault.code ?? "EIO", call);
+      }
+    }
+  };
+  const wrap = (handle: FileHandle): FileHandle => ({
+    append(bytes, offset, length) {
+      check("append");
+      handle.append(bytes, offset, length);
+    },
+    syncData() {
+      check("syncData");
+      handle.syncData();
+    },
+    readAt: (buffer, position) => handle.readAt(buffer, position),
+    size: () => handle.size(),
+    close: () => handle.close(),
+  });
+  return {
+    ...fs,
+    pid: fs.pid,
+    processAlive: (pid) => fs.processAlive(pid),
+    openAppend(path) {
+      check("open");
+      return wrap(fs.openAppend(path));
+    },
+    createExclusive(path) {
+      check("open");
+      return wrap(fs.createExclusive(path));
+    },
+    openRead: (path) => fs.openRead(path),
+    rename(from, to) {
+      check("rename");
+      fs.rename(from, to);
+    },
+    syncDirectory(path) {
+      check("syncDirectory");
+      fs.syncDirectory(path);
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The file operations the WAL needs, all synchronous (they run on the writer Worker's own
+ * thread, or once at open). Each runtime adapter implements this small surface with its
+ * native API; tests wrap it to inject faults.
+ */
+export interface FileHandle {
+  /** Writes all of `bytes[offset, offset + length)` at the end of the file. */
+  append(bytes: Uint8Array, offset: number, length: number): void;
+  /** fdatasync: the file's data (and size) reach stable storage. */
+  syncData(): void;
+  /** Reads into `buffer` from file offset `position`; returns the bytes read. */
+  readAt(buffer: Uint8Array, position: number): number;
+  size(): number;
+  close(): void;
+}
+
+export interface FileSystem {
+  /** Opens for appending, creating the file if needed. */
+  openAppend(path: string): FileHandle;
+  openRead(path: string): FileHandle;
+  /** Creates a new file and fails (code EEXIST) if it exists. */
+  createExclusive(path: string): FileHandle;
+  readFile(path: string): Uint8Array;
+  rename(from: string, to: string): void;
+  remove(path: string): void;
+  truncate(path: string, length: number): void;
+  /** fsync on the directory, so created, renamed and removed names survive a crash. */
+  syncDirectory(path: string): void;
+  /** File names (not paths) in a directory. */
+  list(path: string): string[];
+  exists(path: string): boolean;
+  makeDirectory(path: string): void;
+  /** This process's id, and whether another process id is running (for the lock file). */
+  readonly pid: number;
+  processAlive(pid: number): boolean;
+}
+
+/** Joins path parts with "/" (both runtimes accept it on every platform they run on here). */
+export function joinPath(...parts: string[]): string {
+  return parts.join("/").replace(/\/+/g, "/");
+}
+
+/** Writes `bytes` to `path` so that a crash leaves either the old file or the whole new one. */
+export function writeFileAtomically(fs: FileSystem, directory: string, name: string, bytes: Uint8Array): void {
+  const temporary = joinPath(directory, `${name}.tmp`);
+  if (fs.exists(temporary)) fs.remove(temporary);
+  const handle = fs.createExclusive(temporary);
+  try {
+    handle.append(bytes, 0, bytes.length);
+    handle.syncData();
+  } finally {
+    handle.close();
+  }
+  fs.rename(temporary, joinPath(directory, name));
+  fs.syncDirectory(directory);
+}

@@ -1,0 +1,213 @@
+/**
+ * The WAL record: the unit the producer writes into the ring and the writer copies into
+ * segment files. Layout, little-endian, 8-byte aligned (see docs/wal-format.md):
+ *
+ *   0  u32  CRC32C of bytes [4, length)      (filled in by the writer Worker)
+ *   4  u32  length: header + body, padding excluded
+ *   8  u64  global position
+ *  16  u32  stream version
+ *  20  u16  schema version of the data
+ *  22  u8   data codec (0 = JSON)
+ *  23  u8   reserved, 0
+ *  24  f64  timestamp, ms since the epoch
+ *  32  u16  stream id length   34 u16 type length   36 u32 metadata length
+ *  40  stream id (UTF-8), type (UTF-8), metadata (JSON, UTF-8), data (codec bytes)
+ *      zero padding to the next multiple of 8
+ */
+import type { StoredRecord } from "../core/events.ts";
+import { CodecTable, JSON_CODEC_ID } from "./codec.ts";
+import { crc32c } from "./crc32c.ts";
+
+export const HEADER_BYTES = 40;
+export const ALIGNMENT = 8;
+export const MAX_STRING_BYTES = 0xffff;
+
+export const paddedLength = (length: number): number => (length + 7) & ~7;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Encodes records into a byte array at given offsets. Strings used again and again
+ * (stream ids, event types) are encoded once and cached.
+ */
+export class RecordEncoder {
+  readonly #codecs: CodecTable;
+  readonly #strings = new Map<string, Uint8Array>();
+
+  constructor(codecs: CodecTable) {
+    this.#codecs = codecs;
+  }
+
+  /** Encoded bytes of a short, repeated string. */
+  cachedString(text: string): Uint8Array {
+    let bytes = this.#strings.get(text);
+    if (bytes === undefined) {
+      bytes = encoder.encode(text);
+      if (this.#strings.size >= 10_000) this.#strings.clear();
+      this.#strings.set(text, bytes);
+    }
+    return bytes;
+  }
+
+  /**
+   * Prepares a record: returns its unpadded length and a function-free plan the caller
+   * passes to `write` once it has room. Throws RangeError on data it cannot encode.
+   */
+  measure(record: StoredRecord, scratch: EncodePlan): number {
+    const streamId = this.cachedString(record.streamId);
+    const type = this.cachedString(record.type);
+    if (streamId.length > MAX_STRING_BYTES) throw new RangeError(`stream id is longer than ${MAX_STRING_BYTES} bytes`);
+    if (type.length > MAX_STRING_BYTES) throw new RangeError(`event type is longer than ${MAX_STRING_BYTES} bytes`);
+    scratch.streamId = streamId;
+    scratch.type = type;
+    scratch.metadata = record.metadata === undefined ? EMPTY : encoder.encode(JSON.stringify(record.metadata));
+    const codec = this.#codecs.forType(record.type);
+    scratch.codec = codec?.id ?? JSON_CODEC_ID;
+    if (codec) {
+      scratch.json = undefined;
+      scratch.dataLength = codec.byteLength(record.data);
+    } else {
+      const json = JSON.stringify(record.data);
+      if (json === undefined) throw new RangeError(`data of "${record.type}" is not JSON-compatible`);
+      scratch.json = encoder.encode(json);
+      scratch.dataLength = scratch.json.length;
+    }
+    return HEADER_BYTES + streamId.length + type.length + scratch.metadata.length + scratch.dataLength;
+  }
+
+  /** Writes a measured record at `offset` (CRC left 0) and zero-fills its padding. */
+  write(record: StoredRecord, plan: EncodePlan, bytes: Uint8Array, view: DataView, offset: number, length: number): void {
+    view.setUint32(offset, 0, true);
+    view.setUint32(offset + 4, length, true);
+    view.setUint32(offset + 8, record.position % 0x1_0000_0000, true);
+    view.setUint32(offset + 12, Math.floor(record.position / 0x1_0000_0000), true);
+    view.setUint32(offset + 16, record.streamVersion, true);
+    view.setUint16(offset + 20, record.schemaVersion, true);
+    view.setUint8(offset + 22, plan.codec);
+    view.setUint8(offset + 23, 0);
+    view.setFloat64(offset + 24, record.timestamp, true);
+    view.setUint16(offset + 32, plan.streamId.length, true);
+    view.setUint16(offset + 34, plan.type.length, true);
+    view.setUint32(offset + 36, plan.metadata.length, true);
+    let at = offset + HEADER_BYTES;
+    bytes.set(plan.streamId, at);
+    at += plan.streamId.length;
+    bytes.set(plan.type, at);
+    at += plan.type.length;
+    if (plan.metadata.length > 0) bytes.set(plan.metadata, at);
+    at += plan.metadata.length;
+    if (plan.json !== undefined) bytes.set(plan.json, at);
+    else this.#codecs.forId(plan.codec)!.encode(record.data, view, at);
+    at += plan.dataLength;
+    const end = offset + paddedLength(length);
+    for (; at < end; at++) bytes[at] = 0;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Scratch space for one record between `measure` and `write` (reused, no allocation). */
+export interface EncodePlan {
+  streamId: Uint8Array;
+  type: Uint8Array;
+  metadata: Uint8Array;
+  json: Uint8Array | undefined;
+  codec: number;
+  dataLength: number;
+}
+
+export const newPlan = (): EncodePlan => ({
+  streamId: EMPTY, type: EMPTY, metadata: EMPTY, json: undefined, codec: 0, dataLength: 0,
+});
+
+/** Computes and stores the CRC of the record at `offset` (the writer does this). */
+export function sealRecord(bytes: Uint8Array, view: DataView, offset: number): void {
+  const length = view.getUint32(offset + 4, true);
+  view.setUint32(offset, crc32c(bytes, offset + 4, offset + length), true);
+}
+
+/** Why a record at some offset could not be read. */
+export type RecordProblem = "truncated" | "zero" | "bad-length" | "bad-checksum";
+
+/** Checks the frame of the record at `offset` of `bytes[0, end)`; returns its length or the problem. */
+export function checkRecord(bytes: Uint8Array, view: DataView, offset: number, end: number): number | RecordProblem {
+  if (offset + 8 > end) return "truncated";
+  const crc = view.getUint32(offset, true);
+  const length = view.getUint32(offset + 4, true);
+  if (length === 0 && crc === 0) return "zero";
+  if (length < HEADER_BYTES) return "bad-length";
+  // The length must not send the reader past the end of what was read.
+  if (offset + length > end) return "truncated";
+  if (crc32c(bytes, offset + 4, offset + length) !== crc) return "bad-checksum";
+  const strings = view.getUint16(offset + 32, true) + view.getUint16(offset + 34, true) +
+    view.getUint32(offset + 36, true);
+  if (HEADER_BYTES + strings > length) return "bad-length";
+  return length;
+}
+
+export function recordPosition(view: DataView, offset: number): number {
+  return view.getUint32(offset + 8, true) + view.getUint32(offset + 12, true) * 0x1_0000_0000;
+}
+
+/** Decodes the strings and data of a record whose frame `checkRecord` accepted. */
+export class RecordDecoder {
+  readonly #codecs: CodecTable;
+  #lastStreamId = "";
+  #lastStreamIdBytes = EMPTY;
+
+  constructor(codecs: CodecTable) {
+    this.#codecs = codecs;
+  }
+
+  decode(bytes: Uint8Array, view: DataView, offset: number): StoredRecord {
+    const length = view.getUint32(offset + 4, true);
+    const streamIdLength = view.getUint16(offset + 32, true);
+    const typeLength = view.getUint16(offset + 34, true);
+    const metadataLength = view.getUint32(offset + 36, true);
+    let at = offset + HEADER_BYTES;
+    const streamId = this.#streamId(bytes, at, streamIdLength);
+    at += streamIdLength;
+    const type = decoder.decode(bytes.subarray(at, at + typeLength));
+    at += typeLength;
+    const metadata = metadataLength === 0 ? undefined : JSON.parse(decoder.decode(bytes.subarray(at, at + metadataLength)));
+    at += metadataLength;
+    const dataLength = offset + length - at;
+    const codecId = view.getUint8(offset + 22);
+    let data: unknown;
+    if (codecId === JSON_CODEC_ID) data = JSON.parse(decoder.decode(bytes.subarray(at, at + dataLength)));
+    else {
+      const codec = this.#codecs.forId(codecId);
+      if (codec === undefined) throw new RangeError(`record uses data codec ${codecId}, which is not registered`);
+      data = codec.decode(view, at, dataLength);
+    }
+    return {
+      type,
+      data,
+      metadata,
+      schemaVersion: view.getUint16(offset + 20, true),
+      streamId,
+      streamVersion: view.getUint32(offset + 16, true),
+      position: recordPosition(view, offset),
+      timestamp: view.getFloat64(offset + 24, true),
+    };
+  }
+
+  /** Stream ids repeat from record to record: reuse the last string when the bytes match. */
+  #streamId(bytes: Uint8Array, at: number, length: number): string {
+    const last = this.#lastStreamIdBytes;
+    if (last.length === length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (bytes[at + i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.#lastStreamId;
+    }
+    this.#lastStreamIdBytes = bytes.slice(at, at + length);
+    this.#lastStreamId = decoder.decode(this.#lastStreamIdBytes);
+    return this.#lastStreamId;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Opening a WAL directory: scan every segment, verify every record, hand them to the
+ * store, and apply the documented tail policy (docs/wal-format.md):
+ *
+ * - A torn tail (a record cut short, a zero-filled or garbled end with no valid record
+ *   after it) in the LAST segment is what a crash mid-write leaves: the cut bytes are
+ *   saved aside as `<segment>.broken-<offset>`, the segment is truncated and synced.
+ * - Anything else (a bad record followed by valid ones, a bad record in an earlier
+ *   segment, a gap in positions) is corruption: open refuses with the file and offset,
+ *   unless `repair` is set, which keeps the valid prefix and moves the rest aside.
+ */
+import { StorageError } from "../core/errors.ts";
+import type { StoredRecord } from "../core/events.ts";
+import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
+import { checkRecord, paddedLength, RecordDecoder, recordPosition, type RecordProblem } from "./record-format.ts";
+import { decodeSegmentHeader, parseSegmentName, SEGMENT_HEADER_BYTES } from "./segment.ts";
+
+/** Every this many records a segment's file offset is kept in memory, for reads. */
+export const SPARSE_EVERY = 64;
+
+export interface SegmentIndex {
+  name: string;
+  firstPosition: number;
+  /** Bytes used (header + records). */
+  bytes: number;
+  /** `sparse[k]` is the file offset of record `firstPosition + k * SPARSE_EVERY`. */
+  sparse: number[];
+  /** Records in the segment. */
+  records: number;
+}
+
+export interface Recovered {
+  segments: SegmentIndex[];
+  headPosition: number;
+  /** What the tail policy cut, if anything. */
+  truncated?: { file: string; offset: number; bytes: number; savedAs: string };
+  /** What `repair` moved aside, if anything. */
+  repaired?: { file: string; offset: number; movedAside: string[] };
+}
+
+export interface RecoverOptions {
+  repair?: boolean;
+  onRecord(record: StoredRecord): void;
+}
+
+interface Problem {
+  offset: number;
+  reason: string;
+}
+
+export function recover(fs: FileSystem, directory: string, decoder: RecordDecoder, options: RecoverOptions): Recovered {
+  const names = fs.list(directory);
+  // A temp file is a segment whose creation never reached its rename: it never held a record.
+  for (const name of names.filter((n) => n.endsWith(".tmp"))) fs.remove(joinPath(directory, name));
+  const segmentNames = names.filter((n) => parseSegmentName(n) !== undefined).sort();
+  const result: Recovered = { segments: [], headPosition: 0 };
+  let expected = 1;
+  for (let i = 0; i < segmentNames.length; i++) {
+    const name = segmentNames[i];
+    const path = joinPath(directory, name);
+    const isLast = i === segmentNames.length - 1;
+    const bytes = fs.readFile(path);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const header = decodeSegmentHeader(bytes);
+    let problem: Problem | undefined;
+    const segment: SegmentIndex = { name, firstPosition: expected, bytes: SEGMENT_HEADER_BYTES, sparse: [], records: 0 };
+    if ("problem" in header) problem = { offset: 0, reason: header.problem };
+    else if (header.firstPosition !== expected || parseSegmentName(name) !== expected) {
+      problem = { offset: 0, reason: `segment starts at position ${header.firstPosition}, expected ${expected}` };
+    } else {
+      problem = scanRecords(bytes, view, segment, decoder, options.onRecord, path);
+    }
+    expected = segment.firstPosition + segment.records;
+    if (segment.records > 0 || problem === undefined || problem.offset > 0) result.segments.push(segment);
+    if (problem === undefined) continue;
+
+    const torn = isLast && problem.offset >= SEGMENT_HEADER_BYTES &&
+      !validRecordAfter(bytes, view, problem.offset, expected);
+    if (torn) {
+      result.truncated = cutTail(fs, directory, name, bytes, problem.offset);
+    } else if (options.repair) {
+      result.repaired = repairAt(fs, directory, name, bytes, problem.offset, segmentNames.slice(i + 1));
+      if (problem.offset === 0) result.segments.pop();
+    } else {
+      throw new StorageError(
+        `WAL is corrupt: ${problem.reason}; open with { repair: true } to keep the valid prefix`,
+        { file: path, offset: problem.offset },
+      );
+    }
+    break;
+  }
+  result.headPosition = expected - 1;
+  return result;
+}
+
+const REASONS: Record<RecordProblem, string> = {
+  truncated: "record cut short",
+  zero: "zero-filled record",
+  "bad-length": "record length out of bounds",
+  "bad-checksum": "record checksum mismatch",
+};
+
+function scanRecords(
+  bytes: Uint8Array,
+  view: DataView,
+  segment: SegmentIndex,
+  decoder: RecordDecoder,
+  onRecord: (record: StoredRecord) => void,
+  path: string,
+): Problem | undefined {
+  let offset = SEGMENT_HEADER_BYTES;
+  while (offset < bytes.length) {
+    const checked = checkRecord(bytes, view, offset, bytes.length);
+    if (typeof checked !== "number") return { offset, reason: REASONS[checked] };
+    const position = recordPosition(view, offset);
+    const expected = segment.firstPosition + segment.records;
+    if (position !== expected) return { offset, reason: `record has position ${position}, expected ${expected}` };
+    let record: StoredRecord;
+    try {
+      record = decoder.decode(bytes, view, offset);
+    } catch (error) {
+      // The checksum matched, so these are the bytes that were written: not a torn tail.
+      throw new StorageError(`WAL record cannot be decoded: ${(error as Error).message}`, { file: path, offset, cause: error });
+    }
+    if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(offset);
+    onRecord(record);
+    segment.records++;
+    offset += paddedLength(checked);
+    segment.bytes = offset;
+  }
+  return undefined;
+}
+
+/** Is there any whole, checksummed record at or past `position` after `offset`? */
+function validRecordAfter(bytes: Uint8Array, view: DataView, offset: number, position: number): boolean {
+  for (let at = offset + 8; at + 8 <= bytes.length; at += 8) {
+    if (typeof checkRecord(bytes, view, at, bytes.length) === "number" && recordPosition(view, at) >= position) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function cutTail(fs: FileSystem, directory: string, name: string, bytes: Uint8Array, offset: number) {
+  const savedAs = `${name}.broken-${offset}`;
+  writeFileAtomically(fs, directory, savedAs, bytes.subarray(offset));
+  const path = joinPath(directory, name);
+  fs.truncate(path, offset);
+  const handle = fs.openAppend(path);
+  try {
+    handle.syncData();
+  } finally {
+    handle.close();
+  }
+  return { file: path, offset, bytes: bytes.length - offset, savedAs };
+}
+
+function repairAt(fs: FileSystem, directory: string, name: string, bytes: Uint8Array, offset: number, later: string[]) {
+  const movedAside: string[] = [];
+  if (offset === 0) {
+    fs.rename(joinPath(directory, name), joinPath(directory, `${name}.broken`));
+    movedAside.push(`${name}.broken`);
+  } else {
+    movedAside.push(cutTail(fs, directory, name, bytes, offset).savedAs);
+  }
+  for (const next of later) {
+    fs.rename(joinPath(directory, next), joinPath(directory, `${next}.broken`));
+    movedAside.push(`${next}.broken`);
+  }
+  fs.syncDirectory(directory);
+  return { file: joinPath(directory, name), offset, movedAside };
+}

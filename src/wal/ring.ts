@@ -1,0 +1,50 @@
+/**
+ * The single-producer/single-consumer ring between the caller's thread and the writer
+ * Worker: a SharedArrayBuffer of bytes holding WAL records back to back, plus a small
+ * control block of Int32 slots. The producer only writes records and moves `head`; the
+ * Worker only reads them and moves `tail`. Counters are byte offsets that wrap at 2^32;
+ * differences are taken modulo 2^32, so the ring must stay below 2^31 bytes.
+ *
+ * Two markers share the record's length slot (offset 4), which a real record never fills
+ * with these values: WRAP (the rest up to the ring's end is unused; continue at 0) and
+ * ROLL (the next record starts a new segment).
+ */
+export const Slot = {
+  /** Bytes published by the producer. */
+  Head: 0,
+  /** Bytes consumed (written to the file) by the Worker. */
+  Tail: 1,
+  /** Running, closing, failed or closed (see State). */
+  State: 2,
+  /** 1 while the Worker sleeps waiting for Head to move. */
+  WorkerWaiting: 3,
+  /** 1 while the producer sleeps waiting for Tail to move. */
+  ProducerWaiting: 4,
+} as const;
+
+export const State = { Running: 0, Closing: 1, Failed: 2, Closed: 3 } as const;
+
+export const CONTROL_SLOTS = 8;
+/** Durable position, in a BigInt64 after the Int32 slots. */
+export const DURABLE_OFFSET_BYTES = CONTROL_SLOTS * 4;
+export const CONTROL_BYTES = DURABLE_OFFSET_BYTES + 8;
+
+export const WRAP_MARKER = 0xffffffff;
+export const ROLL_MARKER = 0xfffffffe;
+export const MARKER_BYTES = 8;
+
+export interface RingBuffers {
+  data: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+}
+
+export function createRing(bytes: number): RingBuffers {
+  if (!Number.isInteger(bytes) || bytes < 4096 || bytes > 1 << 30 || (bytes & (bytes - 1)) !== 0) {
+    throw new RangeError(`WAL ring size must be a power of two from 4 KiB to 1 GiB, got ${bytes}`);
+  }
+  return { data: new SharedArrayBuffer(bytes), control: new SharedArrayBuffer(CONTROL_BYTES) };
+}
+
+/** Free bytes between the producer's cursor and the consumer's tail. */
+export const freeBytes = (capacity: number, cursor: number, tail: number): number =>
+  capacity - ((cursor - tail) >>> 0);

@@ -1,0 +1,437 @@
+/**
+ * The write-ahead-log storage adapter (the main thread's side).
+ *
+ * `append` encodes records straight into the shared ring (no syscall, no promise) and
+ * publishes them to the writer Worker; durability is tracked by position. Opening
+ * recovers the log (recovery.ts) and starts the Worker; closing flushes, syncs and
+ * stops it. The first failure (an I/O error in the Worker, its death, a stall) poisons
+ * the log: every pending and later operation rejects with that error.
+ */
+import { ClosedError, StorageError, ValidationError } from "../core/errors.ts";
+import type { StoredRecord } from "../core/events.ts";
+import type { DurabilityMode, StorageAdapter } from "../core/storage.ts";
+import type { SnapshotStore } from "../core/snapshots.ts";
+import { CodecTable, type DataCodec } from "./codec.ts";
+import type { Fault } from "./faults.ts";
+import { withFaults } from "./faults.ts";
+import type { FileHandle, FileSystem } from "./file-system.ts";
+import { joinPath } from "./file-system.ts";
+import { acquireLock } from "./lock.ts";
+import { checkRecord, newPlan, paddedLength, RecordDecoder, RecordEncoder } from "./record-format.ts";
+import { recover, type Recovered, type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
+import {
+  CONTROL_SLOTS,
+  createRing,
+  DURABLE_OFFSET_BYTES,
+  freeBytes,
+  MARKER_BYTES,
+  ROLL_MARKER,
+  Slot,
+  State,
+  WRAP_MARKER,
+} from "./ring.ts";
+import { SEGMENT_HEADER_BYTES } from "./segment.ts";
+import { FileSnapshotStore } from "./file-snapshots.ts";
+import type { WriterMessage, WriterStart } from "./writer-worker.ts";
+
+export interface WalOptions {
+  /** `durable` (default): acknowledge after the covering fdatasync. `async`: on enqueue,
+   * losing at most `maxDelayMs` plus one write in a crash. `sync`: one fdatasync per record. */
+  durability?: Exclude<DurabilityMode, "memory">;
+  /** Group commit: sync once this many records are pending (default 1000). */
+  maxBatch?: number;
+  /** Group commit: sync once the oldest unsynced record is this old (default 10 ms). */
+  maxDelayMs?: number;
+  /** Ring size in bytes, a power of two (default 8 MiB: 64K records of 128 bytes). */
+  ringBytes?: number;
+  /** Start a new segment when one would grow past this (default 64 MiB). */
+  segmentBytes?: number;
+  /** Fixed-layout codecs for hot event types. */
+  codecs?: DataCodec[];
+  /** On corruption, keep the valid prefix and move the rest aside instead of refusing to open. */
+  repair?: boolean;
+  /** Fail pending operations when the writer makes no progress for this long (default 10 s). */
+  stallTimeoutMs?: number;
+  /** Injected file faults (tests and the reliability harness). */
+  faults?: Fault[];
+}
+
+interface Waiter {
+  position: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export class WalStorage implements StorageAdapter {
+  readonly name = "wal";
+  readonly durability: Exclude<DurabilityMode, "memory">;
+  readonly snapshots: SnapshotStore;
+  readonly directory: string;
+  /** What recovery found and did at open. */
+  recovered?: Recovered;
+
+  readonly #fs: FileSystem;
+  readonly #fileSystemModule: string;
+  readonly #options: Required<Omit<WalOptions, "durability" | "codecs" | "faults" | "repair">> & WalOptions;
+  readonly #codecs: CodecTable;
+  readonly #encoder: RecordEncoder;
+  readonly #plan = newPlan();
+  #worker?: Worker;
+  #control!: Int32Array;
+  #durableCell!: BigInt64Array;
+  #bytes!: Uint8Array;
+  #view!: DataView;
+  #capacity = 0;
+  /** Producer cursor: a uint32 byte counter (published to Slot.Head after each append). */
+  #cursor = 0;
+  #head = 0;
+  #segments: SegmentIndex[] = [];
+  #waiters: Waiter[] = [];
+  #watchdog?: ReturnType<typeof setInterval>;
+  #lastProgress = 0;
+  #failure?: StorageError;
+  #state: "new" | "open" | "closing" | "closed" = "new";
+  #releaseLock?: () => void;
+  #readers = new Map<string, FileHandle>();
+  #closed?: () => void;
+
+  constructor(fs: FileSystem, fileSystemModule: string, directory: string, options: WalOptions = {}) {
+    this.durability = options.durability ?? "durable";
+    const sync = this.durability === "sync";
+    this.#options = {
+      ...options,
+      maxBatch: sync ? 1 : options.maxBatch ?? 1000,
+      maxDelayMs: sync ? 0 : options.maxDelayMs ?? 10,
+      ringBytes: options.ringBytes ?? 8 << 20,
+      segmentBytes: options.segmentBytes ?? 64 << 20,
+      stallTimeoutMs: options.stallTimeoutMs ?? 10_000,
+    };
+    checkPositive("maxBatch", this.#options.maxBatch);
+    checkPositive("segmentBytes", this.#options.segmentBytes);
+    checkPositive("stallTimeoutMs", this.#options.stallTimeoutMs);
+    if (!(this.#options.maxDelayMs >= 0)) checkPositive("maxDelayMs", this.#options.maxDelayMs);
+    this.#fs = options.faults?.length ? withFaults(fs, options.faults) : fs;
+    this.#fileSystemModule = fileSystemModule;
+    this.directory = directory;
+    this.#codecs = new CodecTable(options.codecs);
+    this.#encoder = new RecordEncoder(this.#codecs);
+    this.snapshots = new FileSnapshotStore(this.#fs, joinPath(directory, "snapshots"));
+  }
+
+  async open(onRecord: (record: StoredRecord) => void): Promise<void> {
+    if (this.#state !== "new") throw new StorageError("WAL storage can be opened once");
+    this.#fs.makeDirectory(this.directory);
+    this.#releaseLock = acquireLock(this.#fs, this.directory);
+    try {
+      const recovered = recover(this.#fs, this.directory, new RecordDecoder(this.#codecs), {
+        repair: this.#options.repair,
+        onRecord,
+      });
+      this.recovered = recovered;
+      this.#segments = recovered.segments;
+      this.#head = recovered.headPosition;
+      await this.#startWorker();
+    } catch (error) {
+      this.#releaseLock();
+      this.#releaseLock = undefined;
+      throw error;
+    }
+    this.#state = "open";
+  }
+
+  async #startWorker(): Promise<void> {
+    const ring = createRing(this.#options.ringBytes);
+    this.#bytes = new Uint8Array(ring.data);
+    this.#view = new DataView(ring.data);
+    this.#capacity = ring.data.byteLength;
+    this.#control = new Int32Array(ring.control, 0, CONTROL_SLOTS);
+    this.#durableCell = new BigInt64Array(ring.control, DURABLE_OFFSET_BYTES, 1);
+    Atomics.store(this.#durableCell, 0, BigInt(this.#head));
+    const last = this.#segments.at(-1);
+    const start: WriterStart = {
+      data: ring.data,
+      control: ring.control,
+      directory: this.directory,
+      fileSystemModule: this.#fileSystemModule,
+      faults: this.#options.faults,
+      segmentPath: last && joinPath(this.directory, last.name),
+      maxBatch: this.#options.maxBatch,
+      maxDelayMs: this.#options.maxDelayMs,
+    };
+    const worker = new Worker(new URL("./writer-worker.ts", import.meta.url).href, { type: "module" });
+    this.#worker = worker;
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<WriterMessage>) => {
+        const message = event.data;
+        if (message.type === "ready") resolve();
+        else if (message.type === "failed") reject(this.#fail(new StorageError(`WAL writer failed: ${message.message}`)));
+        this.#onMessage(message);
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault?.();
+        const error = this.#fail(new StorageError(`WAL writer died: ${event.message ?? "unknown error"}`));
+        reject(error);
+      };
+    });
+    worker.postMessage(start);
+    await ready;
+  }
+
+  #onMessage(message: WriterMessage): void {
+    if (message.type === "durable") {
+      this.#lastProgress = performance.now();
+      this.#settleWaiters(message.position);
+    } else if (message.type === "failed") {
+      this.#fail(new StorageError(`WAL writer failed: ${message.message}`, { cause: message }));
+    } else if (message.type === "closed") {
+      this.#closed?.();
+    }
+  }
+
+  append(records: readonly StoredRecord[]): void {
+    if (this.#failure) throw this.#failure;
+    if (this.#state !== "open") throw new ClosedError("WAL storage");
+    if (records.length === 0) return;
+    if (records[0].position !== this.#head + 1) {
+      throw new StorageError(`append at position ${records[0].position}, but the log ends at ${this.#head}`);
+    }
+    const startCursor = this.#cursor;
+    const segmentCount = this.#segments.length;
+    const last = this.#segments.at(-1);
+    const lastState = last && { bytes: last.bytes, records: last.records, sparse: last.sparse.length };
+    try {
+      for (const record of records) this.#encode(record);
+    } catch (error) {
+      // Nothing was published: forget what this append wrote into the ring and the index.
+      this.#cursor = startCursor;
+      this.#segments.length = segmentCount;
+      if (last && lastState) {
+        last.bytes = lastState.bytes;
+        last.records = lastState.records;
+        last.sparse.length = lastState.sparse;
+      }
+      if (error instanceof StorageError) throw error;
+      throw new ValidationError("append", [{ path: "events", message: (error as Error).message }]);
+    }
+    this.#head = records[records.length - 1].position;
+    Atomics.store(this.#control, Slot.Head, this.#cursor | 0);
+    if (Atomics.load(this.#control, Slot.WorkerWaiting) === 1) Atomics.notify(this.#control, Slot.Head);
+  }
+
+  #encode(record: StoredRecord): void {
+    const length = this.#encoder.measure(record, this.#plan);
+    const padded = paddedLength(length);
+    let segment = this.#segments.at(-1);
+    if (segment === undefined || (segment.records > 0 && segment.bytes + padded > this.#options.segmentBytes)) {
+      const marker = this.#reserve(MARKER_BYTES);
+      this.#view.setUint32(marker, 0, true);
+      this.#view.setUint32(marker + 4, ROLL_MARKER, true);
+      segment = {
+        name: `segment-${String(record.position).padStart(16, "0")}.wal`,
+        firstPosition: record.position,
+        bytes: SEGMENT_HEADER_BYTES,
+        sparse: [],
+        records: 0,
+      };
+      this.#segments.push(segment);
+    }
+    const offset = this.#reserve(padded);
+    this.#encoder.write(record, this.#plan, this.#bytes, this.#view, offset, length);
+    if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(segment.bytes);
+    segment.records++;
+    segment.bytes += padded;
+  }
+
+  /** Returns the ring offset of `size` contiguous free bytes, waiting for the writer if needed. */
+  #reserve(size: number): number {
+    let offset = this.#cursor & (this.#capacity - 1);
+    const toEnd = this.#capacity - offset;
+    if (size > toEnd) {
+      this.#waitForSpace(toEnd + size);
+      this.#view.setUint32(offset, 0, true);
+      this.#view.setUint32(offset + 4, WRAP_MARKER, true);
+      this.#cursor = (this.#cursor + toEnd) >>> 0;
+      offset = 0;
+    } else {
+      this.#waitForSpace(size);
+    }
+    this.#cursor = (this.#cursor + size) >>> 0;
+    return offset;
+  }
+
+  /** Backpressure: spin briefly, then sleep until the writer frees space. Never drops. */
+  #waitForSpace(size: number): void {
+    const control = this.#control;
+    const capacity = this.#capacity;
+    if (freeBytes(capacity, this.#cursor, Atomics.load(control, Slot.Tail) >>> 0) >= size) return;
+    const published = Atomics.load(control, Slot.Head) >>> 0;
+    if (size > capacity - ((this.#cursor - published) >>> 0)) {
+      throw new RangeError(`an append of more than ${capacity} bytes does not fit in the WAL ring (ringBytes)`);
+    }
+    const deadline = performance.now() + this.#options.stallTimeoutMs;
+    for (let spins = 0;; spins++) {
+      const tail = Atomics.load(control, Slot.Tail);
+      if (freeBytes(capacity, this.#cursor, tail >>> 0) >= size) return;
+      if (Atomics.load(control, Slot.State) === State.Failed) {
+        throw this.#fail(new StorageError("WAL writer failed while the ring was full"));
+      }
+      if (spins < 200) continue;
+      if (performance.now() > deadline) {
+        throw this.#fail(new StorageError(`WAL writer stalled: the ring stayed full for ${this.#options.stallTimeoutMs} ms`));
+      }
+      Atomics.store(control, Slot.ProducerWaiting, 1);
+      Atomics.wait(control, Slot.Tail, tail, 1);
+      Atomics.store(control, Slot.ProducerWaiting, 0);
+    }
+  }
+
+  durablePosition(): number {
+    return this.#durableCell ? Number(Atomics.load(this.#durableCell, 0)) : 0;
+  }
+
+  whenDurable(position: number): Promise<void> {
+    if (position <= this.durablePosition()) return Promise.resolve();
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (position > this.#head) {
+      return Promise.reject(new StorageError(`position ${position} is past the end of the log (${this.#head})`));
+    }
+    return new Promise((resolve, reject) => {
+      const waiters = this.#waiters;
+      let at = waiters.length;
+      while (at > 0 && waiters[at - 1].position > position) at--;
+      waiters.splice(at, 0, { position, resolve, reject });
+      this.#startWatchdog();
+    });
+  }
+
+  #settleWaiters(durable: number): void {
+    const waiters = this.#waiters;
+    let settled = 0;
+    while (settled < waiters.length && waiters[settled].position <= durable) waiters[settled++].resolve();
+    if (settled > 0) waiters.splice(0, settled);
+    if (waiters.length === 0) this.#stopWatchdog();
+  }
+
+  /** While someone waits for durability, a writer that makes no progress is declared stalled. */
+  #startWatchdog(): void {
+    if (this.#watchdog !== undefined) return;
+    this.#lastProgress = performance.now();
+    const timeout = this.#options.stallTimeoutMs;
+    this.#watchdog = setInterval(() => {
+      if (this.#waiters.length > 0 && performance.now() - this.#lastProgress > timeout) {
+        this.#fail(new StorageError(`WAL writer stalled: no sync completed in ${timeout} ms`));
+      }
+    }, Math.min(1000, Math.max(10, timeout / 4)));
+  }
+
+  #stopWatchdog(): void {
+    if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  /** Poisons the log with its first failure; rejects everything pending. */
+  #fail(error: StorageError): StorageError {
+    if (this.#failure) return this.#failure;
+    this.#failure = error;
+    this.#stopWatchdog();
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+    this.#closed?.();
+    return error;
+  }
+
+  /** The failure that stopped the log, if any. */
+  get failure(): StorageError | undefined {
+    return this.#failure;
+  }
+
+  async read(from: number, to: number): Promise<StoredRecord[]> {
+    if (this.#state === "closed") throw new ClosedError("WAL storage");
+    to = Math.min(to, this.#head);
+    if (to < from) return [];
+    // Records still in the ring are not in a file yet: wait until they are written.
+    if (to > this.durablePosition()) await this.whenDurable(to);
+    const decoder = new RecordDecoder(this.#codecs);
+    const result: StoredRecord[] = [];
+    let position = Math.max(from, 1);
+    while (position <= to) {
+      const segment = this.#segmentOf(position);
+      const last = Math.min(to, segment.firstPosition + segment.records - 1);
+      const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
+      const start = segment.sparse[k];
+      const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
+      const end = endK < segment.sparse.length ? segment.sparse[endK] : segment.bytes;
+      const bytes = new Uint8Array(end - start);
+      const path = joinPath(this.directory, segment.name);
+      let reader = this.#readers.get(segment.name);
+      if (reader === undefined) {
+        reader = this.#fs.openRead(path);
+        this.#readers.set(segment.name, reader);
+      }
+      if (reader.readAt(bytes, start) !== bytes.length) {
+        throw new StorageError("WAL segment is shorter than its index", { file: path, offset: start });
+      }
+      const view = new DataView(bytes.buffer);
+      let offset = 0;
+      for (let p = segment.firstPosition + k * SPARSE_EVERY; p <= last; p++) {
+        const length = checkRecord(bytes, view, offset, bytes.length);
+        if (typeof length !== "number") {
+          throw new StorageError(`WAL record at position ${p} failed to read back (${length})`, { file: path, offset: start + offset });
+        }
+        if (p >= position) result.push(decoder.decode(bytes, view, offset));
+        offset += paddedLength(length);
+      }
+      position = last + 1;
+    }
+    return result;
+  }
+
+  #segmentOf(position: number): SegmentIndex {
+    const segments = this.#segments;
+    let low = 0;
+    let high = segments.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (segments[middle].firstPosition <= position) low = middle;
+      else high = middle - 1;
+    }
+    return segments[low];
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === "closed" || this.#state === "closing" || this.#state === "new") {
+      this.#state = "closed";
+      return;
+    }
+    this.#state = "closing";
+    const failedBefore = this.#failure;
+    try {
+      if (!this.#failure && this.#worker) {
+        const closed = new Promise<void>((resolve) => (this.#closed = resolve));
+        Atomics.store(this.#control, Slot.State, State.Closing);
+        Atomics.notify(this.#control, Slot.Head);
+        this.#startWatchdog();
+        await closed;
+        if (!this.#failure) this.#settleWaiters(this.durablePosition());
+      }
+    } finally {
+      this.#stopWatchdog();
+      this.#worker?.terminate();
+      this.#worker = undefined;
+      for (const reader of this.#readers.values()) reader.close();
+      this.#readers.clear();
+      this.#releaseLock?.();
+      this.#releaseLock = undefined;
+      this.#state = "closed";
+      for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#failure ?? new ClosedError("WAL storage"));
+    }
+    // A failure already reported to appends and waiters is not thrown again; one that
+    // happened during the final flush has no one else to tell.
+    if (this.#failure && this.#failure !== failedBefore) throw this.#failure;
+  }
+}
+
+function checkPositive(name: string, value: number): void {
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new ValidationError("WAL options", [{ path: name, message: `must be a positive number, got ${value}` }]);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The WAL writer: a Worker that drains the ring into segment files and group-commits.
+ *
+ * It seals each record (computes its CRC, off the caller's thread), writes contiguous
+ * spans of the ring with one write call each, and fdatasyncs when `maxBatch` records are
+ * pending or the oldest unsynced record is `maxDelayMs` old. After each sync it publishes
+ * "durable up to P" in shared memory and by one message. The first I/O error stops it
+ * for good (fail-stop: an fsync is never retried, since a failed fsync may have dropped
+ * the data it was meant to save) and is reported to the main thread.
+ */
+import type { FileHandle, FileSystem } from "./file-system.ts";
+import { type Fault, withFaults } from "./faults.ts";
+import { recordPosition, sealRecord } from "./record-format.ts";
+import { DURABLE_OFFSET_BYTES, MARKER_BYTES, ROLL_MARKER, Slot, State, WRAP_MARKER } from "./ring.ts";
+import { createSegment } from "./segment.ts";
+
+export interface WriterStart {
+  data: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  directory: string;
+  /** Module whose default export is the FileSystem to use. */
+  fileSystemModule: string;
+  faults?: Fault[];
+  /** Segment to keep appending to (the last one recovered), if any. */
+  segmentPath?: string;
+  maxBatch: number;
+  maxDelayMs: number;
+}
+
+export type WriterMessage =
+  | { type: "ready" }
+  | { type: "durable"; position: number }
+  | { type: "failed"; message: string; code?: string }
+  | { type: "closed" };
+
+declare const self: {
+  onmessage: ((event: MessageEvent<WriterStart>) => void) | null;
+  postMessage(message: WriterMessage): void;
+};
+
+self.onmessage = async (event: MessageEvent<WriterStart>) => {
+  self.onmessage = null;
+  const start = event.data;
+  const control = new Int32Array(start.control, 0, DURABLE_OFFSET_BYTES / 4);
+  try {
+    const module = await import(start.fileSystemModule);
+    let fs: FileSystem = module.default;
+    if (start.faults?.length) fs = withFaults(fs, start.faults);
+    const segment = start.segmentPath === undefined ? undefined : fs.openAppend(start.segmentPath);
+    self.postMessage({ type: "ready" });
+    new Writer(start, fs, control, segment).run();
+    self.postMessage({ type: "closed" });
+  } catch (error) {
+    Atomics.store(control, Slot.State, State.Failed);
+    Atomics.notify(control, Slot.Tail);
+    const { message, code } = error as { message?: string; code?: string };
+    self.postMessage({ type: "failed", message: message ?? String(error), code });
+  }
+};
+
+class Writer {
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  readonly #capacity: number;
+  readonly #durable: BigInt64Array;
+  /** Consumed bytes, a uint32 counter like the producer's head. */
+  #tail = 0;
+  #unsynced = 0;
+  #firstUnsyncedAt = 0;
+  #lastWritten = 0;
+  #rollPending = false;
+
+  constructor(
+    private readonly start: WriterStart,
+    private readonly fs: FileSystem,
+    private readonly control: Int32Array,
+    private segment: FileHandle | undefined,
+  ) {
+    this.#bytes = new Uint8Array(start.data);
+    this.#view = new DataView(start.data);
+    this.#capacity = start.data.byteLength;
+    this.#durable = new BigInt64Array(start.control, DURABLE_OFFSET_BYTES, 1);
+    this.#tail = Atomics.load(control, Slot.Tail) >>> 0;
+  }
+
+  run(): void {
+    const control = this.control;
+    for (;;) {
+      const head = Atomics.load(control, Slot.Head) >>> 0;
+      if (head !== this.#tail) {
+        this.#drain(head);
+        continue;
+      }
+      if (this.#unsynced > 0 && performance.now() - this.#firstUnsyncedAt >= this.start.maxDelayMs) {
+        this.#sync();
+        continue;
+      }
+      if (Atomics.load(control, Slot.State) === State.Closing) {
+        if (this.#unsynced > 0) this.#sync();
+        this.segment?.close();
+        this.segment = undefined;
+        Atomics.store(control, Slot.State, State.Closed);
+        return;
+      }
+      // Sleep until the producer publishes, or until the oldest unsynced record is due.
+      const timeout = this.#unsynced > 0
+        ? Math.max(0, this.start.maxDelayMs - (performance.now() - this.#firstUnsyncedAt))
+        : 50;
+      Atomics.store(control, Slot.WorkerWaiting, 1);
+      if ((Atomics.load(control, Slot.Head) >>> 0) === head) Atomics.wait(control, Slot.Head, head | 0, timeout);
+      Atomics.store(control, Slot.WorkerWaiting, 0);
+    }
+  }
+
+  /** Writes everything published up to `head`, syncing whenever maxBatch records are pending. */
+  #drain(head: number): void {
+    const bytes = this.#bytes;
+    const view = this.#view;
+    const mask = this.#capacity - 1;
+    let spanStart = this.#tail & mask;
+    let spanLength = 0;
+    while (this.#tail !== head) {
+      const offset = this.#tail & mask;
+      const length = view.getUint32(offset + 4, true);
+      if (length === WRAP_MARKER || length === ROLL_MARKER) {
+        this.#writeSpan(spanStart, spanLength);
+        const skip = length === WRAP_MARKER ? this.#capacity - offset : MARKER_BYTES;
+        if (length === ROLL_MARKER) this.#rollPending = true;
+        this.#advance(skip);
+        spanStart = this.#tail & mask;
+        spanLength = 0;
+        continue;
+      }
+      if (this.#rollPending) {
+        this.#writeSpan(spanStart, spanLength);
+        spanStart = offset;
+        spanLength = 0;
+        this.#roll(recordPosition(view, offset));
+      }
+      sealRecord(bytes, view, offset);
+      const padded = (length + 7) & ~7;
+      spanLength += padded;
+      this.#lastWritten = recordPosition(view, offset);
+      if (this.#unsynced++ === 0) this.#firstUnsyncedAt = performance.now();
+      this.#tail = (this.#tail + padded) >>> 0;
+      if (this.#unsynced >= this.start.maxBatch) {
+        this.#writeSpan(spanStart, spanLength);
+        spanStart = this.#tail & mask;
+        spanLength = 0;
+        this.#sync();
+      }
+    }
+    this.#writeSpan(spanStart, spanLength);
+  }
+
+  /** Writes `length` bytes of the ring from `start`, then frees them for the producer. */
+  #writeSpan(start: number, length: number): void {
+    if (length > 0) {
+      if (this.segment === undefined) throw new Error("WAL writer has no open segment (missing roll marker)");
+      this.segment.append(this.#bytes, start, length);
+    }
+    this.#release();
+  }
+
+  #advance(bytes: number): void {
+    this.#tail = (this.#tail + bytes) >>> 0;
+    this.#release();
+  }
+
+  #release(): void {
+    Atomics.store(this.control, Slot.Tail, this.#tail | 0);
+    if (Atomics.load(this.control, Slot.ProducerWaiting) === 1) Atomics.notify(this.control, Slot.Tail);
+  }
+
+  /** Seals the current segment (sync, close) and starts the next at `firstPosition`. */
+  #roll(firstPosition: number): void {
+    if (this.segment !== undefined) {
+      if (this.#unsynced > 0) this.#sync();
+      this.segment.close();
+    }
+    this.segment = createSegment(this.fs, this.start.directory, firstPosition);
+    this.#rollPending = false;
+  }
+
+  #sync(): void {
+    this.segment!.syncData();
+    this.#unsynced = 0;
+    Atomics.store(this.#durable, 0, BigInt(this.#lastWritten));
+    self.postMessage({ type: "durable", position: this.#lastWritten });
+  }
+}
