@@ -14,13 +14,20 @@ export interface Fault {
   code?: "EIO" | "ENOSPC";
   /** Fail every call from the nth on, not just the nth. */
   persistent?: boolean;
+  /** `error` (default) throws; `hang` blocks the calling thread for `hangMs` first (a
+   * stalled disk); `crash` kills the writer Worker with an uncaught error. */
+  effect?: "error" | "hang" | "crash";
+  hangMs?: number;
 }
 
 export class InjectedFault extends Error {
   readonly code: string;
-  constructor(operation: FaultOperation, code: string, call: number) {
-    super(`${code}: injected ${operation} failure (call ${call})`);
+  /** Set when the fault should kill the thread rather than be handled. */
+  readonly crash: boolean;
+  constructor(operation: FaultOperation, code: string, call: number, crash = false) {
+    super(`${code}: injected ${operation} ${crash ? "crash" : "failure"} (call ${call})`);
     this.code = code;
+    this.crash = crash;
   }
 }
 
@@ -30,7 +37,10 @@ export function withFaults(fs: FileSystem, faults: readonly Fault[]): FileSystem
     const call = ++calls[operation];
     for (const fault of faults) {
       if (fault.operation === operation && (call === fault.nth || (fault.persistent && call > fault.nth))) {
-        throw new InjectedFault(operation, fault.code ?? "EIO", call);
+        if (fault.effect === "hang") {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, fault.hangMs ?? 60_000);
+        }
+        throw new InjectedFault(operation, fault.code ?? "EIO", call, fault.effect === "crash");
       }
     }
   };

@@ -110,6 +110,10 @@ export class WalStorage implements StorageAdapter {
     checkPositive("segmentBytes", this.#options.segmentBytes);
     checkPositive("stallTimeoutMs", this.#options.stallTimeoutMs);
     if (!(this.#options.maxDelayMs >= 0)) checkPositive("maxDelayMs", this.#options.maxDelayMs);
+    const ring = this.#options.ringBytes;
+    if (!Number.isInteger(ring) || ring < 4096 || ring > 1 << 30 || (ring & (ring - 1)) !== 0) {
+      throw new ValidationError("WAL options", [{ path: "ringBytes", message: `must be a power of two from 4 KiB to 1 GiB, got ${ring}` }]);
+    }
     this.#fs = options.faults?.length ? withFaults(fs, options.faults) : fs;
     this.#fileSystemModule = fileSystemModule;
     this.directory = directory;

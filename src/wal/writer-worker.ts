@@ -51,6 +51,13 @@ self.onmessage = async (event: MessageEvent<WriterStart>) => {
     new Writer(start, fs, control, segment).run();
     self.postMessage({ type: "closed" });
   } catch (error) {
+    if ((error as { crash?: boolean }).crash) {
+      // An injected crash: die the way an unexpected bug would, with nothing reported.
+      setTimeout(() => {
+        throw error;
+      });
+      return;
+    }
     Atomics.store(control, Slot.State, State.Failed);
     Atomics.notify(control, Slot.Tail);
     const { message, code } = error as { message?: string; code?: string };

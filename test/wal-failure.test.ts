@@ -1,0 +1,169 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { StorageError, ValidationError } from "../mod.ts";
+import { noted } from "./support/fixtures.ts";
+import { temporaryDirectory } from "./support/temp.ts";
+import { fill, ns, openWal } from "./support/wal.ts";
+
+async function withDirectory(run: (directory: string) => Promise<void>) {
+  const directory = temporaryDirectory();
+  try {
+    await run(join(directory.path, "wal"));
+  } finally {
+    directory.remove();
+  }
+}
+
+test("a second writer on the same directory is refused while the first holds it", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory);
+    await assert.rejects(openWal(directory), (error: unknown) =>
+      error instanceof StorageError && /already open for writing by process \d+ \(this one\)/.test(error.message));
+    await first.store.close();
+    const second = await openWal(directory);
+    await second.store.close();
+  }));
+
+test("a lock left by a process that is gone is taken over", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory);
+    await fill(first.store, 2);
+    await first.store.close();
+    const child = spawnSync(process.execPath, ["--version"]);
+    writeFileSync(join(directory, "LOCK"), `${child.pid}\n`);
+    const again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), [1, 2]);
+    await again.store.close();
+  }));
+
+test("the first fdatasync failure poisons the log: pending and later appends reject, nothing retried", () =>
+  withDirectory(async (directory) => {
+    const { store, storage } = await openWal(directory, {
+      maxBatch: 1,
+      // syncData calls: 1 syncs the new segment's header, 2 and 3 the first two appends.
+      faults: [{ operation: "syncData", nth: 4, code: "EIO" }],
+    });
+    await store.append("s", [noted(1)]);
+    await store.append("s", [noted(2)]);
+    const acknowledged = store.durablePosition;
+    assert.equal(acknowledged, 2);
+    await assert.rejects(store.append("s", [noted(3)]), (error: unknown) =>
+      error instanceof StorageError && /EIO: injected syncData failure/.test(error.message));
+    assert.throws(() => store.enqueue("s", [noted(4)]), (error: unknown) => error === storage.failure);
+    await assert.rejects(store.durable(3), (error: unknown) => error === storage.failure);
+    assert.equal(store.durablePosition, acknowledged);
+    await store.close();
+    const again = await openWal(directory);
+    const recovered = await ns(again.store);
+    assert.deepEqual(recovered.slice(0, 2), [1, 2]); // everything acknowledged is there
+    assert.ok(recovered.length <= 3);
+    await again.store.close();
+  }));
+
+test("a write failure (ENOSPC) also fails stop", () =>
+  withDirectory(async (directory) => {
+    const { store } = await openWal(directory, { faults: [{ operation: "append", nth: 3, code: "ENOSPC" }] });
+    await store.append("s", [noted(1)]);
+    await assert.rejects(store.append("s", [noted(2)]), /ENOSPC/);
+    assert.throws(() => store.enqueue("s", [noted(3)]), /ENOSPC/);
+    await store.close();
+    const again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), [1]);
+    await again.store.close();
+  }));
+
+test("a failure to create the next segment (rename) fails stop", () =>
+  withDirectory(async (directory) => {
+    const { store } = await openWal(directory, { segmentBytes: 512, faults: [{ operation: "rename", nth: 3 }] });
+    let failure: unknown;
+    for (let n = 1; n <= 40 && failure === undefined; n++) {
+      await store.append("s", [noted(n)]).catch((error) => (failure = error));
+    }
+    assert.ok(failure instanceof StorageError && /injected rename failure/.test(failure.message));
+    await store.close();
+    const again = await openWal(directory);
+    const recovered = await ns(again.store);
+    assert.ok(recovered.length > 0);
+    assert.deepEqual(recovered, Array.from({ length: recovered.length }, (_, i) => i + 1));
+    await again.store.close();
+  }));
+
+test("if the writer Worker dies, pending appends reject instead of hanging", () =>
+  withDirectory(async (directory) => {
+    const { store } = await openWal(directory, { faults: [{ operation: "syncData", nth: 3, effect: "crash" }] });
+    await store.append("s", [noted(1)]);
+    await assert.rejects(store.append("s", [noted(2)]), (error: unknown) =>
+      error instanceof StorageError && /WAL writer died/.test(error.message));
+    assert.throws(() => store.enqueue("s", [noted(3)]), StorageError);
+    await store.close();
+  }));
+
+test("a stalled writer (a hung fdatasync) fails pending appends within the stall bound", () =>
+  withDirectory(async (directory) => {
+    const { store } = await openWal(directory, {
+      stallTimeoutMs: 200,
+      faults: [{ operation: "syncData", nth: 3, effect: "hang", hangMs: 1500 }],
+    });
+    await store.append("s", [noted(1)]);
+    await assert.rejects(store.append("s", [noted(2)]), /WAL writer stalled/);
+    await store.close();
+  }));
+
+test("backpressure: a tiny ring makes the producer wait, and nothing is dropped", () =>
+  withDirectory(async (directory) => {
+    const { store } = await openWal(directory, { ringBytes: 4096, maxBatch: 50 });
+    await fill(store, 5000);
+    assert.equal(store.durablePosition, 5000);
+    await store.close();
+    const again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), Array.from({ length: 5000 }, (_, i) => i + 1));
+    await again.store.close();
+  }));
+
+test("an append larger than the ring is refused whole; the log goes on", () =>
+  withDirectory(async (directory) => {
+    const { store } = await openWal(directory, { ringBytes: 4096 });
+    await store.append("s", [noted(1)]);
+    const many = Array.from({ length: 60 }, (_, i) => noted(100 + i, "x".repeat(90)));
+    assert.throws(() => store.enqueue("s", many), (error: unknown) =>
+      error instanceof ValidationError && /does not fit in the WAL ring/.test(error.message));
+    assert.equal(store.headPosition, 1);
+    await store.append("s", [noted(2)]);
+    await store.close();
+    const again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), [1, 2]);
+    await again.store.close();
+  }));
+
+test("durability modes: durable acknowledges after the sync; close flushes async appends", () =>
+  withDirectory(async (directory) => {
+    const durable = await openWal(join(directory, "d"), { maxDelayMs: 5 });
+    assert.equal(durable.store.durability, "durable");
+    const result = await durable.store.append("s", [noted(1), noted(2)]);
+    assert.ok(durable.store.durablePosition >= result.position);
+    await durable.store.close();
+
+    const asynchronous = await openWal(join(directory, "a"), { durability: "async", maxDelayMs: 60_000, maxBatch: 1_000_000 });
+    for (let n = 1; n <= 100; n++) await asynchronous.store.append("s", [noted(n)]);
+    assert.equal(asynchronous.store.durablePosition, 0); // acknowledged, not yet synced
+    await asynchronous.store.close();
+    const reopened = await openWal(join(directory, "a"));
+    assert.equal(reopened.store.headPosition, 100);
+    await reopened.store.close();
+
+    const sync = await openWal(join(directory, "s"), { durability: "sync" });
+    for (let n = 1; n <= 5; n++) {
+      const appended = await sync.store.append("s", [noted(n)]);
+      assert.equal(sync.store.durablePosition, appended.position);
+    }
+    await sync.store.close();
+  }));
+
+test("bad WAL options are refused with a typed error", async () => {
+  await assert.rejects(openWal("/nonexistent", { maxBatch: 0 }), /maxBatch: must be a positive number/);
+  await assert.rejects(openWal("/nonexistent", { ringBytes: 5000 }), (error: unknown) =>
+    error instanceof ValidationError && /ringBytes: must be a power of two/.test(error.message));
+});

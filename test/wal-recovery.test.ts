@@ -1,0 +1,151 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { StorageError } from "../mod.ts";
+import { temporaryDirectory } from "./support/temp.ts";
+import { appendBytes, fill, flipByte, lastSegment, ns, openWal, segments } from "./support/wal.ts";
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+async function withDirectory(run: (directory: string) => Promise<void>) {
+  const directory = temporaryDirectory();
+  try {
+    await run(join(directory.path, "wal"));
+  } finally {
+    directory.remove();
+  }
+}
+
+test("reopen replays every record into an identical store", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory);
+    await fill(first.store, 500);
+    const before = await first.store.readAll();
+    await first.store.close();
+    const second = await openWal(directory);
+    assert.deepEqual(await second.store.readAll(), before);
+    assert.equal(second.storage.recovered?.truncated, undefined);
+    await second.store.close();
+  }));
+
+test("a record cut short at the end of the last segment is truncated and kept aside", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory);
+    await fill(first.store, 10);
+    await first.store.close();
+    const path = lastSegment(directory);
+    const size = statSync(path).size;
+    truncateSync(path, size - 5); // the last record is torn
+    const second = await openWal(directory);
+    assert.deepEqual(await ns(second.store), range(1, 9));
+    const cut = second.storage.recovered?.truncated;
+    assert.ok(cut);
+    assert.equal(statSync(path).size, cut.offset);
+    const aside = readFileSync(join(directory, cut.savedAs));
+    assert.equal(aside.length, size - 5 - cut.offset);
+    await fill(second.store, 1, 10); // the log goes on from the clean prefix
+    await second.store.close();
+    const third = await openWal(directory);
+    assert.deepEqual(await ns(third.store), range(1, 10));
+    await third.store.close();
+  }));
+
+test("a zero-filled or garbage tail in the last segment is truncated", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory);
+    await fill(first.store, 5);
+    await first.store.close();
+    appendBytes(lastSegment(directory), new Uint8Array(4096));
+    let again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), range(1, 5));
+    assert.equal(again.storage.recovered?.truncated?.bytes, 4096);
+    await again.store.close();
+    appendBytes(lastSegment(directory), Uint8Array.from({ length: 300 }, (_, i) => (i * 7919) & 0xff));
+    again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), range(1, 5));
+    await again.store.close();
+  }));
+
+test("a bad checksum followed by valid records refuses to open, naming file and offset", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory);
+    await fill(first.store, 20);
+    await first.store.close();
+    const path = lastSegment(directory);
+    flipByte(path, 32 + 60); // inside the first record
+    await assert.rejects(openWal(directory), (error: unknown) =>
+      error instanceof StorageError && error.code === "STORAGE" && error.file === path && error.offset === 32 &&
+      /checksum mismatch/.test(error.message) && /repair: true/.test(error.message));
+    // Refusing changed nothing, and released the lock.
+    await assert.rejects(openWal(directory), StorageError);
+    const repaired = await openWal(directory, { repair: true });
+    assert.deepEqual(await ns(repaired.store), []);
+    assert.ok(repaired.storage.recovered?.repaired?.movedAside.length);
+    await fill(repaired.store, 3);
+    await repaired.store.close();
+    const again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), [1, 2, 3]);
+    await again.store.close();
+  }));
+
+test("corruption in an earlier segment refuses to open; repair keeps the valid prefix", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory, { segmentBytes: 1024 });
+    await fill(first.store, 100);
+    await first.store.close();
+    const names = segments(directory);
+    assert.ok(names.length >= 5, `expected several segments, got ${names.length}`);
+    const second = join(directory, names[1]);
+    const secondSize = statSync(second).size;
+    flipByte(second, secondSize - 20); // the last record of the second segment
+    await assert.rejects(openWal(directory, { segmentBytes: 1024 }), (error: unknown) =>
+      error instanceof StorageError && error.file === second && (error.offset ?? 0) > 32);
+    const repaired = await openWal(directory, { segmentBytes: 1024, repair: true });
+    const kept = await ns(repaired.store);
+    assert.ok(kept.length > 0 && kept.length < 100);
+    assert.deepEqual(kept, range(1, kept.length));
+    assert.ok(readdirSync(directory).some((name) => name.endsWith(".wal.broken")));
+    await repaired.store.close();
+  }));
+
+test("segments roll at the configured size and reads span them", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory, { segmentBytes: 2048 }, 8);
+    await fill(first.store, 300);
+    assert.ok(segments(directory).length > 10);
+    assert.deepEqual(await ns(first.store), range(1, 300));
+    const tail = await first.store.readStream("s", { from: 100, to: 140 });
+    assert.deepEqual(tail.map((e) => e.streamVersion), range(100, 140));
+    await first.store.close();
+    const second = await openWal(directory, { segmentBytes: 2048 }, 8);
+    assert.deepEqual(await ns(second.store), range(1, 300));
+    await fill(second.store, 50, 301);
+    await second.store.close();
+    const third = await openWal(directory, {}, 8);
+    assert.deepEqual(await ns(third.store), range(1, 350));
+    await third.store.close();
+  }));
+
+test("a segment file that does not start where the previous ended is refused", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory, { segmentBytes: 1024 });
+    await fill(first.store, 60);
+    await first.store.close();
+    const names = segments(directory);
+    const { rmSync } = await import("node:fs");
+    rmSync(join(directory, names[1]));
+    await assert.rejects(openWal(directory), /segment starts at position \d+, expected \d+/);
+  }));
+
+test("a leftover temp segment (a crash before its rename) is removed at open", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory);
+    await fill(first.store, 3);
+    await first.store.close();
+    writeFileSync(join(directory, "segment-0000000000000004.wal.tmp"), new Uint8Array(32));
+    const again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), [1, 2, 3]);
+    assert.ok(!readdirSync(directory).some((name) => name.endsWith(".tmp")));
+    await again.store.close();
+  }));
