@@ -154,42 +154,28 @@ export class EventStore<E extends Event = Event> {
    * when the events must survive a crash.
    */
   enqueue(streamId: string, events: readonly E[], options?: AppendOptions): AppendResult<E> {
-    this.#assertOpen();
+    if (this.#state !== "open") this.#assertOpen();
     if (typeof streamId !== "string" || streamId.length === 0) {
       throw new ValidationError("append", [{ path: "streamId", message: "must be a non-empty string" }]);
     }
     if (!Array.isArray(events)) {
       throw new ValidationError("append", [{ path: "events", message: "must be an array" }]);
     }
-    const validated: E[] = new Array(events.length);
-    for (let i = 0; i < events.length; i++) {
-      validated[i] = this.events.validate(events[i], `events[${i}]`);
-    }
     const current = this.#index.version(streamId);
-    checkExpected(streamId, options?.expectedVersion ?? "any", current);
-    if (validated.length === 0) {
-      return { streamVersion: current, firstPosition: this.#head + 1, position: this.#head, events: [] };
-    }
+    if (options?.expectedVersion !== undefined) checkExpected(streamId, options.expectedVersion, current);
+    const count = events.length;
     const first = this.#head + 1;
+    if (count === 0) return { streamVersion: current, firstPosition: first, position: this.#head, events: [] };
     const timestamp = Date.now();
-    const records: StoredRecord[] = new Array(validated.length);
-    for (let i = 0; i < validated.length; i++) {
-      const event = validated[i];
-      records[i] = {
-        type: event.type,
-        data: event.data,
-        metadata: event.metadata,
-        schemaVersion: this.events.versionOf(event.type),
-        streamId,
-        streamVersion: current + i + 1,
-        position: first + i,
-        timestamp,
-      };
+    const records: StoredRecord[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      records[i] = this.events.toRecord(events[i], `events[${i}]`, streamId, current + i + 1, first + i, timestamp);
     }
     this.storage.append(records);
+    // Appended records double as the recorded events (same shape as decoded ones).
     const recorded = records as unknown as RecordedEvent<E>[];
     this.#commit(streamId, recorded);
-    return { streamVersion: current + records.length, firstPosition: first, position: this.#head, events: recorded };
+    return { streamVersion: current + count, firstPosition: first, position: this.#head, events: recorded };
   }
 
   /**

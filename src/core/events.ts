@@ -46,6 +46,8 @@ export interface EventDefinition<T extends string = string, S extends z.ZodType 
   readonly version: number;
   /** `upcasters[v]` turns data of version v into version v + 1. */
   readonly upcasters: Readonly<Record<number, Upcaster>>;
+  /** Skip schema validation on append (see DefineEventOptions.trusted). */
+  readonly trusted: boolean;
   /** Builds a validated event of this type. Throws ValidationError on bad data. */
   create(data: z.input<S>, metadata?: Metadata): Event<T, z.output<S>>;
 }
@@ -59,6 +61,12 @@ export interface DefineEventOptions {
   version?: number;
   /** One upcaster for each older version: key v maps version v to v + 1. */
   upcasters?: Record<number, Upcaster>;
+  /**
+   * Events of this type are only ever built by your own code from validated input (a hot
+   * decider's output), so appends skip the schema check; `create` and reads from storage
+   * still validate. Leave it off unless a profile shows validation on your hot path.
+   */
+  trusted?: boolean;
 }
 
 /** Defines an event type whose data is validated by `schema`. */
@@ -86,6 +94,7 @@ export function defineEvent<T extends string, S extends z.ZodType>(
     schema,
     version,
     upcasters,
+    trusted: options.trusted ?? false,
     create(data, metadata) {
       const parsed = parseData(definition, data, `event "${type}"`);
       return metadata === undefined ? { type, data: parsed } : { type, data: parsed, metadata };
@@ -145,16 +154,44 @@ export class EventRegistry<E extends Event = Event> {
 
   /** Validates an event about to be appended; returns it with parsed data. */
   validate(event: unknown, what = "event"): E {
+    const record = this.toRecord(event, what, "", 0, 0, 0);
+    return (record.metadata === undefined
+      ? { type: record.type, data: record.data }
+      : { type: record.type, data: record.data, metadata: record.metadata }) as E;
+  }
+
+  /**
+   * Validates an event about to be appended and builds its stored record in one step
+   * (the append hot path: one lookup, one object).
+   */
+  toRecord(
+    event: unknown,
+    what: string,
+    streamId: string,
+    streamVersion: number,
+    position: number,
+    timestamp: number,
+  ): StoredRecord {
     if (typeof event !== "object" || event === null || Array.isArray(event)) {
       throw new ValidationError(what, [{ path: "", message: "must be an object" }]);
     }
     const candidate = event as Record<string, unknown>;
     const definition = this.#definition(candidate.type, `${what}.type`);
-    checkMetadata(candidate.metadata, what);
-    const data = parseData(definition, candidate.data, `${what} "${definition.type}"`);
-    return (candidate.metadata === undefined
-      ? { type: definition.type, data }
-      : { type: definition.type, data, metadata: candidate.metadata }) as E;
+    const metadata = candidate.metadata;
+    if (metadata !== undefined && (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))) {
+      throw new ValidationError(what, [{ path: "metadata", message: "must be an object" }]);
+    }
+    const data = definition.trusted ? candidate.data : parseData(definition, candidate.data, `${what} "${definition.type}"`);
+    return {
+      type: definition.type,
+      data,
+      metadata: metadata as Metadata | undefined,
+      schemaVersion: definition.version,
+      streamId,
+      streamVersion,
+      position,
+      timestamp,
+    };
   }
 
   /**
@@ -201,13 +238,6 @@ export class EventRegistry<E extends Event = Event> {
       ]);
     }
     return definition;
-  }
-}
-
-function checkMetadata(metadata: unknown, what: string): void {
-  if (metadata === undefined) return;
-  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new ValidationError(what, [{ path: "metadata", message: "must be an object" }]);
   }
 }
 

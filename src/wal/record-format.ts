@@ -17,6 +17,7 @@
 import type { StoredRecord } from "../core/events.ts";
 import { CodecTable, JSON_CODEC_ID } from "./codec.ts";
 import { crc32c } from "./crc32c.ts";
+import { utf8Length, writeUtf8 } from "./utf8.ts";
 
 export const HEADER_BYTES = 40;
 export const ALIGNMENT = 8;
@@ -51,8 +52,9 @@ export class RecordEncoder {
   }
 
   /**
-   * Prepares a record: returns its unpadded length and a function-free plan the caller
-   * passes to `write` once it has room. Throws RangeError on data it cannot encode.
+   * Prepares a record: fills `scratch` with what `write` needs and returns the record's
+   * unpadded length, so the caller can reserve room first. Throws RangeError on data it
+   * cannot encode.
    */
   measure(record: StoredRecord, scratch: EncodePlan): number {
     const streamId = this.cachedString(record.streamId);
@@ -61,19 +63,20 @@ export class RecordEncoder {
     if (type.length > MAX_STRING_BYTES) throw new RangeError(`event type is longer than ${MAX_STRING_BYTES} bytes`);
     scratch.streamId = streamId;
     scratch.type = type;
-    scratch.metadata = record.metadata === undefined ? EMPTY : encoder.encode(JSON.stringify(record.metadata));
+    scratch.metadata = record.metadata === undefined ? "" : JSON.stringify(record.metadata);
+    scratch.metadataLength = scratch.metadata.length === 0 ? 0 : utf8Length(scratch.metadata);
     const codec = this.#codecs.forType(record.type);
     scratch.codec = codec?.id ?? JSON_CODEC_ID;
     if (codec) {
-      scratch.json = undefined;
+      scratch.json = "";
       scratch.dataLength = codec.byteLength(record.data);
     } else {
       const json = JSON.stringify(record.data);
       if (json === undefined) throw new RangeError(`data of "${record.type}" is not JSON-compatible`);
-      scratch.json = encoder.encode(json);
-      scratch.dataLength = scratch.json.length;
+      scratch.json = json;
+      scratch.dataLength = utf8Length(json);
     }
-    return HEADER_BYTES + streamId.length + type.length + scratch.metadata.length + scratch.dataLength;
+    return HEADER_BYTES + streamId.length + type.length + scratch.metadataLength + scratch.dataLength;
   }
 
   /** Writes a measured record at `offset` (CRC left 0) and zero-fills its padding. */
@@ -89,15 +92,15 @@ export class RecordEncoder {
     view.setFloat64(offset + 24, record.timestamp, true);
     view.setUint16(offset + 32, plan.streamId.length, true);
     view.setUint16(offset + 34, plan.type.length, true);
-    view.setUint32(offset + 36, plan.metadata.length, true);
+    view.setUint32(offset + 36, plan.metadataLength, true);
     let at = offset + HEADER_BYTES;
     bytes.set(plan.streamId, at);
     at += plan.streamId.length;
     bytes.set(plan.type, at);
     at += plan.type.length;
-    if (plan.metadata.length > 0) bytes.set(plan.metadata, at);
-    at += plan.metadata.length;
-    if (plan.json !== undefined) bytes.set(plan.json, at);
+    if (plan.metadataLength > 0) writeUtf8(plan.metadata, bytes, at, plan.metadataLength);
+    at += plan.metadataLength;
+    if (plan.codec === JSON_CODEC_ID) writeUtf8(plan.json, bytes, at, plan.dataLength);
     else this.#codecs.forId(plan.codec)!.encode(record.data, view, at);
     at += plan.dataLength;
     const end = offset + paddedLength(length);
@@ -111,14 +114,15 @@ const EMPTY = new Uint8Array(0);
 export interface EncodePlan {
   streamId: Uint8Array;
   type: Uint8Array;
-  metadata: Uint8Array;
-  json: Uint8Array | undefined;
+  metadata: string;
+  metadataLength: number;
+  json: string;
   codec: number;
   dataLength: number;
 }
 
 export const newPlan = (): EncodePlan => ({
-  streamId: EMPTY, type: EMPTY, metadata: EMPTY, json: undefined, codec: 0, dataLength: 0,
+  streamId: EMPTY, type: EMPTY, metadata: "", metadataLength: 0, json: "", codec: 0, dataLength: 0,
 });
 
 /** Computes and stores the CRC of the record at `offset` (the writer does this). */
