@@ -1,0 +1,95 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { z } from "zod";
+import { defineEvent, EventStore, eventRegistry, ValidationError } from "../mod.ts";
+import { fileStorage } from "../src/adapter/file/index.ts";
+import type { DataCodec } from "../src/wal/codec.ts";
+import { crc32c } from "../src/wal/crc32c.ts";
+import { utf8Length, writeUtf8 } from "../src/wal/utf8.ts";
+import { temporaryDirectory } from "./support/temp.ts";
+
+test("CRC32C matches the published check values", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  assert.equal(crc32c(bytes("123456789")), 0xe3069283);
+  assert.equal(crc32c(new Uint8Array(32)), 0x8a9136aa);
+  assert.equal(crc32c(new Uint8Array(32).fill(0xff)), 0x62a8ab43);
+  assert.equal(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i)), 0x46dd794e);
+  assert.equal(crc32c(bytes("xx123456789yy"), 2, 11), 0xe3069283);
+});
+
+test("UTF-8 length and writing agree with TextEncoder, ASCII or not", () => {
+  for (const text of ["", "plain", "café", "日本語", "emoji 😀 pair", "lone \ud800 surrogate", "é".repeat(100)]) {
+    const expected = new TextEncoder().encode(text);
+    assert.equal(utf8Length(text), expected.length, text);
+    const bytes = new Uint8Array(expected.length + 4);
+    writeUtf8(text, bytes, 2, utf8Length(text));
+    assert.deepEqual(bytes.subarray(2, 2 + expected.length), expected, text);
+  }
+});
+
+const Point = defineEvent("Point", z.object({ x: z.number().int(), y: z.number().int() }), { trusted: true });
+const Label = defineEvent("Label", z.object({ text: z.string() }));
+const pointCodec: DataCodec<{ x: number; y: number }> = {
+  id: 7,
+  type: "Point",
+  byteLength: () => 8,
+  encode(data, view, offset) {
+    view.setInt32(offset, data.x, true);
+    view.setInt32(offset + 4, data.y, true);
+  },
+  decode: (view, offset, length) => {
+    if (length !== 8) throw new RangeError(`a Point is 8 bytes, got ${length}`);
+    return { x: view.getInt32(offset, true), y: view.getInt32(offset + 4, true) };
+  },
+};
+
+test("fixed-layout codecs, JSON data and non-ASCII ids and metadata survive a reopen", async () => {
+  const directory = temporaryDirectory();
+  try {
+    const path = join(directory.path, "wal");
+    const open = async () => {
+      const store = new EventStore({ events: eventRegistry(Point, Label), storage: fileStorage(path, { codecs: [pointCodec] }) });
+      await store.open();
+      return store;
+    };
+    const store = await open();
+    store.enqueue("plan-ü", [Point.create({ x: -5, y: 1 << 30 }), Label.create({ text: "naïve 😀" }, { by: "zoë" })]);
+    await store.durable();
+    const before = await store.readAll();
+    await store.close();
+    const again = await open();
+    assert.deepEqual(await again.readAll(), before);
+    assert.deepEqual(before.map((e) => e.data), [{ x: -5, y: 1 << 30 }, { text: "naïve 😀" }]);
+    assert.equal(before[0].streamId, "plan-ü");
+    await again.close();
+  } finally {
+    directory.remove();
+  }
+});
+
+test("a trusted event type skips validation on append but create still validates", async () => {
+  const store = new EventStore({ events: eventRegistry(Point) });
+  await store.open();
+  assert.throws(() => Point.create({ x: 1.5, y: 0 }), ValidationError);
+  store.enqueue("p", [{ type: "Point", data: { x: 1, y: 2 } }]);
+  assert.equal(store.headPosition, 1);
+});
+
+test("data that JSON cannot encode is refused whole with a typed error", async () => {
+  const Any = defineEvent("Any", z.any());
+  const directory = temporaryDirectory();
+  try {
+    const store = new EventStore({ events: eventRegistry(Any), storage: fileStorage(join(directory.path, "wal")) });
+    await store.open();
+    assert.throws(() => store.enqueue("s", [{ type: "Any", data: 1 }, { type: "Any", data: undefined }]), (error: unknown) =>
+      error instanceof ValidationError && /not JSON-compatible/.test(error.message));
+    assert.equal(store.headPosition, 0);
+    store.enqueue("s", [{ type: "Any", data: 2 }]);
+    await store.durable();
+    assert.deepEqual((await store.readAll()).map((e) => e.data), [2]);
+    await store.close();
+  } finally {
+    directory.remove();
+  }
+});
