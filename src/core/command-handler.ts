@@ -223,7 +223,7 @@ export class CommandHandler<C, S, E extends Event> {
       if (version !== 0) {
         throw new ConcurrencyError(streamId, "a loaded state (call load() first)", version);
       }
-      const fresh = { state: this.#decider.initialState(), version: 0, snapshotVersion: 0 };
+      const fresh = { state: this.#decider.initialState(streamId), version: 0, snapshotVersion: 0 };
       this.#cache.set(streamId, fresh);
       return fresh;
     }
@@ -239,7 +239,7 @@ export class CommandHandler<C, S, E extends Event> {
   }
 
   async #loadFromStorage(streamId: string): Promise<Loaded<S>> {
-    const loaded: Loaded<S> = { state: this.#decider.initialState(), version: 0, snapshotVersion: 0 };
+    const loaded: Loaded<S> = { state: this.#decider.initialState(streamId), version: 0, snapshotVersion: 0 };
     const current = this.#store.streamVersion(streamId);
     const policy = this.#snapshots;
     if (policy !== undefined && current > 0) {

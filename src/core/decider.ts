@@ -10,14 +10,15 @@
 import type { Event } from "./events.ts";
 
 export interface Decider<C, S, E extends Event> {
-  initialState(): S;
+  /** The state of a stream with no events (the stream id is given for aggregates that need it). */
+  initialState(streamId: string): S;
   decide(command: C, state: S): readonly E[];
   evolve(state: S, event: E): S;
 }
 
 /** Folds events into a fresh initial state. */
-export function fold<C, S, E extends Event>(decider: Decider<C, S, E>, events: Iterable<E>): S {
-  let state = decider.initialState();
+export function fold<C, S, E extends Event>(decider: Decider<C, S, E>, events: Iterable<E>, streamId = ""): S {
+  let state = decider.initialState(streamId);
   for (const event of events) state = decider.evolve(state, event);
   return state;
 }

@@ -19,13 +19,13 @@ export interface Then<S, E> {
   thenState(check: (state: S) => void): void;
 }
 
-export function spec<C, S, E extends Event>(decider: Decider<C, S, E>) {
+export function spec<C, S, E extends Event>(decider: Decider<C, S, E>, options: { streamId?: string } = {}) {
   return {
     given(events: readonly E[]) {
       return {
         when(command: C): Then<S, E> {
           const state = () => {
-            let s = decider.initialState();
+            let s = decider.initialState(options.streamId ?? "");
             for (const event of events) s = decider.evolve(s, event);
             return s;
           };

@@ -1,0 +1,68 @@
+/**
+ * Fixed-layout WAL codecs for the order-book events: numbers as float64 (exact for every
+ * safe integer), enums and flags as one byte. No JSON on the hot path or on replay.
+ */
+import type { DataCodec } from "../wal/codec.ts";
+import { CANCEL_REASONS, COMMAND_NAMES, EXPIRE_REASONS, KINDS, REJECT_REASONS, SELF_TRADE, SIDES, TIMES_IN_FORCE } from "./types.ts";
+
+type Field = readonly [name: string, kind: "number" | "boolean" | readonly string[]];
+
+/** A codec writing `fields` in order: numbers as f64, booleans and enum members as u8. */
+function fixedCodec(id: number, type: string, fields: readonly Field[]): DataCodec<Record<string, unknown>> {
+  const size = fields.reduce((total, [, kind]) => total + (kind === "number" ? 8 : 1), 0);
+  return {
+    id,
+    type,
+    byteLength: () => size,
+    encode(data, view, offset) {
+      for (const [name, kind] of fields) {
+        const value = data[name];
+        if (kind === "number") {
+          view.setFloat64(offset, value as number, true);
+          offset += 8;
+        } else {
+          const code = kind === "boolean" ? (value ? 1 : 0) : kind.indexOf(value as string);
+          if (code < 0) throw new RangeError(`${type}.${name}: ${JSON.stringify(value)} is not one of ${(kind as readonly string[]).join(", ")}`);
+          view.setUint8(offset++, code);
+        }
+      }
+    },
+    decode(view, offset, length) {
+      if (length !== size) throw new RangeError(`${type} data is ${size} bytes, got ${length}`);
+      const data: Record<string, unknown> = {};
+      for (const [name, kind] of fields) {
+        if (kind === "number") {
+          data[name] = view.getFloat64(offset, true);
+          offset += 8;
+        } else {
+          const code = view.getUint8(offset++);
+          if (kind === "boolean") {
+            if (code > 1) throw new RangeError(`${type}.${name}: bad flag ${code}`);
+            data[name] = code === 1;
+          } else {
+            if (code >= kind.length) throw new RangeError(`${type}.${name}: bad code ${code}`);
+            data[name] = kind[code];
+          }
+        }
+      }
+      return data;
+    },
+  };
+}
+
+export const orderBookCodecs: DataCodec[] = [
+  fixedCodec(1, "OrderAccepted", [
+    ["orderId", "number"], ["account", "number"], ["side", SIDES], ["kind", KINDS], ["price", "number"],
+    ["stopPrice", "number"], ["quantity", "number"], ["timeInForce", TIMES_IN_FORCE], ["postOnly", "boolean"],
+    ["selfTrade", SELF_TRADE],
+  ]),
+  fixedCodec(2, "OrderRejected", [["orderId", "number"], ["account", "number"], ["command", COMMAND_NAMES], ["reason", REJECT_REASONS]]),
+  fixedCodec(3, "TradeExecuted", [
+    ["price", "number"], ["quantity", "number"], ["makerOrderId", "number"], ["makerAccount", "number"],
+    ["takerOrderId", "number"], ["takerAccount", "number"], ["takerSide", SIDES],
+  ]),
+  fixedCodec(4, "OrderCancelled", [["orderId", "number"], ["account", "number"], ["remaining", "number"], ["reason", CANCEL_REASONS]]),
+  fixedCodec(5, "OrderExpired", [["orderId", "number"], ["account", "number"], ["remaining", "number"], ["reason", EXPIRE_REASONS]]),
+  fixedCodec(6, "OrderModified", [["orderId", "number"], ["account", "number"], ["price", "number"], ["quantity", "number"], ["keptPriority", "boolean"]]),
+  fixedCodec(7, "StopTriggered", [["orderId", "number"], ["account", "number"], ["lastTradePrice", "number"]]),
+] as DataCodec[];

@@ -1,0 +1,347 @@
+/**
+ * The order-book decider. `decide` reads the book and returns every outcome as events
+ * (it walks the opposite side in price-time order without changing anything); `evolve`
+ * applies events to the book in place. Replaying the events rebuilds the same book.
+ *
+ * Stop orders: after a trade, the engine sends `trigger-stops` commands; each executes the
+ * first stop (in arrival order) that the last trade price reaches, against the book the
+ * previous command left, until none is left to trigger.
+ */
+import type { Decider } from "../core/decider.ts";
+import { ValidationError } from "../core/errors.ts";
+import { OrderBook, RestingOrder } from "./book.ts";
+import type { CancelOrder, ModifyOrder, OrderCommand, PlaceOrder } from "./commands.ts";
+import type { OrderBookEvent } from "./events.ts";
+import type { Instrument, RejectReason, SelfTradePrevention, Side } from "./types.ts";
+
+type Events = OrderBookEvent[];
+
+const isId = (value: number) => Number.isSafeInteger(value) && value > 0;
+
+/** The taker side of a match: an incoming order, a triggered stop, or a re-priced order. */
+interface Taker {
+  id: number;
+  account: number;
+  side: Side;
+  /** Limit price, or undefined for a market order. */
+  price: number | undefined;
+  quantity: number;
+  selfTrade: SelfTradePrevention;
+}
+
+function reject(events: Events, command: "place" | "cancel" | "modify", orderId: number, account: number, reason: RejectReason): Events {
+  events.push({ type: "OrderRejected", data: { orderId, account, command, reason } });
+  return events;
+}
+
+function checkPrice(instrument: Instrument, price: number): RejectReason | undefined {
+  if (!Number.isSafeInteger(price) || price <= 0) return "invalid-price";
+  if (price % instrument.tickSize !== 0) return "price-off-tick";
+}
+
+function checkQuantity(instrument: Instrument, quantity: number): RejectReason | undefined {
+  if (!Number.isSafeInteger(quantity) || quantity <= 0) return "invalid-quantity";
+  if (quantity % instrument.lotSize !== 0) return "quantity-off-lot";
+}
+
+/**
+ * Walks the opposite side from its best price, emitting trades (and self-trade
+ * cancellations) for `taker`; returns the quantity left unfilled. With `dryRun` it only
+ * counts what would fill (for FOK).
+ */
+function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): number {
+  const opposite = book.opposite(taker.side);
+  let remaining = taker.quantity;
+  const limit = taker.price;
+  const stp = taker.selfTrade;
+  for (let rank = 0; remaining > 0; rank++) {
+    const level = opposite.levelAt(rank);
+    if (level === undefined) break;
+    if (limit !== undefined && (taker.side === "buy" ? level.price > limit : level.price < limit)) break;
+    for (let maker = level.head; maker !== null && remaining > 0; maker = maker.next) {
+      if (stp !== "allow" && maker.account === taker.account) {
+        if (stp === "cancel-resting" || stp === "cancel-both") {
+          if (!dryRun) {
+            events.push({
+              type: "OrderCancelled",
+              data: { orderId: maker.id, account: maker.account, remaining: maker.quantity, reason: "self-trade" },
+            });
+          }
+          if (stp === "cancel-resting") continue;
+        }
+        if (!dryRun) {
+          events.push({
+            type: "OrderCancelled",
+            data: { orderId: taker.id, account: taker.account, remaining, reason: "self-trade" },
+          });
+        }
+        return dryRun ? remaining : 0;
+      }
+      const quantity = remaining < maker.quantity ? remaining : maker.quantity;
+      remaining -= quantity;
+      if (!dryRun) {
+        events.push({
+          type: "TradeExecuted",
+          data: {
+            price: level.price,
+            quantity,
+            makerOrderId: maker.id,
+            makerAccount: maker.account,
+            takerOrderId: taker.id,
+            takerAccount: taker.account,
+            takerSide: taker.side,
+          },
+        });
+      }
+    }
+  }
+  return remaining;
+}
+
+/** Matches `taker` and ends a non-resting remainder with an expiry. */
+function execute(book: OrderBook, taker: Taker, timeInForce: "GTC" | "IOC" | "FOK", events: Events): Events {
+  if (timeInForce === "FOK" && match(book, taker, events, true) > 0) {
+    events.push({
+      type: "OrderExpired",
+      data: { orderId: taker.id, account: taker.account, remaining: taker.quantity, reason: "fok-unfillable" },
+    });
+    return events;
+  }
+  const remaining = match(book, taker, events);
+  if (remaining > 0 && (taker.price === undefined || timeInForce !== "GTC")) {
+    events.push({
+      type: "OrderExpired",
+      data: {
+        orderId: taker.id,
+        account: taker.account,
+        remaining,
+        reason: taker.price === undefined ? "market-unfilled" : timeInForce === "FOK" ? "fok-unfillable" : "ioc-unfilled",
+      },
+    });
+  }
+  return events;
+}
+
+function place(book: OrderBook, command: PlaceOrder): Events {
+  const events: Events = [];
+  const { orderId, account, kind } = command;
+  if (!isId(orderId)) return reject(events, "place", orderId, account, "invalid-order-id");
+  if (!isId(account)) return reject(events, "place", orderId, account, "invalid-account");
+  if (book.hasOrder(orderId)) return reject(events, "place", orderId, account, "duplicate-order-id");
+  const quantityProblem = checkQuantity(book.instrument, command.quantity);
+  if (quantityProblem) return reject(events, "place", orderId, account, quantityProblem);
+  const limited = kind === "limit" || kind === "stop-limit";
+  if (limited) {
+    if (command.price === undefined) return reject(events, "place", orderId, account, "missing-price");
+    const priceProblem = checkPrice(book.instrument, command.price);
+    if (priceProblem) return reject(events, "place", orderId, account, priceProblem);
+  }
+  const stop = kind === "stop-limit" || kind === "stop-market";
+  if (stop) {
+    if (command.stopPrice === undefined) return reject(events, "place", orderId, account, "invalid-stop-price");
+    if (checkPrice(book.instrument, command.stopPrice)) return reject(events, "place", orderId, account, "invalid-stop-price");
+  }
+  const timeInForce = command.timeInForce ?? (limited ? "GTC" : "IOC");
+  if (!limited && timeInForce === "GTC") {
+    // A market order never rests: an explicit GTC is meaningless for it; say so rather than guess.
+    return reject(events, "place", orderId, account, "invalid-time-in-force");
+  }
+  if (command.postOnly) {
+    if (kind !== "limit" || timeInForce !== "GTC") return reject(events, "place", orderId, account, "post-only-not-limit");
+    if (book.crosses(command.side, command.price!)) return reject(events, "place", orderId, account, "post-only-would-cross");
+  }
+  events.push({
+    type: "OrderAccepted",
+    data: {
+      orderId,
+      account,
+      side: command.side,
+      kind,
+      price: limited ? command.price! : 0,
+      stopPrice: stop ? command.stopPrice! : 0,
+      quantity: command.quantity,
+      timeInForce,
+      postOnly: command.postOnly,
+      selfTrade: command.selfTrade,
+    },
+  });
+  if (stop) return events; // waits for the last trade price
+  return execute(book, {
+    id: orderId,
+    account,
+    side: command.side,
+    price: limited ? command.price : undefined,
+    quantity: command.quantity,
+    selfTrade: command.selfTrade,
+  }, timeInForce, events);
+}
+
+function cancel(book: OrderBook, command: CancelOrder): Events {
+  const events: Events = [];
+  const account = command.account ?? 0;
+  const order = book.orders.get(command.orderId) ?? book.stops.get(command.orderId);
+  if (order === undefined) return reject(events, "cancel", command.orderId, account, "unknown-order");
+  if (command.account !== undefined && command.account !== order.account) {
+    return reject(events, "cancel", command.orderId, account, "account-mismatch");
+  }
+  events.push({
+    type: "OrderCancelled",
+    data: { orderId: order.id, account: order.account, remaining: order.quantity, reason: "requested" },
+  });
+  return events;
+}
+
+function modify(book: OrderBook, command: ModifyOrder): Events {
+  const events: Events = [];
+  const account = command.account ?? 0;
+  const order = book.orders.get(command.orderId);
+  if (order === undefined) {
+    return reject(events, "modify", command.orderId, account, book.stops.has(command.orderId) ? "not-modifiable" : "unknown-order");
+  }
+  if (command.account !== undefined && command.account !== order.account) {
+    return reject(events, "modify", command.orderId, account, "account-mismatch");
+  }
+  const price = command.price ?? order.price;
+  const quantity = command.quantity ?? order.quantity;
+  const priceProblem = checkPrice(book.instrument, price);
+  if (priceProblem) return reject(events, "modify", order.id, order.account, priceProblem);
+  const quantityProblem = checkQuantity(book.instrument, quantity);
+  if (quantityProblem) return reject(events, "modify", order.id, order.account, quantityProblem);
+  if (price === order.price && quantity === order.quantity) return reject(events, "modify", order.id, order.account, "no-change");
+  const keptPriority = price === order.price && quantity < order.quantity;
+  if (!keptPriority && order.postOnly && book.crosses(order.side, price)) {
+    return reject(events, "modify", order.id, order.account, "post-only-would-cross");
+  }
+  events.push({ type: "OrderModified", data: { orderId: order.id, account: order.account, price, quantity, keptPriority } });
+  if (keptPriority) return events;
+  // Re-priced or grown: it re-enters as the newest order at its price and may trade.
+  return execute(book, { id: order.id, account: order.account, side: order.side, price, quantity, selfTrade: order.selfTrade }, "GTC", events);
+}
+
+function triggerStops(book: OrderBook): Events {
+  const stop = book.triggeredStop();
+  if (stop === undefined) return [];
+  const events: Events = [{
+    type: "StopTriggered",
+    data: { orderId: stop.id, account: stop.account, lastTradePrice: book.lastTradePrice },
+  }];
+  const limited = stop.kind === "stop-limit";
+  return execute(book, {
+    id: stop.id,
+    account: stop.account,
+    side: stop.side,
+    price: limited ? stop.price : undefined,
+    quantity: stop.quantity,
+    selfTrade: stop.selfTrade,
+  }, stop.timeInForce, events);
+}
+
+function decide(command: OrderCommand, book: OrderBook): Events {
+  switch (command.type) {
+    case "place":
+      return place(book, command);
+    case "cancel":
+      return cancel(book, command);
+    case "modify":
+      return modify(book, command);
+    case "trigger-stops":
+      return triggerStops(book);
+  }
+}
+
+/** Removes `quantity` from a resting order, taking it off the book when it reaches 0. */
+function fill(book: OrderBook, order: RestingOrder, quantity: number): void {
+  order.quantity -= quantity;
+  order.level!.quantity -= quantity;
+  if (order.quantity === 0) {
+    book.side(order.side).remove(order);
+    book.orders.delete(order.id);
+  }
+}
+
+function rest(book: OrderBook, order: RestingOrder): void {
+  book.orders.set(order.id, order);
+  book.side(order.side).add(order);
+}
+
+function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
+  switch (event.type) {
+    case "OrderAccepted": {
+      const d = event.data;
+      if (d.kind === "stop-limit" || d.kind === "stop-market") {
+        book.stops.set(d.orderId, {
+          id: d.orderId, account: d.account, side: d.side, kind: d.kind, price: d.price, stopPrice: d.stopPrice,
+          quantity: d.quantity, timeInForce: d.timeInForce, selfTrade: d.selfTrade,
+        });
+      } else if (d.kind === "limit" && d.timeInForce === "GTC") {
+        // Rests at once; the trades that follow in the same command take from it.
+        rest(book, new RestingOrder(d.orderId, d.account, d.side, d.price, d.quantity, d.postOnly, d.selfTrade));
+      }
+      break;
+    }
+    case "TradeExecuted": {
+      const d = event.data;
+      book.lastTradePrice = d.price;
+      fill(book, book.orders.get(d.makerOrderId)!, d.quantity);
+      const taker = book.orders.get(d.takerOrderId);
+      if (taker !== undefined) fill(book, taker, d.quantity);
+      break;
+    }
+    case "OrderCancelled":
+    case "OrderExpired": {
+      const order = book.orders.get(event.data.orderId);
+      if (order !== undefined) {
+        book.side(order.side).remove(order);
+        book.orders.delete(order.id);
+      } else book.stops.delete(event.data.orderId);
+      break;
+    }
+    case "OrderModified": {
+      const d = event.data;
+      const order = book.orders.get(d.orderId)!;
+      const side = book.side(order.side);
+      if (d.keptPriority) {
+        order.level!.quantity -= order.quantity - d.quantity;
+        order.quantity = d.quantity;
+      } else {
+        side.remove(order);
+        order.price = d.price;
+        order.quantity = d.quantity;
+        side.add(order);
+      }
+      break;
+    }
+    case "StopTriggered": {
+      const stop = book.stops.get(event.data.orderId)!;
+      book.stops.delete(stop.id);
+      if (stop.kind === "stop-limit" && stop.timeInForce === "GTC") {
+        rest(book, new RestingOrder(stop.id, stop.account, stop.side, stop.price, stop.quantity, false, stop.selfTrade));
+      }
+      break;
+    }
+    case "OrderRejected":
+      break;
+  }
+  return book;
+}
+
+/** The stream that holds a symbol's book. */
+export const bookStreamId = (symbol: string): string => `book-${symbol}`;
+const symbolOf = (streamId: string): string => streamId.slice("book-".length);
+
+/** The order-book decider over a set of instruments; each book is a stream (`book-<symbol>`). */
+export function orderBookDecider(instruments: ReadonlyMap<string, Instrument>): Decider<OrderCommand, OrderBook, OrderBookEvent> {
+  return {
+    initialState(streamId: string): OrderBook {
+      const instrument = instruments.get(symbolOf(streamId));
+      if (instrument === undefined) {
+        throw new ValidationError("order command", [{ path: "symbol", message: `unknown symbol "${symbolOf(streamId)}"` }]);
+      }
+      return new OrderBook(instrument);
+    },
+    decide,
+    evolve,
+  };
+}
+
+export { decide as decideOrder, evolve as evolveBook };

@@ -1,0 +1,139 @@
+/**
+ * The matching engine: the order-book decider behind the framework's command handler and
+ * event store, one stream per symbol. It adds what a single decide cannot: after each
+ * command it sends `trigger-stops` commands until no stop order is left to trigger.
+ *
+ * `submit` validates the command (zod); `submitValidated` is the hot path for commands
+ * already validated where they entered. Both are synchronous: await `durable()` (or
+ * `store.durable(position)`) once per batch.
+ */
+import { ValidationError } from "../core/errors.ts";
+import type { RecordedEvent } from "../core/events.ts";
+import { EventStore, type InlineProjection } from "../core/event-store.ts";
+import { CommandHandler } from "../core/command-handler.ts";
+import type { StorageAdapter } from "../core/storage.ts";
+import type { OrderBook } from "./book.ts";
+import { OrderCommand, type OrderCommandInput } from "./commands.ts";
+import { bookStreamId, orderBookDecider } from "./decider.ts";
+import { type OrderBookEvent, orderBookEvents } from "./events.ts";
+import { bookFromData, type BookData, bookToData, stateHash } from "./snapshot.ts";
+import type { Instrument } from "./types.ts";
+
+export interface OrderBookEngineOptions {
+  instruments: readonly Instrument[];
+  /** Defaults to memory storage. Pass WAL storage with `orderBookCodecs` for durability. */
+  storage?: StorageAdapter;
+  bufferSize?: number;
+  /** Snapshot each book every this many events (default: no snapshots). */
+  snapshotEvery?: number;
+  projections?: InlineProjection<OrderBookEvent>[];
+}
+
+export interface SubmitResult {
+  /** Every event the command caused, stop triggers included. */
+  events: RecordedEvent<OrderBookEvent>[];
+  /** Global position of the last of them. */
+  position: number;
+}
+
+/** Bumped whenever BookData changes shape: older snapshots are then rebuilt from the log. */
+const BOOK_SNAPSHOT_VERSION = 1;
+
+export class OrderBookEngine {
+  readonly store: EventStore<OrderBookEvent>;
+  readonly handler: CommandHandler<OrderCommand, OrderBook, OrderBookEvent>;
+  readonly instruments: ReadonlyMap<string, Instrument>;
+
+  private constructor(store: EventStore<OrderBookEvent>, instruments: ReadonlyMap<string, Instrument>, snapshotEvery?: number) {
+    this.store = store;
+    this.instruments = instruments;
+    this.handler = new CommandHandler({
+      store,
+      decider: orderBookDecider(instruments),
+      command: OrderCommand,
+      streamId: (command) => bookStreamId(command.symbol),
+      snapshots: snapshotEvery === undefined ? undefined : {
+        every: snapshotEvery,
+        schemaVersion: BOOK_SNAPSHOT_VERSION,
+        serialize: bookToData,
+        deserialize: (data) => {
+          const book = data as BookData;
+          const instrument = instruments.get(book.symbol);
+          if (instrument === undefined) throw new ValidationError("book snapshot", [{ path: "symbol", message: `unknown symbol "${book.symbol}"` }]);
+          return bookFromData(book, instrument);
+        },
+      },
+    });
+  }
+
+  /** Opens the store (recovering the log), then loads every instrument's book. */
+  static async open(options: OrderBookEngineOptions): Promise<OrderBookEngine> {
+    const instruments = new Map<string, Instrument>();
+    for (const instrument of options.instruments) {
+      for (const key of ["tickSize", "lotSize"] as const) {
+        if (!Number.isSafeInteger(instrument[key]) || instrument[key] < 1) {
+          throw new ValidationError(`instrument "${instrument.symbol}"`, [{ path: key, message: `must be an integer >= 1, got ${instrument[key]}` }]);
+        }
+      }
+      instruments.set(instrument.symbol, instrument);
+    }
+    const store = new EventStore({
+      events: orderBookEvents(),
+      storage: options.storage,
+      bufferSize: options.bufferSize,
+      projections: options.projections,
+    });
+    await store.open();
+    const engine = new OrderBookEngine(store, instruments, options.snapshotEvery);
+    for (const symbol of instruments.keys()) await engine.handler.load(bookStreamId(symbol));
+    return engine;
+  }
+
+  /** Validates and executes a command. Throws ValidationError (and changes nothing) on bad shape. */
+  submit(input: OrderCommandInput): SubmitResult {
+    const command = this.handler.parse(input);
+    if (!this.instruments.has(command.symbol)) {
+      throw new ValidationError("order command", [{ path: "symbol", message: `unknown symbol "${command.symbol}"` }]);
+    }
+    return this.submitValidated(command);
+  }
+
+  /** Executes a command that was validated where it entered (the hot path). */
+  submitValidated(command: OrderCommand): SubmitResult {
+    const result = this.handler.execute(command);
+    const book = result.state;
+    if (book.stops.size === 0 || book.triggeredStop() === undefined) {
+      return { events: result.events, position: result.position };
+    }
+    const events = [...result.events];
+    let position = result.position;
+    const trigger: OrderCommand = { type: "trigger-stops", symbol: command.symbol };
+    while (book.triggeredStop() !== undefined) {
+      const triggered = this.handler.execute(trigger);
+      for (const event of triggered.events) events.push(event);
+      position = triggered.position;
+    }
+    return { events, position };
+  }
+
+  /** The live book of a symbol (do not change it). */
+  book(symbol: string): OrderBook {
+    const book = this.handler.cached(bookStreamId(symbol));
+    if (book === undefined) throw new ValidationError("book", [{ path: "symbol", message: `unknown symbol "${symbol}"` }]);
+    return book;
+  }
+
+  stateHash(symbol: string): Promise<string> {
+    return stateHash(this.book(symbol));
+  }
+
+  /** Resolves once everything submitted so far is durable. */
+  durable(): Promise<void> {
+    return this.store.durable();
+  }
+
+  async close(): Promise<void> {
+    await this.handler.flushSnapshots();
+    await this.store.close();
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * eventfold's reference aggregate: a price-time-priority matching engine built on the
+ * public framework API (a decider, events with fixed WAL codecs, projections).
+ * @module
+ */
+export * from "./types.ts";
+export * from "./commands.ts";
+export * from "./events.ts";
+export { BookSide, Level, OrderBook, RestingOrder, type StopOrder } from "./book.ts";
+export { bookStreamId, decideOrder, evolveBook, orderBookDecider } from "./decider.ts";
+export { orderBookCodecs } from "./codecs.ts";
+export { type BookData, bookFromData, bookToData, stateHash } from "./snapshot.ts";
+export { OrderBookEngine, type OrderBookEngineOptions, type SubmitResult } from "./engine.ts";
+export { bookDepth, type Depth, type DepthLevel, marketDataProjection, type MarketDataProjection, type Trade } from "./read-models.ts";

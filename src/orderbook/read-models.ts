@@ -1,0 +1,187 @@
+/**
+ * Read models for market data, kept as inline projections over the order-book events
+ * (so they are current right after each append and rebuilt from the log at open):
+ * L2 depth and best bid/offer, the trade tape, and open orders per account.
+ *
+ * They follow the same rules as `evolve` from the events alone, so a test can check
+ * them against the book itself.
+ */
+import type { RecordedEvent } from "../core/events.ts";
+import type { InlineProjection } from "../core/event-store.ts";
+import type { OrderBook } from "./book.ts";
+import type { OrderBookEvent } from "./events.ts";
+import type { Side } from "./types.ts";
+
+export interface DepthLevel {
+  price: number;
+  quantity: number;
+  orders: number;
+}
+
+export interface Depth {
+  bids: DepthLevel[];
+  asks: DepthLevel[];
+}
+
+export interface Trade {
+  position: number;
+  price: number;
+  quantity: number;
+  takerSide: Side;
+  makerOrderId: number;
+  takerOrderId: number;
+}
+
+/** The top `levels` of each side, read straight from a book. */
+export function bookDepth(book: OrderBook, levels: number): Depth {
+  const read = (side: OrderBook["bids"]) => {
+    const rows: DepthLevel[] = [];
+    for (let rank = 0; rank < levels; rank++) {
+      const level = side.levelAt(rank);
+      if (level === undefined) break;
+      rows.push({ price: level.price, quantity: level.quantity, orders: level.count });
+    }
+    return rows;
+  };
+  return { bids: read(book.bids), asks: read(book.asks) };
+}
+
+interface OpenOrder {
+  account: number;
+  side: Side;
+  price: number;
+  remaining: number;
+}
+
+/** One book's market data, maintained from its events. */
+class MarketData {
+  readonly levels = { buy: new Map<number, DepthLevel>(), sell: new Map<number, DepthLevel>() };
+  readonly open = new Map<number, OpenOrder>();
+  readonly byAccount = new Map<number, Set<number>>();
+  readonly stops = new Map<number, { account: number; side: Side; price: number; quantity: number; rests: boolean }>();
+  readonly tape: Trade[] = [];
+
+  constructor(readonly tapeSize: number) {}
+
+  rest(orderId: number, order: OpenOrder): void {
+    this.open.set(orderId, order);
+    let ids = this.byAccount.get(order.account);
+    if (ids === undefined) this.byAccount.set(order.account, ids = new Set());
+    ids.add(orderId);
+    this.#adjust(order.side, order.price, order.remaining, 1);
+  }
+
+  reduce(orderId: number, quantity: number): void {
+    const order = this.open.get(orderId);
+    if (order === undefined) return;
+    order.remaining -= quantity;
+    this.#adjust(order.side, order.price, -quantity, 0);
+    if (order.remaining === 0) this.remove(orderId);
+  }
+
+  remove(orderId: number): void {
+    const order = this.open.get(orderId);
+    if (order === undefined) return;
+    this.#adjust(order.side, order.price, -order.remaining, -1);
+    this.open.delete(orderId);
+    const ids = this.byAccount.get(order.account)!;
+    ids.delete(orderId);
+    if (ids.size === 0) this.byAccount.delete(order.account);
+  }
+
+  #adjust(side: Side, price: number, quantity: number, orders: number): void {
+    const levels = this.levels[side];
+    let level = levels.get(price);
+    if (level === undefined) levels.set(price, level = { price, quantity: 0, orders: 0 });
+    level.quantity += quantity;
+    level.orders += orders;
+    if (level.orders === 0) levels.delete(price);
+  }
+
+  apply(event: RecordedEvent<OrderBookEvent>): void {
+    switch (event.type) {
+      case "OrderAccepted": {
+        const d = event.data;
+        if (d.kind === "stop-limit" || d.kind === "stop-market") {
+          this.stops.set(d.orderId, {
+            account: d.account, side: d.side, price: d.price, quantity: d.quantity,
+            rests: d.kind === "stop-limit" && d.timeInForce === "GTC",
+          });
+        } else if (d.kind === "limit" && d.timeInForce === "GTC") {
+          this.rest(d.orderId, { account: d.account, side: d.side, price: d.price, remaining: d.quantity });
+        }
+        break;
+      }
+      case "TradeExecuted": {
+        const d = event.data;
+        this.reduce(d.makerOrderId, d.quantity);
+        this.reduce(d.takerOrderId, d.quantity);
+        this.tape.push({
+          position: event.position, price: d.price, quantity: d.quantity, takerSide: d.takerSide,
+          makerOrderId: d.makerOrderId, takerOrderId: d.takerOrderId,
+        });
+        if (this.tape.length > this.tapeSize * 2) this.tape.splice(0, this.tape.length - this.tapeSize);
+        break;
+      }
+      case "OrderCancelled":
+      case "OrderExpired":
+        this.remove(event.data.orderId);
+        this.stops.delete(event.data.orderId);
+        break;
+      case "OrderModified": {
+        const d = event.data;
+        const order = this.open.get(d.orderId)!;
+        this.remove(d.orderId);
+        this.rest(d.orderId, { ...order, price: d.price, remaining: d.quantity });
+        break;
+      }
+      case "StopTriggered": {
+        const stop = this.stops.get(event.data.orderId)!;
+        this.stops.delete(event.data.orderId);
+        if (stop.rests) this.rest(event.data.orderId, { account: stop.account, side: stop.side, price: stop.price, remaining: stop.quantity });
+        break;
+      }
+    }
+  }
+}
+
+export interface MarketDataProjection extends InlineProjection<OrderBookEvent> {
+  /** Top `levels` per side of a stream's book, best first. */
+  depth(streamId: string, levels: number): Depth;
+  /** Best bid and offer, or undefined for an empty side. */
+  bestBidOffer(streamId: string): { bid?: DepthLevel; ask?: DepthLevel };
+  /** The most recent trades, newest last. */
+  trades(streamId: string, count?: number): Trade[];
+  /** Open (resting) order ids of an account in a stream's book. */
+  openOrders(streamId: string, account: number): number[];
+}
+
+/** Market data for every book in the store; `tapeSize` trades are kept per book. */
+export function marketDataProjection(tapeSize = 100): MarketDataProjection {
+  const books = new Map<string, MarketData>();
+  const of = (streamId: string) => {
+    let data = books.get(streamId);
+    if (data === undefined) books.set(streamId, data = new MarketData(tapeSize));
+    return data;
+  };
+  const top = (levels: Map<number, DepthLevel>, side: Side, count: number) =>
+    [...levels.values()].sort((a, b) => side === "buy" ? b.price - a.price : a.price - b.price).slice(0, count).map((l) => ({ ...l }));
+  return {
+    name: "market-data",
+    apply: (event) => of(event.streamId).apply(event),
+    depth(streamId, levels) {
+      const data = of(streamId);
+      return { bids: top(data.levels.buy, "buy", levels), asks: top(data.levels.sell, "sell", levels) };
+    },
+    bestBidOffer(streamId) {
+      const depth = this.depth(streamId, 1);
+      return { bid: depth.bids[0], ask: depth.asks[0] };
+    },
+    trades(streamId, count = tapeSize) {
+      return of(streamId).tape.slice(-count);
+    },
+    openOrders(streamId, account) {
+      return [...(of(streamId).byAccount.get(account) ?? [])].sort((a, b) => a - b);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The book as plain data, in canonical order (bids best first, asks best first, each level
+ * oldest first; stops in arrival order): what snapshots store and the state hash digests.
+ */
+import { OrderBook, RestingOrder } from "./book.ts";
+import type { BookSide, StopOrder } from "./book.ts";
+import type { Instrument, SelfTradePrevention, Side } from "./types.ts";
+
+export interface BookData {
+  symbol: string;
+  lastTradePrice: number;
+  /** [orderId, account, price, quantity, postOnly, selfTrade] in priority order. */
+  bids: [number, number, number, number, boolean, SelfTradePrevention][];
+  asks: [number, number, number, number, boolean, SelfTradePrevention][];
+  stops: StopOrder[];
+}
+
+function sideData(side: BookSide): BookData["bids"] {
+  const rows: BookData["bids"] = [];
+  for (let rank = 0;; rank++) {
+    const level = side.levelAt(rank);
+    if (level === undefined) return rows;
+    for (let order = level.head; order !== null; order = order.next) {
+      rows.push([order.id, order.account, order.price, order.quantity, order.postOnly, order.selfTrade]);
+    }
+  }
+}
+
+export function bookToData(book: OrderBook): BookData {
+  return {
+    symbol: book.instrument.symbol,
+    lastTradePrice: book.lastTradePrice,
+    bids: sideData(book.bids),
+    asks: sideData(book.asks),
+    stops: [...book.stops.values()].map((stop) => ({ ...stop })),
+  };
+}
+
+export function bookFromData(data: BookData, instrument: Instrument): OrderBook {
+  const book = new OrderBook(instrument);
+  book.lastTradePrice = data.lastTradePrice;
+  const load = (side: Side, rows: BookData["bids"]) => {
+    for (const [id, account, price, quantity, postOnly, selfTrade] of rows) {
+      const order = new RestingOrder(id, account, side, price, quantity, postOnly, selfTrade);
+      book.orders.set(id, order);
+      book.side(side).add(order);
+    }
+  };
+  load("buy", data.bids);
+  load("sell", data.asks);
+  for (const stop of data.stops) book.stops.set(stop.id, { ...stop });
+  return book;
+}
+
+/** SHA-256 of the canonical book data, hex: equal books, equal hashes. */
+export async function stateHash(book: OrderBook): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(bookToData(book)));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
