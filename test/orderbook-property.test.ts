@@ -1,0 +1,129 @@
+/**
+ * Random command sequences run through the engine and through a simple reference matcher:
+ * events and books must be identical, and the invariants must hold after every command.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  bookDepth,
+  bookToData,
+  marketDataProjection,
+  OrderBook,
+  OrderBookEngine,
+  OrderCommand,
+  type OrderBookEvent,
+} from "../src/orderbook/index.ts";
+import { ReferenceMatcher } from "./support/reference-matcher.ts";
+import { LOT, orderCommands, SYMBOL, TICK } from "./support/order-commands.ts";
+import { testSeed, withSeed } from "./support/seed.ts";
+
+function checkInvariants(book: OrderBook): void {
+  const bid = book.bids.best();
+  const ask = book.asks.best();
+  if (bid && ask) assert.ok(bid.price < ask.price, `book crossed: bid ${bid.price} >= ask ${ask.price}`);
+  let resting = 0;
+  for (const side of [book.bids, book.asks]) {
+    assert.equal(side.prices.length, side.levels.size);
+    for (let i = 1; i < side.prices.length; i++) assert.ok(side.better(side.prices[i], side.prices[i - 1]), "price ladder out of order");
+    for (const level of side.levels.values()) {
+      let quantity = 0;
+      let count = 0;
+      for (let order = level.head; order; order = order.next) {
+        assert.equal(order.price, level.price);
+        assert.ok(order.quantity > 0 && order.quantity % LOT === 0, `order ${order.id} has quantity ${order.quantity}`);
+        assert.equal(book.orders.get(order.id), order);
+        quantity += order.quantity;
+        count++;
+      }
+      assert.equal(level.quantity, quantity, `level ${level.price} quantity`);
+      assert.equal(level.count, count);
+      resting += count;
+    }
+  }
+  assert.equal(book.orders.size, resting);
+}
+
+/** Open quantity per order, from the events alone: every quantity is accounted for. */
+class Ledger {
+  readonly open = new Map<number, number>();
+  apply(event: OrderBookEvent): void {
+    const d = event.data as Record<string, number>;
+    switch (event.type) {
+      case "OrderAccepted":
+        this.open.set(d.orderId, d.quantity);
+        break;
+      case "OrderModified":
+        this.open.set(d.orderId, d.quantity);
+        break;
+      case "TradeExecuted":
+        for (const id of [d.makerOrderId, d.takerOrderId]) {
+          const open = this.open.get(id)!;
+          assert.ok(open >= d.quantity, `trade of ${d.quantity} exceeds order ${id}'s open ${open}`);
+          this.open.set(id, open - d.quantity);
+          if (open === d.quantity) this.open.delete(id);
+        }
+        break;
+      case "OrderCancelled":
+      case "OrderExpired":
+        assert.equal(d.remaining, this.open.get(d.orderId), `order ${d.orderId} ended with the wrong remaining quantity`);
+        this.open.delete(d.orderId);
+        break;
+    }
+  }
+}
+
+const refRows = (ref: ReferenceMatcher, side: "buy" | "sell") =>
+  ref.side(side).map((o) => [o.id, o.account, o.price, o.quantity, o.postOnly, o.selfTrade]);
+
+test("the engine matches the reference matcher on random command sequences", async () => {
+  const seed = testSeed();
+  let commandsRun = 0;
+  const seen = new Set<string>();
+  await withSeed("order book property test", seed, async () => {
+    await fc.assert(
+      fc.asyncProperty(orderCommands(80), async (inputs) => {
+        const marketData = marketDataProjection();
+        const engine = await OrderBookEngine.open({
+          instruments: [{ symbol: SYMBOL, tickSize: TICK, lotSize: LOT }],
+          projections: [marketData],
+        });
+        const reference = new ReferenceMatcher(TICK, LOT);
+        const ledger = new Ledger();
+        for (const input of inputs) {
+          const command = OrderCommand.parse(input);
+          const got = engine.submitValidated(command).events.map((e) => ({ type: e.type, data: e.data }));
+          const expected = reference.submit(command);
+          assert.deepEqual(got, expected, `events differ for ${JSON.stringify(input)}`);
+          for (const event of got) {
+            ledger.apply(event as OrderBookEvent);
+            const data = event.data as Record<string, unknown>;
+            seen.add(`${event.type}${data.reason ? `:${data.reason}` : ""}${data.kind ? `:${data.kind}` : ""}`);
+          }
+          const book = engine.book(SYMBOL);
+          checkInvariants(book);
+          const data = bookToData(book);
+          assert.deepEqual(data.bids, refRows(reference, "buy"));
+          assert.deepEqual(data.asks, refRows(reference, "sell"));
+          assert.deepEqual(data.stops.map((s) => s.id), reference.stops.map((s) => s.id));
+          assert.equal(book.lastTradePrice, reference.lastTradePrice);
+          for (const order of book.orders.values()) assert.equal(ledger.open.get(order.id), order.quantity);
+          assert.deepEqual(marketData.depth(`book-${SYMBOL}`, 100), bookDepth(book, 100));
+          commandsRun++;
+        }
+        await engine.close();
+      }),
+      { seed, numRuns: 150 },
+    );
+  });
+  assert.ok(commandsRun > 3000, `ran ${commandsRun} commands`);
+  // The generator must reach every kind of outcome, or the comparison proves little.
+  for (const outcome of [
+    "OrderAccepted:limit", "OrderAccepted:market", "OrderAccepted:stop-limit", "OrderAccepted:stop-market",
+    "TradeExecuted", "StopTriggered", "OrderModified", "OrderCancelled:requested", "OrderCancelled:self-trade",
+    "OrderExpired:ioc-unfilled", "OrderExpired:fok-unfillable", "OrderExpired:market-unfilled",
+    "OrderRejected:duplicate-order-id", "OrderRejected:unknown-order", "OrderRejected:price-off-tick",
+    "OrderRejected:quantity-off-lot", "OrderRejected:invalid-quantity", "OrderRejected:invalid-price",
+    "OrderRejected:post-only-would-cross", "OrderRejected:account-mismatch", "OrderRejected:invalid-order-id",
+  ]) assert.ok(seen.has(outcome), `no ${outcome} in ${commandsRun} random commands`);
+});

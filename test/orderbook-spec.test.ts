@@ -1,0 +1,173 @@
+/** Given/When/Then specs for every order type, time in force and rejection reason. */
+import { describe, test } from "node:test";
+import { spec } from "../src/testing/spec.ts";
+import { type OrderBookEvent, orderBookDecider, OrderCommand, type OrderCommandInput } from "../src/orderbook/index.ts";
+
+const decider = orderBookDecider(new Map([["T", { symbol: "T", tickSize: 5, lotSize: 2 }]]));
+const book = spec(decider, { streamId: "book-T" });
+const command = (input: Record<string, unknown>) => OrderCommand.parse({ symbol: "T", ...input } as OrderCommandInput);
+const place = (input: Record<string, unknown>) => command({ type: "place", ...input });
+
+const accepted = (d: Record<string, unknown>): OrderBookEvent => ({
+  type: "OrderAccepted",
+  data: {
+    orderId: 0, account: 0, side: "buy", kind: "limit", price: 0, stopPrice: 0, quantity: 0, timeInForce: "GTC",
+    postOnly: false, selfTrade: "allow", ...d,
+  },
+} as OrderBookEvent);
+const trade = (price: number, quantity: number, maker: [number, number], taker: [number, number], takerSide = "buy"): OrderBookEvent =>
+  ({
+    type: "TradeExecuted",
+    data: { price, quantity, makerOrderId: maker[0], makerAccount: maker[1], takerOrderId: taker[0], takerAccount: taker[1], takerSide },
+  } as OrderBookEvent);
+const rejected = (orderId: number, account: number, command: string, reason: string): OrderBookEvent =>
+  ({ type: "OrderRejected", data: { orderId, account, command, reason } } as OrderBookEvent);
+const cancelled = (orderId: number, account: number, remaining: number, reason: string): OrderBookEvent =>
+  ({ type: "OrderCancelled", data: { orderId, account, remaining, reason } } as OrderBookEvent);
+const expired = (orderId: number, account: number, remaining: number, reason: string): OrderBookEvent =>
+  ({ type: "OrderExpired", data: { orderId, account, remaining, reason } } as OrderBookEvent);
+
+// Two resting asks: #1 (acct 1) 10 @ 100, then #2 (acct 2) 10 @ 105.
+const asks = [
+  accepted({ orderId: 1, account: 1, side: "sell", price: 100, quantity: 10 }),
+  accepted({ orderId: 2, account: 2, side: "sell", price: 105, quantity: 10 }),
+];
+
+describe("limit orders", () => {
+  test("a limit order that does not cross rests", () =>
+    book.given(asks).when(place({ orderId: 3, account: 3, side: "buy", price: 95, quantity: 4 }))
+      .then([accepted({ orderId: 3, account: 3, price: 95, quantity: 4 })]));
+
+  test("a crossing limit order trades best price first, then rests the remainder", () =>
+    book.given(asks).when(place({ orderId: 3, account: 3, side: "buy", price: 105, quantity: 14 }))
+      .then([accepted({ orderId: 3, account: 3, price: 105, quantity: 14 }), trade(100, 10, [1, 1], [3, 3]), trade(105, 4, [2, 2], [3, 3])]));
+
+  test("orders at one price fill in time priority", () =>
+    book.given([...asks, accepted({ orderId: 4, account: 4, side: "sell", price: 100, quantity: 2 })])
+      .when(place({ orderId: 3, account: 3, side: "buy", price: 100, quantity: 12 }))
+      .then([accepted({ orderId: 3, account: 3, price: 100, quantity: 12 }), trade(100, 10, [1, 1], [3, 3]), trade(100, 2, [4, 4], [3, 3])]));
+});
+
+describe("time in force", () => {
+  test("IOC fills what it can and expires the rest", () =>
+    book.given(asks).when(place({ orderId: 3, account: 3, side: "buy", price: 100, quantity: 12, timeInForce: "IOC" }))
+      .then([accepted({ orderId: 3, account: 3, price: 100, quantity: 12, timeInForce: "IOC" }), trade(100, 10, [1, 1], [3, 3]), expired(3, 3, 2, "ioc-unfilled")]));
+
+  test("FOK that cannot fill completely expires without trading", () =>
+    book.given(asks).when(place({ orderId: 3, account: 3, side: "buy", price: 100, quantity: 12, timeInForce: "FOK" }))
+      .then([accepted({ orderId: 3, account: 3, price: 100, quantity: 12, timeInForce: "FOK" }), expired(3, 3, 12, "fok-unfillable")]));
+
+  test("FOK that can fill trades in full", () =>
+    book.given(asks).when(place({ orderId: 3, account: 3, side: "buy", price: 105, quantity: 12, timeInForce: "FOK" }))
+      .then([accepted({ orderId: 3, account: 3, price: 105, quantity: 12, timeInForce: "FOK" }), trade(100, 10, [1, 1], [3, 3]), trade(105, 2, [2, 2], [3, 3])]));
+});
+
+describe("market orders", () => {
+  test("a market order sweeps the book and expires what is left (IOC by default)", () =>
+    book.given(asks).when(place({ orderId: 3, account: 3, side: "buy", kind: "market", quantity: 24 }))
+      .then([
+        accepted({ orderId: 3, account: 3, kind: "market", quantity: 24, timeInForce: "IOC" }),
+        trade(100, 10, [1, 1], [3, 3]), trade(105, 10, [2, 2], [3, 3]), expired(3, 3, 4, "market-unfilled"),
+      ]));
+
+  test("a market order on an empty book expires", () =>
+    book.given([]).when(place({ orderId: 3, account: 3, side: "sell", kind: "market", quantity: 2 }))
+      .then([accepted({ orderId: 3, account: 3, side: "sell", kind: "market", quantity: 2, timeInForce: "IOC" }), expired(3, 3, 2, "market-unfilled")]));
+
+  test("a market order with an explicit GTC is rejected", () =>
+    book.given(asks).when(place({ orderId: 3, account: 3, side: "buy", kind: "market", quantity: 2, timeInForce: "GTC" }))
+      .then([rejected(3, 3, "place", "invalid-time-in-force")]));
+});
+
+describe("post-only", () => {
+  test("a post-only order that would cross is rejected", () =>
+    book.given(asks).when(place({ orderId: 3, account: 3, side: "buy", price: 100, quantity: 2, postOnly: true }))
+      .then([rejected(3, 3, "place", "post-only-would-cross")]));
+  test("a post-only order that does not cross rests", () =>
+    book.given(asks).when(place({ orderId: 3, account: 3, side: "buy", price: 95, quantity: 2, postOnly: true }))
+      .then([accepted({ orderId: 3, account: 3, price: 95, quantity: 2, postOnly: true })]));
+  test("post-only is for GTC limit orders only", () =>
+    book.given(asks).when(place({ orderId: 3, account: 3, side: "buy", price: 95, quantity: 2, postOnly: true, timeInForce: "IOC" }))
+      .then([rejected(3, 3, "place", "post-only-not-limit")]));
+});
+
+describe("stop orders", () => {
+  const stop = accepted({ orderId: 5, account: 5, kind: "stop-limit", price: 105, stopPrice: 100, quantity: 4 });
+  test("a stop order waits for the last trade price", () =>
+    book.given(asks).when(place({ orderId: 5, account: 5, side: "buy", kind: "stop-limit", price: 105, stopPrice: 100, quantity: 4 }))
+      .then([stop]));
+  test("a trade at the stop price triggers it and it trades as a limit order", () =>
+    book.given([...asks, stop, trade(100, 2, [1, 1], [9, 9])]).when(command({ type: "trigger-stops" }))
+      .then([
+        { type: "StopTriggered", data: { orderId: 5, account: 5, lastTradePrice: 100 } } as OrderBookEvent,
+        trade(100, 4, [1, 1], [5, 5]),
+      ]));
+  test("a stop order without a valid stop price is rejected", () =>
+    book.given([]).when(place({ orderId: 5, account: 5, side: "buy", kind: "stop-market", quantity: 2 }))
+      .then([rejected(5, 5, "place", "invalid-stop-price")]));
+  test("nothing to trigger decides nothing", () => book.given([stop]).when(command({ type: "trigger-stops" })).then([]));
+});
+
+describe("cancel and modify", () => {
+  test("cancel removes a resting order", () =>
+    book.given(asks).when(command({ type: "cancel", orderId: 1 })).then([cancelled(1, 1, 10, "requested")]));
+  test("cancel of an unknown order is rejected", () =>
+    book.given(asks).when(command({ type: "cancel", orderId: 9, account: 3 })).then([rejected(9, 3, "cancel", "unknown-order")]));
+  test("cancel by another account is rejected", () =>
+    book.given(asks).when(command({ type: "cancel", orderId: 1, account: 3 })).then([rejected(1, 3, "cancel", "account-mismatch")]));
+  test("reducing quantity keeps time priority", () =>
+    book.given(asks).when(command({ type: "modify", orderId: 1, quantity: 4 }))
+      .then([{ type: "OrderModified", data: { orderId: 1, account: 1, price: 100, quantity: 4, keptPriority: true } } as OrderBookEvent]));
+  test("a new price loses priority and may trade", () =>
+    book.given([...asks, accepted({ orderId: 3, account: 3, price: 90, quantity: 4 })])
+      .when(command({ type: "modify", orderId: 3, price: 100 }))
+      .then([
+        { type: "OrderModified", data: { orderId: 3, account: 3, price: 100, quantity: 4, keptPriority: false } } as OrderBookEvent,
+        trade(100, 4, [1, 1], [3, 3]),
+      ]));
+  test("modify to the same price and quantity is rejected", () =>
+    book.given(asks).when(command({ type: "modify", orderId: 1, price: 100 })).then([rejected(1, 1, "modify", "no-change")]));
+  test("a stop order cannot be modified", () =>
+    book.given([accepted({ orderId: 5, account: 5, kind: "stop-market", stopPrice: 100, quantity: 2, timeInForce: "IOC" })])
+      .when(command({ type: "modify", orderId: 5, quantity: 4 })).then([rejected(5, 0, "modify", "not-modifiable")]));
+});
+
+describe("self-trade prevention", () => {
+  const mine = { orderId: 3, account: 1, side: "buy", price: 105, quantity: 12 };
+  test("cancel-resting cancels the maker and keeps matching", () =>
+    book.given(asks).when(place({ ...mine, selfTrade: "cancel-resting" }))
+      .then([accepted({ ...mine, selfTrade: "cancel-resting" }), cancelled(1, 1, 10, "self-trade"), trade(105, 10, [2, 2], [3, 1])]));
+  test("cancel-incoming cancels the taker", () =>
+    book.given(asks).when(place({ ...mine, selfTrade: "cancel-incoming" }))
+      .then([accepted({ ...mine, selfTrade: "cancel-incoming" }), cancelled(3, 1, 12, "self-trade")]));
+  test("cancel-both cancels both", () =>
+    book.given(asks).when(place({ ...mine, selfTrade: "cancel-both" }))
+      .then([accepted({ ...mine, selfTrade: "cancel-both" }), cancelled(1, 1, 10, "self-trade"), cancelled(3, 1, 12, "self-trade")]));
+  test("allow trades with oneself", () =>
+    book.given(asks).when(place({ ...mine, quantity: 2 }))
+      .then([accepted({ ...mine, quantity: 2 }), trade(100, 2, [1, 1], [3, 1])]));
+});
+
+describe("rejections change nothing", () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ["order id not a positive integer", { orderId: 1.5 }, "invalid-order-id"],
+    ["account not a positive integer", { account: -1 }, "invalid-account"],
+    ["duplicate order id", { orderId: 1 }, "duplicate-order-id"],
+    ["quantity <= 0", { quantity: 0 }, "invalid-quantity"],
+    ["quantity not an integer", { quantity: 2.5 }, "invalid-quantity"],
+    ["quantity off the lot", { quantity: 3 }, "quantity-off-lot"],
+    ["price not an integer", { price: 97.5 }, "invalid-price"],
+    ["price <= 0", { price: -5 }, "invalid-price"],
+    ["price off the tick", { price: 97 }, "price-off-tick"],
+    ["limit without a price", { price: undefined }, "missing-price"],
+  ];
+  for (const [name, change, reason] of cases) {
+    test(`${name}: ${reason}`, () => {
+      const input = { orderId: 3, account: 3, side: "buy", price: 95, quantity: 2, ...change };
+      book.given(asks).when(place(input)).then([rejected(input.orderId as number, input.account as number, "place", reason)]);
+      book.given(asks).when(place(input)).thenState((state) => {
+        if (state.orders.size !== 2 || state.bids.prices.length !== 0) throw new Error("a rejection changed the book");
+      });
+    });
+  }
+});
