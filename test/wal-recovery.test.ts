@@ -149,3 +149,38 @@ test("a leftover temp segment (a crash before its rename) is removed at open", (
     assert.ok(!readdirSync(directory).some((name) => name.endsWith(".tmp")));
     await again.store.close();
   }));
+
+test("random record sizes, batch sizes, ring and segment sizes: every record comes back in order", async () => {
+  const { default: fc } = await import("fast-check");
+  const { testSeed, withSeed } = await import("./support/seed.ts");
+  const { noted } = await import("./support/fixtures.ts");
+  const seed = testSeed();
+  await withSeed("WAL framing property", seed, () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 120, size: "max" }),
+        fc.constantFrom(4096, 8192),
+        fc.integer({ min: 256, max: 4096 }),
+        async (batches, ringBytes, segmentBytes) => {
+          await withDirectory(async (directory) => {
+            const { store } = await openWal(directory, { ringBytes, segmentBytes, maxBatch: 7 });
+            let n = 0;
+            const texts: string[] = [];
+            for (const batch of batches) {
+              store.enqueue("s", batch.map((size) => {
+                texts.push("x".repeat(size));
+                return noted(++n, texts[n - 1]);
+              }));
+            }
+            await store.durable();
+            await store.close();
+            const again = await openWal(directory, { ringBytes, segmentBytes }, 16);
+            const events = await again.store.readAll();
+            assert.deepEqual(events.map((e) => (e.data as { text: string }).text), texts);
+            await again.store.close();
+          });
+        },
+      ),
+      { seed, numRuns: 40 },
+    ));
+});

@@ -27,7 +27,27 @@ export const State = { Running: 0, Closing: 1, Failed: 2, Closed: 3 } as const;
 export const CONTROL_SLOTS = 8;
 /** Durable position, in a BigInt64 after the Int32 slots. */
 export const DURABLE_OFFSET_BYTES = CONTROL_SLOTS * 4;
-export const CONTROL_BYTES = DURABLE_OFFSET_BYTES + 8;
+/** The writer's failure message (UTF-8, zero-padded), readable while the producer spins. */
+export const FAILURE_OFFSET_BYTES = DURABLE_OFFSET_BYTES + 8;
+export const FAILURE_BYTES = 1024;
+export const CONTROL_BYTES = FAILURE_OFFSET_BYTES + FAILURE_BYTES;
+
+/** Records the writer's failure in shared memory, then marks the state failed. */
+export function publishFailure(control: SharedArrayBuffer, message: string): void {
+  const area = new Uint8Array(control, FAILURE_OFFSET_BYTES, FAILURE_BYTES);
+  const { written } = new TextEncoder().encodeInto(message, area.subarray(0, FAILURE_BYTES - 1));
+  area.fill(0, written);
+  const slots = new Int32Array(control, 0, CONTROL_SLOTS);
+  Atomics.store(slots, Slot.State, State.Failed);
+  Atomics.notify(slots, Slot.Tail);
+}
+
+/** The failure message the writer published, if any. */
+export function readFailure(control: SharedArrayBuffer): string {
+  const area = new Uint8Array(control, FAILURE_OFFSET_BYTES, FAILURE_BYTES);
+  const end = area.indexOf(0);
+  return new TextDecoder().decode(area.slice(0, end < 0 ? FAILURE_BYTES : end));
+}
 
 export const WRAP_MARKER = 0xffffffff;
 export const ROLL_MARKER = 0xfffffffe;

@@ -25,6 +25,8 @@ import {
   DURABLE_OFFSET_BYTES,
   freeBytes,
   MARKER_BYTES,
+  readFailure,
+  type RingBuffers,
   ROLL_MARKER,
   Slot,
   State,
@@ -77,6 +79,7 @@ export class WalStorage implements StorageAdapter {
   readonly #encoder: RecordEncoder;
   readonly #plan = newPlan();
   #worker?: Worker;
+  #ring?: RingBuffers;
   #control!: Int32Array;
   #durableCell!: BigInt64Array;
   #bytes!: Uint8Array;
@@ -145,6 +148,7 @@ export class WalStorage implements StorageAdapter {
 
   async #startWorker(): Promise<void> {
     const ring = createRing(this.#options.ringBytes);
+    this.#ring = ring;
     this.#bytes = new Uint8Array(ring.data);
     this.#view = new DataView(ring.data);
     this.#capacity = ring.data.byteLength;
@@ -277,7 +281,7 @@ export class WalStorage implements StorageAdapter {
       const tail = Atomics.load(control, Slot.Tail);
       if (freeBytes(capacity, this.#cursor, tail >>> 0) >= size) return;
       if (Atomics.load(control, Slot.State) === State.Failed) {
-        throw this.#fail(new StorageError("WAL writer failed while the ring was full"));
+        throw this.#fail(new StorageError(`WAL writer failed: ${readFailure(this.#ring!.control)}`));
       }
       if (spins < 200) continue;
       if (performance.now() > deadline) {

@@ -11,7 +11,7 @@
 import type { FileHandle, FileSystem } from "./file-system.ts";
 import { type Fault, withFaults } from "./faults.ts";
 import { recordPosition, sealRecord } from "./record-format.ts";
-import { DURABLE_OFFSET_BYTES, MARKER_BYTES, ROLL_MARKER, Slot, State, WRAP_MARKER } from "./ring.ts";
+import { DURABLE_OFFSET_BYTES, MARKER_BYTES, publishFailure, ROLL_MARKER, Slot, State, WRAP_MARKER } from "./ring.ts";
 import { createSegment } from "./segment.ts";
 
 export interface WriterStart {
@@ -58,9 +58,8 @@ self.onmessage = async (event: MessageEvent<WriterStart>) => {
       });
       return;
     }
-    Atomics.store(control, Slot.State, State.Failed);
-    Atomics.notify(control, Slot.Tail);
     const { message, code } = error as { message?: string; code?: string };
+    publishFailure(start.control, message ?? String(error));
     self.postMessage({ type: "failed", message: message ?? String(error), code });
   }
 };
@@ -128,6 +127,12 @@ class Writer {
     let spanLength = 0;
     while (this.#tail !== head) {
       const offset = this.#tail & mask;
+      if (offset === 0 && spanLength > 0) {
+        // The previous record ended exactly at the ring's end: the span cannot go on.
+        this.#writeSpan(spanStart, spanLength);
+        spanStart = 0;
+        spanLength = 0;
+      }
       const length = view.getUint32(offset + 4, true);
       if (length === WRAP_MARKER || length === ROLL_MARKER) {
         this.#writeSpan(spanStart, spanLength);

@@ -11,7 +11,11 @@ class NodeFileHandle implements FileHandle {
 
   append(bytes: Uint8Array, offset: number, length: number): void {
     let written = 0;
-    while (written < length) written += fs.writeSync(this.fd, bytes, offset + written, length - written);
+    while (written < length) {
+      const n = fs.writeSync(this.fd, bytes, offset + written, length - written);
+      if (n <= 0) throw new Error(`write made no progress (${written} of ${length} bytes written)`);
+      written += n;
+    }
   }
 
   syncData(): void {

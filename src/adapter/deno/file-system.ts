@@ -9,8 +9,15 @@ class DenoFileHandle implements FileHandle {
   constructor(private readonly file: Deno.FsFile) {}
 
   append(bytes: Uint8Array, offset: number, length: number): void {
+    if (offset < 0 || offset + length > bytes.length) {
+      throw new RangeError(`write of ${length} bytes at ${offset} is outside a buffer of ${bytes.length}`);
+    }
     let written = 0;
-    while (written < length) written += this.file.writeSync(bytes.subarray(offset + written, offset + length));
+    while (written < length) {
+      const n = this.file.writeSync(bytes.subarray(offset + written, offset + length));
+      if (n <= 0) throw new Error(`write made no progress (${written} of ${length} bytes written)`);
+      written += n;
+    }
   }
 
   syncData(): void {
