@@ -169,7 +169,7 @@ export class EventStore<E extends Event = Event> {
     const timestamp = Date.now();
     const records: StoredRecord[] = new Array(count);
     for (let i = 0; i < count; i++) {
-      records[i] = this.events.toRecord(events[i], `events[${i}]`, streamId, current + i + 1, first + i, timestamp);
+      records[i] = this.events.toRecord(events[i], i, streamId, current + i + 1, first + i, timestamp);
     }
     this.storage.append(records);
     // Appended records double as the recorded events (same shape as decoded ones).

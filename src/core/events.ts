@@ -166,27 +166,32 @@ export class EventRegistry<E extends Event = Event> {
    */
   toRecord(
     event: unknown,
-    what: string,
+    /** Where the event came from, for messages: a label, or its index in an append. */
+    what: string | number,
     streamId: string,
     streamVersion: number,
     position: number,
     timestamp: number,
   ): StoredRecord {
+    // Labels are built only on failure: string building on every append costs.
+    const label = () => (typeof what === "number" ? `events[${what}]` : what);
     if (typeof event !== "object" || event === null || Array.isArray(event)) {
-      throw new ValidationError(what, [{ path: "", message: "must be an object" }]);
+      throw new ValidationError(label(), [{ path: "", message: "must be an object" }]);
     }
     const candidate = event as Record<string, unknown>;
-    const definition = this.#definition(candidate.type, `${what}.type`);
+    const type = candidate.type;
+    const definition = typeof type === "string" ? this.#definitions.get(type) : undefined;
+    if (definition === undefined) this.#definition(type, `${label()}.type`);
     const metadata = candidate.metadata;
     if (metadata !== undefined && (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))) {
-      throw new ValidationError(what, [{ path: "metadata", message: "must be an object" }]);
+      throw new ValidationError(label(), [{ path: "metadata", message: "must be an object" }]);
     }
-    const data = definition.trusted ? candidate.data : parseData(definition, candidate.data, `${what} "${definition.type}"`);
+    const data = definition!.trusted ? candidate.data : this.#parse(definition!, candidate.data, label);
     return {
-      type: definition.type,
+      type: definition!.type,
       data,
       metadata: metadata as Metadata | undefined,
-      schemaVersion: definition.version,
+      schemaVersion: definition!.version,
       streamId,
       streamVersion,
       position,
@@ -227,6 +232,12 @@ export class EventRegistry<E extends Event = Event> {
       timestamp: record.timestamp,
     };
     return event as RecordedEvent<E>;
+  }
+
+  #parse(definition: EventDefinition, data: unknown, label: () => string): unknown {
+    const result = definition.schema.safeParse(data);
+    if (!result.success) throw new ValidationError(`${label()} "${definition.type}"`, zodIssues(result.error, "data"));
+    return result.data;
   }
 
   #definition(type: unknown, path: string): EventDefinition {

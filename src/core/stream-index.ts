@@ -36,15 +36,28 @@ class StreamRuns {
 
 export class StreamIndex {
   readonly #streams = new Map<string, StreamRuns>();
+  // A hot aggregate appends to one stream again and again: remember the last one.
+  #lastId: string | undefined;
+  #lastRuns: StreamRuns | undefined;
+
+  #runs(streamId: string): StreamRuns | undefined {
+    if (streamId === this.#lastId) return this.#lastRuns;
+    const runs = this.#streams.get(streamId);
+    if (runs !== undefined) {
+      this.#lastId = streamId;
+      this.#lastRuns = runs;
+    }
+    return runs;
+  }
 
   /** Current version of the stream: its number of events, 0 if it has none. */
   version(streamId: string): number {
-    return this.#streams.get(streamId)?.version ?? 0;
+    return this.#runs(streamId)?.version ?? 0;
   }
 
   /** Records that `count` events of `streamId` were stored from `position` on. */
   add(streamId: string, position: number, count: number): void {
-    let runs = this.#streams.get(streamId);
+    let runs = this.#runs(streamId);
     if (runs === undefined) {
       runs = new StreamRuns();
       this.#streams.set(streamId, runs);
@@ -54,7 +67,7 @@ export class StreamIndex {
 
   /** Global position of the event at `version` (1-based) of the stream. */
   positionOf(streamId: string, version: number): number {
-    const runs = this.#streams.get(streamId);
+    const runs = this.#runs(streamId);
     if (runs === undefined || version < 1 || version > runs.version) {
       throw new RangeError(`stream "${streamId}" has no version ${version}`);
     }

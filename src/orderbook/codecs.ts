@@ -10,19 +10,27 @@ type Field = readonly [name: string, kind: "number" | "boolean" | readonly strin
 /** A codec writing `fields` in order: numbers as f64, booleans and enum members as u8. */
 function fixedCodec(id: number, type: string, fields: readonly Field[]): DataCodec<Record<string, unknown>> {
   const size = fields.reduce((total, [, kind]) => total + (kind === "number" ? 8 : 1), 0);
+  const names = fields.map(([name]) => name);
+  // 0 = number, 1 = boolean, 2 = enum; enum codes looked up in a Map, not by indexOf.
+  const kinds = fields.map(([, kind]) => (kind === "number" ? 0 : kind === "boolean" ? 1 : 2));
+  const members = fields.map(([, kind]) => (typeof kind === "string" ? [] : kind));
+  const codes = members.map((list) => new Map(list.map((member, code) => [member, code])));
   return {
     id,
     type,
     byteLength: () => size,
     encode(data, view, offset) {
-      for (const [name, kind] of fields) {
-        const value = data[name];
-        if (kind === "number") {
+      for (let i = 0; i < names.length; i++) {
+        const value = data[names[i]];
+        const kind = kinds[i];
+        if (kind === 0) {
           view.setFloat64(offset, value as number, true);
           offset += 8;
+        } else if (kind === 1) {
+          view.setUint8(offset++, value ? 1 : 0);
         } else {
-          const code = kind === "boolean" ? (value ? 1 : 0) : kind.indexOf(value as string);
-          if (code < 0) throw new RangeError(`${type}.${name}: ${JSON.stringify(value)} is not one of ${(kind as readonly string[]).join(", ")}`);
+          const code = codes[i].get(value as string);
+          if (code === undefined) throw new RangeError(`${type}.${names[i]}: ${JSON.stringify(value)} is not one of ${members[i].join(", ")}`);
           view.setUint8(offset++, code);
         }
       }
@@ -30,19 +38,20 @@ function fixedCodec(id: number, type: string, fields: readonly Field[]): DataCod
     decode(view, offset, length) {
       if (length !== size) throw new RangeError(`${type} data is ${size} bytes, got ${length}`);
       const data: Record<string, unknown> = {};
-      for (const [name, kind] of fields) {
-        if (kind === "number") {
-          data[name] = view.getFloat64(offset, true);
+      for (let i = 0; i < names.length; i++) {
+        const kind = kinds[i];
+        if (kind === 0) {
+          data[names[i]] = view.getFloat64(offset, true);
           offset += 8;
+          continue;
+        }
+        const code = view.getUint8(offset++);
+        if (kind === 1) {
+          if (code > 1) throw new RangeError(`${type}.${names[i]}: bad flag ${code}`);
+          data[names[i]] = code === 1;
         } else {
-          const code = view.getUint8(offset++);
-          if (kind === "boolean") {
-            if (code > 1) throw new RangeError(`${type}.${name}: bad flag ${code}`);
-            data[name] = code === 1;
-          } else {
-            if (code >= kind.length) throw new RangeError(`${type}.${name}: bad code ${code}`);
-            data[name] = kind[code];
-          }
+          if (code >= members[i].length) throw new RangeError(`${type}.${names[i]}: bad code ${code}`);
+          data[names[i]] = members[i][code];
         }
       }
       return data;

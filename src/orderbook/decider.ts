@@ -325,8 +325,16 @@ function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
   return book;
 }
 
-/** The stream that holds a symbol's book. */
-export const bookStreamId = (symbol: string): string => `book-${symbol}`;
+const streamIds = new Map<string, string>();
+/** The stream that holds a symbol's book (cached: it is asked for on every command). */
+export function bookStreamId(symbol: string): string {
+  let streamId = streamIds.get(symbol);
+  if (streamId === undefined) {
+    streamId = `book-${symbol}`;
+    if (streamIds.size < 100_000) streamIds.set(symbol, streamId);
+  }
+  return streamId;
+}
 const symbolOf = (streamId: string): string => streamId.slice("book-".length);
 
 /** The order-book decider over a set of instruments; each book is a stream (`book-<symbol>`). */

@@ -26,6 +26,7 @@ export const MAX_STRING_BYTES = 0xffff;
 export const paddedLength = (length: number): number => (length + 7) & ~7;
 
 const encoder = new TextEncoder();
+const EMPTY: Uint8Array = new Uint8Array(0);
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -38,6 +39,14 @@ export class RecordEncoder {
 
   constructor(codecs: CodecTable) {
     this.#codecs = codecs;
+  }
+
+  #lastStreamId = "";
+  #lastStreamIdBytes: Uint8Array = EMPTY;
+
+  #streamIdBytes(streamId: string): Uint8Array {
+    this.#lastStreamId = streamId;
+    return this.#lastStreamIdBytes = this.cachedString(streamId);
   }
 
   /** Encoded bytes of a short, repeated string. */
@@ -57,7 +66,7 @@ export class RecordEncoder {
    * cannot encode.
    */
   measure(record: StoredRecord, scratch: EncodePlan): number {
-    const streamId = this.cachedString(record.streamId);
+    const streamId = record.streamId === this.#lastStreamId ? this.#lastStreamIdBytes : this.#streamIdBytes(record.streamId);
     const type = this.cachedString(record.type);
     if (streamId.length > MAX_STRING_BYTES) throw new RangeError(`stream id is longer than ${MAX_STRING_BYTES} bytes`);
     if (type.length > MAX_STRING_BYTES) throw new RangeError(`event type is longer than ${MAX_STRING_BYTES} bytes`);
@@ -108,7 +117,6 @@ export class RecordEncoder {
   }
 }
 
-const EMPTY = new Uint8Array(0);
 
 /** Scratch space for one record between `measure` and `write` (reused, no allocation). */
 export interface EncodePlan {
@@ -158,7 +166,7 @@ export function recordPosition(view: DataView, offset: number): number {
 export class RecordDecoder {
   readonly #codecs: CodecTable;
   #lastStreamId = "";
-  #lastStreamIdBytes = EMPTY;
+  #lastStreamIdBytes: Uint8Array = EMPTY;
 
   constructor(codecs: CodecTable) {
     this.#codecs = codecs;

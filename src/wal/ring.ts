@@ -20,6 +20,8 @@ export const Slot = {
   WorkerWaiting: 3,
   /** 1 while the producer sleeps waiting for Tail to move. */
   ProducerWaiting: 4,
+  /** 1 when someone awaits durability: sync as soon as what is published is written. */
+  FlushRequested: 5,
 } as const;
 
 export const State = { Running: 0, Closing: 1, Failed: 2, Closed: 3 } as const;

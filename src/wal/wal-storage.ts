@@ -303,6 +303,9 @@ export class WalStorage implements StorageAdapter {
     if (position > this.#head) {
       return Promise.reject(new StorageError(`position ${position} is past the end of the log (${this.#head})`));
     }
+    // Ask the writer to sync as soon as it has written this far, rather than at its deadline.
+    Atomics.store(this.#control, Slot.FlushRequested, 1);
+    Atomics.notify(this.#control, Slot.Head);
     return new Promise((resolve, reject) => {
       const waiters = this.#waiters;
       let at = waiters.length;

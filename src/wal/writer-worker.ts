@@ -64,6 +64,9 @@ self.onmessage = async (event: MessageEvent<WriterStart>) => {
   }
 };
 
+/** Head polls before the writer sleeps (a few microseconds). */
+const SPIN_POLLS = 4000;
+
 class Writer {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
@@ -97,7 +100,14 @@ class Writer {
         this.#drain(head);
         continue;
       }
-      if (this.#unsynced > 0 && performance.now() - this.#firstUnsyncedAt >= this.start.maxDelayMs) {
+      // Group commit: sync when the oldest unsynced record is due, or at once when a caller
+      // is waiting for durability and everything published is written (waiting longer would
+      // only add latency: nothing more is coming from a producer that waits).
+      if (
+        this.#unsynced > 0 &&
+        (Atomics.load(control, Slot.FlushRequested) === 1 || performance.now() - this.#firstUnsyncedAt >= this.start.maxDelayMs)
+      ) {
+        Atomics.store(control, Slot.FlushRequested, 0);
         this.#sync();
         continue;
       }
@@ -108,14 +118,28 @@ class Writer {
         Atomics.store(control, Slot.State, State.Closed);
         return;
       }
+      // Spin briefly first: a producer that is streaming publishes again within
+      // microseconds, and a sleeping writer costs it a futex wake-up per append.
+      if (this.#spinForHead(head)) continue;
       // Sleep until the producer publishes, or until the oldest unsynced record is due.
       const timeout = this.#unsynced > 0
         ? Math.max(0, this.start.maxDelayMs - (performance.now() - this.#firstUnsyncedAt))
         : 50;
       Atomics.store(control, Slot.WorkerWaiting, 1);
-      if ((Atomics.load(control, Slot.Head) >>> 0) === head) Atomics.wait(control, Slot.Head, head | 0, timeout);
+      if ((Atomics.load(control, Slot.Head) >>> 0) === head && Atomics.load(control, Slot.FlushRequested) === 0) {
+        Atomics.wait(control, Slot.Head, head | 0, timeout);
+      }
       Atomics.store(control, Slot.WorkerWaiting, 0);
     }
+  }
+
+  /** Polls Head for a few microseconds; true if it moved. */
+  #spinForHead(head: number): boolean {
+    const control = this.control;
+    for (let i = 0; i < SPIN_POLLS; i++) {
+      if ((Atomics.load(control, Slot.Head) >>> 0) !== head || Atomics.load(control, Slot.FlushRequested) === 1) return true;
+    }
+    return false;
   }
 
   /** Writes everything published up to `head`, syncing whenever maxBatch records are pending. */
