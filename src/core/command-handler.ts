@@ -189,14 +189,7 @@ export class CommandHandler<C, S, E extends Event> {
       this.#cache.set(streamId, loaded);
     }
     // Catch up with events appended past the cached version (by another writer).
-    while (loaded.version < this.#store.streamVersion(streamId)) {
-      const tail = await this.#store.readStream(streamId, { from: loaded.version + 1 });
-      for (const event of tail) {
-        if (event.streamVersion !== loaded.version + 1) continue;
-        loaded.state = this.#decider.evolve(loaded.state, event);
-        loaded.version = event.streamVersion;
-      }
-    }
+    while (loaded.version < this.#store.streamVersion(streamId)) await this.#foldTail(streamId, loaded);
     return loaded.state;
   }
 
@@ -255,13 +248,19 @@ export class CommandHandler<C, S, E extends Event> {
         loaded.snapshotVersion = snapshot.streamVersion;
       }
     }
-    if (loaded.version < current) {
-      for (const event of await this.#store.readStream(streamId, { from: loaded.version + 1 })) {
+    if (loaded.version < current) await this.#foldTail(streamId, loaded);
+    return loaded;
+  }
+
+  /** Evolves the state through the stream's events after its version, chunk by chunk. */
+  async #foldTail(streamId: string, loaded: Loaded<S>): Promise<void> {
+    for await (const chunk of this.#store.readStreamChunks(streamId, loaded.version + 1)) {
+      for (const event of chunk) {
+        if (event.streamVersion !== loaded.version + 1) continue; // folded meanwhile
         loaded.state = this.#decider.evolve(loaded.state, event);
         loaded.version = event.streamVersion;
       }
     }
-    return loaded;
   }
 
   #snapshot(streamId: string, loaded: Loaded<S>, position: number): void {

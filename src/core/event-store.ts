@@ -25,6 +25,9 @@ import { Subscription, type SubscriptionOptions } from "./subscription.ts";
  * `"no_stream"` (it has no events), `"stream_exists"`, `"any"`, or an exact version
  * (its number of events).
  */
+/** Records decoded per storage read when replaying at open. */
+const REPLAY_CHUNK = 65_536;
+
 export type ExpectedVersion = "no_stream" | "stream_exists" | "any" | number;
 
 export interface AppendOptions {
@@ -104,18 +107,26 @@ export class EventStore<E extends Event = Event> {
   /** Opens the adapter and replays its log into the index and the buffer. */
   async open(): Promise<void> {
     if (this.#state !== "new") throw new StorageError("event store is already opened");
-    await this.storage.open((record) => {
-      if (record.position !== this.#head + 1) {
+    await this.storage.open((streamId, streamVersion, position) => {
+      if (position !== this.#head + 1 || streamVersion !== this.#index.version(streamId) + 1) {
         throw new StorageError(
-          `storage replayed position ${record.position} after ${this.#head}: the log has a gap`,
+          `storage reported ${streamId}@${streamVersion} at position ${position} after position ${this.#head}: the log has a gap`,
         );
       }
-      const event = this.events.decode(record);
-      this.#head = record.position;
-      this.#index.add(record.streamId, record.position, 1);
-      this.buffer.push(event);
-      for (const projection of this.#projections) projection.apply(event);
+      this.#head = position;
+      this.#index.add(streamId, position, 1);
     });
+    // Decode only what the buffer keeps, plus everything when projections must be rebuilt.
+    const firstBuffered = Math.max(1, this.#head - this.buffer.capacity + 1);
+    const from = this.#projections.length > 0 ? 1 : firstBuffered;
+    for (let start = from; start <= this.#head; start += REPLAY_CHUNK) {
+      const records = await this.storage.read(start, Math.min(this.#head, start + REPLAY_CHUNK - 1));
+      for (const record of records) {
+        const event = this.events.decode(record);
+        if (event.position >= firstBuffered) this.buffer.push(event);
+        for (const projection of this.#projections) projection.apply(event);
+      }
+    }
     this.#state = "open";
   }
 
@@ -224,6 +235,32 @@ export class EventStore<E extends Event = Event> {
     return await this.#readPositions(versions.map((v) => this.#index.positionOf(streamId, v)));
   }
 
+  /**
+   * Reads a stream forwards from `from` in chunks of at most `chunk` events, so a long
+   * stream (a hot aggregate's, rebuilt without a snapshot) never sits in memory at once.
+   */
+  async *readStreamChunks(streamId: string, from = 1, chunk = REPLAY_CHUNK): AsyncGenerator<RecordedEvent<E>[]> {
+    this.#assertOpen();
+    for (const [, firstPosition, count] of this.#index.runs(streamId, from, Infinity)) {
+      for (let offset = 0; offset < count; offset += chunk) {
+        const start = firstPosition + offset;
+        const end = firstPosition + Math.min(count, offset + chunk) - 1;
+        yield await this.#readRange(start, end);
+      }
+    }
+  }
+
+  /** Events at positions `from..to`, from the buffer where it still holds them. */
+  async #readRange(from: number, to: number): Promise<RecordedEvent<E>[]> {
+    const result: RecordedEvent<E>[] = [];
+    const oldest = this.buffer.oldestPosition;
+    if (from < oldest) {
+      for (const record of await this.storage.read(from, Math.min(to, oldest - 1))) result.push(this.events.decode(record));
+    }
+    for (let p = Math.max(from, oldest); p <= to; p++) result.push(this.buffer.get(p)!);
+    return result;
+  }
+
   /** Reads the global log from `from` (default 1) in position order. */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent<E>[]> {
     this.#assertOpen();
@@ -231,14 +268,7 @@ export class EventStore<E extends Event = Event> {
     const limit = checkLimit(options.limit);
     const to = Math.min(options.to ?? this.#head, this.#head, from + limit - 1);
     if (to < from) return [];
-    const result: RecordedEvent<E>[] = [];
-    const oldest = this.buffer.oldestPosition;
-    if (from < oldest) {
-      const stored = await this.storage.read(from, Math.min(to, oldest - 1));
-      for (const record of stored) result.push(this.events.decode(record));
-    }
-    for (let p = Math.max(from, oldest); p <= to; p++) result.push(this.buffer.get(p)!);
-    return result;
+    return await this.#readRange(from, to);
   }
 
   /**

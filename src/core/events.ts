@@ -63,8 +63,10 @@ export interface DefineEventOptions {
   upcasters?: Record<number, Upcaster>;
   /**
    * Events of this type are only ever built by your own code from validated input (a hot
-   * decider's output), so appends skip the schema check; `create` and reads from storage
-   * still validate. Leave it off unless a profile shows validation on your hot path.
+   * decider's output): appends skip the schema check, and so do reads of records stored at
+   * the current schema version (their bytes are checksummed; a fixed codec still checks
+   * their layout). `create` and upcast records are still validated. Leave it off unless a
+   * profile shows validation on your hot path.
    */
   trusted?: boolean;
 }
@@ -215,6 +217,9 @@ export class EventRegistry<E extends Event = Event> {
         message: `"${record.type}" has versions 1..${definition.version}, got ${record.schemaVersion}`,
       }]);
     }
+    // A trusted type at its current version was validated (or built by trusted code) when
+    // appended, and the log's checksums vouch for the bytes: pass the record through as is.
+    if (definition.trusted && record.schemaVersion === definition.version) return record as RecordedEvent<E>;
     let data = record.data;
     for (let v = record.schemaVersion; v < definition.version; v++) {
       data = definition.upcasters[v](data, record.metadata);

@@ -23,10 +23,11 @@ export interface StorageAdapter {
   readonly name: string;
   readonly durability: DurabilityMode;
   /**
-   * Opens the log and hands every stored record to `onRecord` in position order, so the
-   * store can rebuild its indexes. Throws StorageError if the log cannot be trusted.
+   * Opens the log, verifies it, and reports every stored record's stream, stream version
+   * and position to `onRecord`, in position order, so the store can rebuild its index
+   * (records are decoded later, when read). Throws StorageError if the log cannot be trusted.
    */
-  open(onRecord: (record: StoredRecord) => void): Promise<void>;
+  open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void>;
   /**
    * Appends records whose positions continue the log. Synchronous: it only has to
    * enqueue. Throws StorageError (and appends nothing) once the log has failed.

@@ -74,6 +74,23 @@ export class StreamIndex {
     return runs.positionOf(version);
   }
 
+  /**
+   * The stream's versions `from..to` as runs of consecutive positions:
+   * `[firstVersion, firstPosition, count]`, in version order.
+   */
+  *runs(streamId: string, from: number, to: number): Generator<[number, number, number]> {
+    const runs = this.#runs(streamId);
+    if (runs === undefined) return;
+    const last = Math.min(to, runs.version);
+    for (let i = 0; i < runs.versions.length; i++) {
+      const first = runs.versions[i];
+      const end = i + 1 < runs.versions.length ? runs.versions[i + 1] - 1 : runs.version;
+      if (end < from || first > last) continue;
+      const start = Math.max(first, from);
+      yield [start, runs.starts[i] + (start - first), Math.min(end, last) - start + 1];
+    }
+  }
+
   streamIds(): IterableIterator<string> {
     return this.#streams.keys();
   }

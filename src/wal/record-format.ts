@@ -158,6 +158,8 @@ export function checkRecord(bytes: Uint8Array, view: DataView, offset: number, e
   return length;
 }
 
+export const recordStreamVersion = (view: DataView, offset: number): number => view.getUint32(offset + 16, true);
+
 export function recordPosition(view: DataView, offset: number): number {
   return view.getUint32(offset + 8, true) + view.getUint32(offset + 12, true) * 0x1_0000_0000;
 }
@@ -170,6 +172,11 @@ export class RecordDecoder {
 
   constructor(codecs: CodecTable) {
     this.#codecs = codecs;
+  }
+
+  /** Only the stream id of a record (what recovery needs for the index). */
+  streamIdOf(bytes: Uint8Array, view: DataView, offset: number): string {
+    return this.#streamId(bytes, offset + HEADER_BYTES, view.getUint16(offset + 32, true));
   }
 
   decode(bytes: Uint8Array, view: DataView, offset: number): StoredRecord {

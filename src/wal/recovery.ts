@@ -10,9 +10,8 @@
  *   unless `repair` is set, which keeps the valid prefix and moves the rest aside.
  */
 import { StorageError } from "../core/errors.ts";
-import type { StoredRecord } from "../core/events.ts";
 import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
-import { checkRecord, paddedLength, RecordDecoder, recordPosition, type RecordProblem } from "./record-format.ts";
+import { checkRecord, paddedLength, RecordDecoder, recordPosition, type RecordProblem, recordStreamVersion } from "./record-format.ts";
 import { decodeSegmentHeader, parseSegmentName, SEGMENT_HEADER_BYTES } from "./segment.ts";
 
 /** Every this many records a segment's file offset is kept in memory, for reads. */
@@ -40,7 +39,7 @@ export interface Recovered {
 
 export interface RecoverOptions {
   repair?: boolean;
-  onRecord(record: StoredRecord): void;
+  onRecord(streamId: string, streamVersion: number, position: number): void;
 }
 
 interface Problem {
@@ -105,7 +104,7 @@ function scanRecords(
   view: DataView,
   segment: SegmentIndex,
   decoder: RecordDecoder,
-  onRecord: (record: StoredRecord) => void,
+  onRecord: RecoverOptions["onRecord"],
   path: string,
 ): Problem | undefined {
   let offset = SEGMENT_HEADER_BYTES;
@@ -115,15 +114,15 @@ function scanRecords(
     const position = recordPosition(view, offset);
     const expected = segment.firstPosition + segment.records;
     if (position !== expected) return { offset, reason: `record has position ${position}, expected ${expected}` };
-    let record: StoredRecord;
+    let streamId: string;
     try {
-      record = decoder.decode(bytes, view, offset);
+      streamId = decoder.streamIdOf(bytes, view, offset);
     } catch (error) {
       // The checksum matched, so these are the bytes that were written: not a torn tail.
       throw new StorageError(`WAL record cannot be decoded: ${(error as Error).message}`, { file: path, offset, cause: error });
     }
     if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(offset);
-    onRecord(record);
+    onRecord(streamId, recordStreamVersion(view, offset), position);
     segment.records++;
     offset += paddedLength(checked);
     segment.bytes = offset;

@@ -125,7 +125,7 @@ export class WalStorage implements StorageAdapter {
     this.snapshots = new FileSnapshotStore(this.#fs, joinPath(directory, "snapshots"));
   }
 
-  async open(onRecord: (record: StoredRecord) => void): Promise<void> {
+  async open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {
     if (this.#state !== "new") throw new StorageError("WAL storage can be opened once");
     this.#fs.makeDirectory(this.directory);
     this.#releaseLock = acquireLock(this.#fs, this.directory);

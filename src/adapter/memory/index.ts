@@ -29,8 +29,8 @@ export class MemoryAdapter implements StorageAdapter {
     this.snapshots = log.snapshots;
   }
 
-  open(onRecord: (record: StoredRecord) => void): Promise<void> {
-    for (const record of this.#log.records) onRecord(record);
+  open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {
+    for (const record of this.#log.records) onRecord(record.streamId, record.streamVersion, record.position);
     return Promise.resolve();
   }
 
