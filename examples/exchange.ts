@@ -6,7 +6,7 @@
  *
  * Builds a book, streams a seeded exchange-core mix of orders through the engine with
  * the durable (group-committed) WAL, acknowledging each batch of 1,000 only once it is
- * durable; prints throughput, the top of the book and the last trades; then closes,
+ * durable (matching goes on while earlier batches wait for the disk); prints throughput, the top of the book and the last trades; then closes,
  * reopens the directory, recovers, and checks that the state hash matches.
  */
 import process from "node:process";
@@ -47,18 +47,27 @@ await engine.durable();
 
 const started = performance.now();
 const batch = 1_000;
+// The engine does not wait for the disk: each batch's acknowledgement waits for the
+// fdatasync that covers it, while the next batches are already being matched. At most
+// `window` batches are unacknowledged at once (the backpressure a gateway would apply).
+const window = 8;
+const pending: Promise<void>[] = [];
+let acknowledged = 0;
 for (let i = 0; i < workload.commands.length; i += batch) {
   const end = Math.min(i + batch, workload.commands.length);
   let position = 0;
   for (let j = i; j < end; j++) position = engine.submitValidated(workload.commands[j]).position;
-  await engine.store.durable(position); // the batch is acknowledged only once fdatasync covers it
-  if (tty && (i / batch) % 50 === 0) process.stdout.write(`\r  ${end.toLocaleString("en")} / ${commands.toLocaleString("en")} durable`);
+  const size = end - i;
+  pending.push(engine.store.durable(position).then(() => void (acknowledged += size)));
+  if (pending.length >= window) await pending.shift();
+  if (tty && (i / batch) % 50 === 0) process.stdout.write(`\r  ${acknowledged.toLocaleString("en")} / ${commands.toLocaleString("en")} acknowledged durable`);
 }
+await Promise.all(pending);
 const seconds = (performance.now() - started) / 1000;
 if (tty) process.stdout.write("\r\x1b[2K");
 const events = engine.store.headPosition;
 console.log(`processed ${commands.toLocaleString("en")} commands -> ${events.toLocaleString("en")} events in ${seconds.toFixed(2)} s: ` +
-  `${Math.round(commands / seconds).toLocaleString("en")} commands/s, every batch acknowledged after fdatasync`);
+  `${Math.round(commands / seconds).toLocaleString("en")} commands/s, ${acknowledged.toLocaleString("en")} acknowledged, each after the fdatasync covering it`);
 
 const depth = bookDepth(engine.book(symbol), 5);
 console.log(`\ntop of the ${symbol} book (${engine.book(symbol).orders.size} resting orders):`);

@@ -130,9 +130,12 @@ class MarketData {
         break;
       case "OrderModified": {
         const d = event.data;
+        // In place: the order stays open for the same account, only its level changes.
         const order = this.open.get(d.orderId)!;
-        this.remove(d.orderId);
-        this.rest(d.orderId, { ...order, price: d.price, remaining: d.quantity });
+        this.#adjust(order.side, order.price, -order.remaining, -1);
+        order.price = d.price;
+        order.remaining = d.quantity;
+        this.#adjust(order.side, order.price, order.remaining, 1);
         break;
       }
       case "StopTriggered": {
