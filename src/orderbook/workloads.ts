@@ -58,55 +58,95 @@ class LiveOrders {
   }
 }
 
-export async function exchangeCoreMix(count: number, seed = 1, targetResting = 1_000): Promise<Workload> {
-  const next = random(seed);
-  const symbol = WORKLOAD_INSTRUMENT.symbol;
-  const engine = await OrderBookEngine.open({ instruments: [WORKLOAD_INSTRUMENT], bufferSize: 1024 });
-  const live = new LiveOrders();
-  let orderId = 0;
-  const all: OrderCommand[] = [];
-  // Passive prices spread over ~750 levels (375 a side) with more weight near the spread.
-  const passivePrice = (side: "buy" | "sell") => {
-    const offset = 1 + Math.floor(375 * next() * next());
-    return side === "buy" ? MID - offset : MID + offset;
-  };
-  const submit = (command: OrderCommand) => {
-    all.push(command);
-    for (const event of engine.submitValidated(command).events) {
+/**
+ * Generates exchange-core's mix against a live engine, one command at a time: `step()`
+ * makes the next command from the engine's current book, submits it and tracks which
+ * orders rest. Streaming, so runs of any length need no command list in memory.
+ */
+export class ExchangeCoreMixGenerator {
+  readonly #next: () => number;
+  readonly #engine: OrderBookEngine;
+  readonly #targetResting: number;
+  readonly #live = new LiveOrders();
+  readonly #symbol = WORKLOAD_INSTRUMENT.symbol;
+  #orderId: number;
+
+  constructor(engine: OrderBookEngine, seed = 1, targetResting = 1_000, firstOrderId = 1) {
+    this.#next = random(seed);
+    this.#engine = engine;
+    this.#targetResting = targetResting;
+    this.#orderId = firstOrderId - 1;
+  }
+
+  /** Orders the generator believes are resting. */
+  get resting(): number {
+    return this.#live.ids.length;
+  }
+
+  /** Places passive GTC orders until `targetResting` rest; returns the commands. */
+  fill(): OrderCommand[] {
+    const commands: OrderCommand[] = [];
+    while (this.#live.ids.length < this.#targetResting) commands.push(this.#place("GTC", false));
+    return commands;
+  }
+
+  /** Makes, submits and returns the next command of the mix. */
+  step(): OrderCommand {
+    const next = this.#next;
+    const live = this.#live;
+    const roll = next();
+    if (roll < 0.09 || live.ids.length < this.#targetResting / 2) return this.#place("GTC", next() < 0.1);
+    if (roll < 0.12) return this.#place("IOC", true);
+    if (roll < 0.18 && live.ids.length > this.#targetResting) {
+      return this.#submit({ type: "cancel", symbol: this.#symbol, orderId: live.pick(next) });
+    }
+    const id = live.pick(next);
+    const order = this.#engine.book(this.#symbol).orders.get(id)!;
+    const step = 1 + Math.floor(next() * 10);
+    const price = Math.max(1, order.price + (next() < 0.5 ? -step : step));
+    return this.#submit({ type: "modify", symbol: this.#symbol, orderId: id, price });
+  }
+
+  #submit(command: OrderCommand): OrderCommand {
+    const live = this.#live;
+    const orders = this.#engine.book(this.#symbol).orders;
+    for (const event of this.#engine.submitValidated(command).events) {
       if (event.type === "OrderAccepted" && event.data.kind === "limit" && event.data.timeInForce === "GTC") live.add(event.data.orderId);
       else if (event.type === "TradeExecuted") {
-        if (engine.book(symbol).orders.get(event.data.makerOrderId) === undefined) live.remove(event.data.makerOrderId);
-        if (engine.book(symbol).orders.get(event.data.takerOrderId) === undefined) live.remove(event.data.takerOrderId);
+        if (orders.get(event.data.makerOrderId) === undefined) live.remove(event.data.makerOrderId);
+        if (orders.get(event.data.takerOrderId) === undefined) live.remove(event.data.takerOrderId);
       } else if (event.type === "OrderCancelled" || event.type === "OrderExpired") live.remove(event.data.orderId);
     }
-  };
-  const place = (timeInForce: "GTC" | "IOC", aggressive: boolean) => {
+    return command;
+  }
+
+  #place(timeInForce: "GTC" | "IOC", aggressive: boolean): OrderCommand {
+    const next = this.#next;
     const side = next() < 0.5 ? "buy" : "sell";
-    const book = engine.book(symbol);
+    const book = this.#engine.book(this.#symbol);
     const best = (side === "buy" ? book.asks : book.bids).best()?.price ?? MID;
-    const price = aggressive ? (side === "buy" ? best + Math.floor(next() * 3) : best - Math.floor(next() * 3)) : passivePrice(side);
-    submit({
-      type: "place", symbol, orderId: ++orderId, account: 1 + Math.floor(next() * 1000), side, kind: "limit", price,
+    // Passive prices spread over ~750 levels (375 a side) with more weight near the spread.
+    const passive = () => {
+      const offset = 1 + Math.floor(375 * next() * next());
+      return side === "buy" ? MID - offset : MID + offset;
+    };
+    const price = aggressive ? (side === "buy" ? best + Math.floor(next() * 3) : best - Math.floor(next() * 3)) : passive();
+    return this.#submit({
+      type: "place", symbol: this.#symbol, orderId: ++this.#orderId, account: 1 + Math.floor(next() * 1000), side, kind: "limit", price,
       quantity: 1 + Math.floor(next() * 100), timeInForce, postOnly: false, selfTrade: "allow",
     });
-  };
-  while (live.ids.length < targetResting) place("GTC", false);
-  const setup = all.splice(0);
-  for (let i = 0; i < count; i++) {
-    const roll = next();
-    if (roll < 0.09 || live.ids.length < targetResting / 2) place("GTC", next() < 0.1);
-    else if (roll < 0.12) place("IOC", true);
-    else if (roll < 0.18 && live.ids.length > targetResting) submit({ type: "cancel", symbol, orderId: live.pick(next) });
-    else {
-      const id = live.pick(next);
-      const order = engine.book(symbol).orders.get(id)!;
-      const step = 1 + Math.floor(next() * 10);
-      const price = Math.max(1, order.price + (next() < 0.5 ? -step : step));
-      submit({ type: "modify", symbol, orderId: id, price });
-    }
   }
+}
+
+/** The mix as a command list, generated against a private in-memory engine. */
+export async function exchangeCoreMix(count: number, seed = 1, targetResting = 1_000): Promise<Workload> {
+  const engine = await OrderBookEngine.open({ instruments: [WORKLOAD_INSTRUMENT], bufferSize: 1024 });
+  const generator = new ExchangeCoreMixGenerator(engine, seed, targetResting);
+  const setup = generator.fill();
+  const commands: OrderCommand[] = new Array(count);
+  for (let i = 0; i < count; i++) commands[i] = generator.step();
   await engine.close();
-  return { name: "exchange-core mix", instrument: WORKLOAD_INSTRUMENT, setup, commands: all };
+  return { name: "exchange-core mix", instrument: WORKLOAD_INSTRUMENT, setup, commands };
 }
 
 export function crossingLimitStream(count: number, seed = 2): Workload {
