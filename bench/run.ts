@@ -45,12 +45,14 @@ const step = (text: string) => {
 const scratch = temporaryDirectory("eventfold-bench-");
 log(`eventfold benchmarks on ${runtime} ${version}${quick ? " (quick)" : ""}; scratch in ${scratch.path}`);
 
-step("generating workloads");
-const workloads = [await exchangeCoreMix(sizes.commands, 1), crossingLimitStream(sizes.commands, 2)];
-
 const modes: ModeResult[] = [];
 const peers: BenchResults["peers"] = [];
-for (const [index, workload] of workloads.entries()) {
+step("generating the exchange-core mix");
+const workload = await exchangeCoreMix(sizes.commands, 1);
+// The crossing stream is made when its turn comes, and is garbage after it.
+const workloads = [() => workload, () => crossingLimitStream(sizes.commands, 2)];
+for (const [index, make] of workloads.entries()) {
+  const workload = make();
   for (const mode of ["memory", "async", "durable", "sync"] as Mode[]) {
     step(`${workload.name}: eventfold ${mode}`);
     const result = await benchMode(mode, workload, `${scratch.path}/w${index}`, mode === "sync" ? sizes.syncCommands : Infinity);
@@ -62,13 +64,14 @@ for (const [index, workload] of workloads.entries()) {
   peers.push({ ...peer, workload: workload.name });
   log(`  ${workload.name}, nodejs-order-book: ${formatRate(peer.ordersPerSecond)}`);
 }
-
 step("SQLite appends of the same events");
-const events = await workloadEvents(workloads[0]);
-for (const [perCommit, limit] of [[ACK_BATCH, Infinity], [1, sizes.sqliteSync]]) {
-  const peer = benchSqlite(events, scratch.path, perCommit, limit);
-  peers.push({ ...peer, workload: workloads[0].name });
-  log(`  ${peer.system}: ${formatRate(peer.ordersPerSecond)}`);
+{
+  const events = await workloadEvents(workload);
+  for (const [perCommit, limit] of [[ACK_BATCH, Infinity], [1, sizes.sqliteSync]]) {
+    const peer = benchSqlite(events, scratch.path, perCommit, limit);
+    peers.push({ ...peer, workload: workload.name });
+    log(`  ${peer.system}: ${formatRate(peer.ordersPerSecond)}`);
+  }
 }
 
 const durable = modes.find((mode) => mode.mode === "durable")!;
@@ -76,7 +79,7 @@ const heldRate = Math.max(50_000, Math.floor((durable.ordersPerSecond * 0.5) / 5
 const fixedRate = [];
 for (const offered of [1_000_000, heldRate]) {
   step(`fixed rate ${formatRate(offered)}`);
-  const result = await benchFixedRate(workloads[0], `${scratch.path}/rate-${offered}`, offered);
+  const result = await benchFixedRate(workload, `${scratch.path}/rate-${offered}`, offered);
   fixedRate.push(result);
   log(`  offered ${formatRate(offered)}: achieved ${formatRate(result.achievedPerSecond)}, critical path p99 ${result.criticalPath.p99} µs, durable ack p99 ${result.durableAck.p99} µs`);
 }
@@ -105,12 +108,13 @@ const nodejsOrderBook = (workload: string) => peers.find((p) => p.workload === w
 const sqliteDurable = peers.find((p) => p.system.includes("(durable)"))!;
 const atMillion = fixedRate[0];
 const worstRecovery = Math.min(...recovery.map((run) => run.eventsPerSecond));
-const ratios = workloads.map((w) => byName(w.name, "durable").ordersPerSecond / nodejsOrderBook(w.name).ordersPerSecond);
+const workloadNames = [...new Set(modes.map((mode) => mode.workload))];
+const ratios = workloadNames.map((name) => byName(name, "durable").ordersPerSecond / nodejsOrderBook(name).ordersPerSecond);
 const goals: Goal[] = [
   { goal: ">= 2 M orders/s durable (group commit)", measured: formatRate(durable.ordersPerSecond), met: durable.ordersPerSecond >= 2e6 },
   {
     goal: ">= 3x nodejs-order-book, our WAL on (durable)",
-    measured: workloads.map((w, i) => `${ratios[i].toFixed(2)}x (${w.name})`).join(", "),
+    measured: workloadNames.map((name, i) => `${ratios[i].toFixed(2)}x (${name})`).join(", "),
     met: ratios.every((r) => r >= 3),
   },
   {

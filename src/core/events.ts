@@ -206,13 +206,14 @@ export class EventRegistry<E extends Event = Event> {
    * upcaster chain from the record's version, then validates.
    */
   decode(record: StoredRecord): RecordedEvent<E> {
-    const what = `stored event at position ${record.position}`;
-    const definition = this.#definition(record.type, `${what} type`);
+    // Labels are built only on failure: this runs for every event replayed.
+    const what = () => `stored event at position ${record.position}`;
+    const definition = this.#definitions.get(record.type) ?? this.#definition(record.type, `${what()} type`);
     if (
       !Number.isInteger(record.schemaVersion) || record.schemaVersion < 1 ||
       record.schemaVersion > definition.version
     ) {
-      throw new ValidationError(what, [{
+      throw new ValidationError(what(), [{
         path: "schemaVersion",
         message: `"${record.type}" has versions 1..${definition.version}, got ${record.schemaVersion}`,
       }]);
@@ -224,7 +225,7 @@ export class EventRegistry<E extends Event = Event> {
     for (let v = record.schemaVersion; v < definition.version; v++) {
       data = definition.upcasters[v](data, record.metadata);
     }
-    const parsed = parseData(definition, data, `${what} "${record.type}"`);
+    const parsed = parseData(definition, data, `${what()} "${record.type}"`);
     // The same shape as a freshly appended record, so buffered and decoded reads agree.
     const event: StoredRecord = {
       type: record.type,

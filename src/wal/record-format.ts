@@ -165,8 +165,17 @@ export function recordPosition(view: DataView, offset: number): number {
 }
 
 /** Decodes the strings and data of a record whose frame `checkRecord` accepted. */
+/** Does `bytes` hold `expected` at `at`? */
+function sameBytes(bytes: Uint8Array, at: number, expected: Uint8Array): boolean {
+  for (let i = 0; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return false;
+  return true;
+}
+
+const MAX_CACHED_TYPES = 256;
+
 export class RecordDecoder {
   readonly #codecs: CodecTable;
+  readonly #types: { bytes: Uint8Array; text: string }[] = [];
   #lastStreamId = "";
   #lastStreamIdBytes: Uint8Array = EMPTY;
 
@@ -187,7 +196,7 @@ export class RecordDecoder {
     let at = offset + HEADER_BYTES;
     const streamId = this.#streamId(bytes, at, streamIdLength);
     at += streamIdLength;
-    const type = decoder.decode(bytes.subarray(at, at + typeLength));
+    const type = this.#type(bytes, at, typeLength);
     at += typeLength;
     const metadata = metadataLength === 0 ? undefined : JSON.parse(decoder.decode(bytes.subarray(at, at + metadataLength)));
     at += metadataLength;
@@ -212,19 +221,23 @@ export class RecordDecoder {
     };
   }
 
+  /** Event types are few: keep each one's bytes and string, and compare bytes instead of decoding. */
+  #type(bytes: Uint8Array, at: number, length: number): string {
+    const known = this.#types;
+    for (let k = 0; k < known.length; k++) {
+      const candidate = known[k].bytes;
+      if (candidate.length === length && sameBytes(bytes, at, candidate)) return known[k].text;
+    }
+    const copy = bytes.slice(at, at + length);
+    const text = decoder.decode(copy);
+    if (known.length < MAX_CACHED_TYPES) known.push({ bytes: copy, text });
+    return text;
+  }
+
   /** Stream ids repeat from record to record: reuse the last string when the bytes match. */
   #streamId(bytes: Uint8Array, at: number, length: number): string {
     const last = this.#lastStreamIdBytes;
-    if (last.length === length) {
-      let same = true;
-      for (let i = 0; i < length; i++) {
-        if (bytes[at + i] !== last[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.#lastStreamId;
-    }
+    if (last.length === length && sameBytes(bytes, at, last)) return this.#lastStreamId;
     this.#lastStreamIdBytes = bytes.slice(at, at + length);
     this.#lastStreamId = decoder.decode(this.#lastStreamIdBytes);
     return this.#lastStreamId;
