@@ -8,6 +8,7 @@
  * Writes DIR/<runtime>.json, .md and .svg (DIR defaults to bench/results) and, on a full
  * run into bench/results, refreshes README's benchmark section. `--quick` is CI's smoke
  * run: the same code on tiny sizes, seconds long, its figures not worth quoting.
+ * `--render` only re-renders the Markdown, SVG and README from the saved JSON.
  */
 import process from "node:process";
 import { cpus, totalmem, type as osType, release } from "node:os";
@@ -41,6 +42,17 @@ const step = (text: string) => {
   progress(text);
   if (!process.stdout.isTTY) console.log(`- ${text}`);
 };
+
+if (process.argv.includes("--render")) {
+  // Re-renders the reports and README from the JSON results already in bench/results.
+  for (const name of ["deno", "bun"].filter((name) => existsSync(`bench/results/${name}.json`))) {
+    const results = JSON.parse(readFileSync(`bench/results/${name}.json`, "utf8")) as BenchResults;
+    writeFileSync(`bench/results/${name}.md`, markdown(results));
+    writeFileSync(`bench/results/${name}.svg`, chart(results));
+  }
+  updateReadme();
+  process.exit(0);
+}
 
 const scratch = temporaryDirectory("eventfold-bench-");
 log(`eventfold benchmarks on ${runtime} ${version}${quick ? " (quick)" : ""}; scratch in ${scratch.path}`);
@@ -158,7 +170,10 @@ writeFileSync(`${outDirectory}/${runtime}.svg`, chart(results));
 log(`\n${report}`);
 log(`wrote ${outDirectory}/${runtime}.json, .md and .svg`);
 
-if (!quick && outDirectory === "bench/results" && existsSync("README.md")) {
+if (!quick && outDirectory === "bench/results") updateReadme();
+
+function updateReadme(): void {
+  if (!existsSync("README.md")) return;
   const reports = ["deno", "bun"].filter((name) => existsSync(`bench/results/${name}.md`))
     .map((name) => ({ runtime: name, markdown: readFileSync(`bench/results/${name}.md`, "utf8") }));
   writeFileSync("README.md", withBenchSection(readFileSync("README.md", "utf8"), reports));

@@ -112,6 +112,28 @@ test("a stalled writer (a hung fdatasync) fails pending appends within the stall
     await store.close();
   }));
 
+test("a main thread kept busy past the stall bound does not make a healthy writer look stalled", () =>
+  withDirectory(async (directory) => {
+    const { store } = await openWal(directory, { stallTimeoutMs: 200 });
+    let position = 0;
+    const pending: Promise<void>[] = [];
+    // Busy for 3x the bound without yielding: the writer's messages wait in the queue
+    // behind us, but its durable position moves on in shared memory.
+    const busyUntil = performance.now() + 600;
+    while (performance.now() < busyUntil) {
+      position = store.enqueue("s", [noted(position + 1)]).position;
+      if (position % 100 === 0) pending.push(store.durable(position));
+    }
+    await Promise.all(pending);
+    await store.durable(position);
+    assert.equal(store.storage.durablePosition(), position);
+    await store.close();
+    // And the writer closed cleanly: the log reopens with everything.
+    const reopened = await openWal(directory);
+    assert.equal(reopened.store.headPosition, position);
+    await reopened.store.close();
+  }));
+
 test("backpressure: a tiny ring makes the producer wait, and nothing is dropped", () =>
   withDirectory(async (directory) => {
     const { store } = await openWal(directory, { ringBytes: 4096, maxBatch: 50 });

@@ -105,8 +105,8 @@ export function chart(results: BenchResults): string {
   ];
   const latencies = [...modes.map((mode) => ({ label: `eventfold ${mode.mode}`, p: mode.criticalPath, ours: true }))];
   if (peer?.criticalPath) latencies.push({ label: peer.system, p: peer.criticalPath, ours: false });
-  const width = 900;
-  const left = 330;
+  const width = 1000;
+  const left = 420;
   const barHeight = 18;
   const rows: string[] = [];
   let y = 30;

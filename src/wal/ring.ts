@@ -24,7 +24,11 @@ export const Slot = {
   FlushRequested: 5,
 } as const;
 
-export const State = { Running: 0, Closing: 1, Failed: 2, Closed: 3 } as const;
+/**
+ * `Abandoned`: the main side declared the log failed (a stall, a dead or closing store):
+ * the writer stops at once, writing and syncing nothing more.
+ */
+export const State = { Running: 0, Closing: 1, Failed: 2, Closed: 3, Abandoned: 4 } as const;
 
 export const CONTROL_SLOTS = 8;
 /** Durable position, in a BigInt64 after the Int32 slots. */

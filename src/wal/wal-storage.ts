@@ -14,6 +14,7 @@ import type { SnapshotStore } from "../core/snapshots.ts";
 import { CodecTable, type DataCodec } from "./codec.ts";
 import type { Fault } from "./faults.ts";
 import { withFaults } from "./faults.ts";
+import type { PowerLoss } from "./power-loss.ts";
 import type { FileHandle, FileSystem } from "./file-system.ts";
 import { joinPath } from "./file-system.ts";
 import { acquireLock } from "./lock.ts";
@@ -56,6 +57,8 @@ export interface WalOptions {
   stallTimeoutMs?: number;
   /** Injected file faults (tests and the reliability harness). */
   faults?: Fault[];
+  /** Simulated power loss at a sync point of the writer (crash tests). */
+  powerLoss?: PowerLoss;
 }
 
 interface Waiter {
@@ -74,7 +77,7 @@ export class WalStorage implements StorageAdapter {
 
   readonly #fs: FileSystem;
   readonly #fileSystemModule: string;
-  readonly #options: Required<Omit<WalOptions, "durability" | "codecs" | "faults" | "repair">> & WalOptions;
+  readonly #options: Required<Omit<WalOptions, "durability" | "codecs" | "faults" | "powerLoss" | "repair">> & WalOptions;
   readonly #codecs: CodecTable;
   readonly #encoder: RecordEncoder;
   readonly #plan = newPlan();
@@ -92,6 +95,7 @@ export class WalStorage implements StorageAdapter {
   #waiters: Waiter[] = [];
   #watchdog?: ReturnType<typeof setInterval>;
   #lastProgress = 0;
+  #lastDurableSeen = 0;
   #failure?: StorageError;
   #state: "new" | "open" | "closing" | "closed" = "new";
   #releaseLock?: () => void;
@@ -162,6 +166,7 @@ export class WalStorage implements StorageAdapter {
       directory: this.directory,
       fileSystemModule: this.#fileSystemModule,
       faults: this.#options.faults,
+      powerLoss: this.#options.powerLoss,
       segmentPath: last && joinPath(this.directory, last.name),
       maxBatch: this.#options.maxBatch,
       maxDelayMs: this.#options.maxDelayMs,
@@ -327,12 +332,27 @@ export class WalStorage implements StorageAdapter {
   #startWatchdog(): void {
     if (this.#watchdog !== undefined) return;
     this.#lastProgress = performance.now();
+    this.#lastDurableSeen = this.durablePosition();
     const timeout = this.#options.stallTimeoutMs;
     this.#watchdog = setInterval(() => {
+      // Progress is read from shared memory, not from the writer's messages: a main thread
+      // kept busy for longer than the timeout has not seen them yet, but the writer moved on.
+      const durable = this.durablePosition();
+      if (durable !== this.#lastDurableSeen) {
+        this.#lastDurableSeen = durable;
+        this.#lastProgress = performance.now();
+        this.#settleWaiters(durable);
+        return;
+      }
       if (this.#waiters.length > 0 && performance.now() - this.#lastProgress > timeout) {
         this.#fail(new StorageError(`WAL writer stalled: no sync completed in ${timeout} ms`));
       }
     }, Math.min(1000, Math.max(10, timeout / 4)));
+  }
+
+  #abandonWriter(): void {
+    Atomics.store(this.#control, Slot.State, State.Abandoned);
+    Atomics.notify(this.#control, Slot.Head);
   }
 
   #stopWatchdog(): void {
@@ -345,6 +365,8 @@ export class WalStorage implements StorageAdapter {
     if (this.#failure) return this.#failure;
     this.#failure = error;
     this.#stopWatchdog();
+    // Fail-stop: whatever went wrong, nothing more is written or acknowledged.
+    if (this.#control && Atomics.load(this.#control, Slot.State) !== State.Failed) this.#abandonWriter();
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
     this.#closed?.();
     return error;
@@ -426,6 +448,9 @@ export class WalStorage implements StorageAdapter {
       }
     } finally {
       this.#stopWatchdog();
+      // A writer that did not close cleanly is told to stop through shared memory too:
+      // terminate() does not reach a thread that never returns to its event loop.
+      if (this.#control && Atomics.load(this.#control, Slot.State) !== State.Closed) this.#abandonWriter();
       this.#worker?.terminate();
       this.#worker = undefined;
       for (const reader of this.#readers.values()) reader.close();

@@ -10,6 +10,7 @@
  */
 import type { FileHandle, FileSystem } from "./file-system.ts";
 import { type Fault, withFaults } from "./faults.ts";
+import { type PowerLoss, withPowerLoss } from "./power-loss.ts";
 import { recordPosition, sealRecord } from "./record-format.ts";
 import { DURABLE_OFFSET_BYTES, MARKER_BYTES, publishFailure, ROLL_MARKER, Slot, State, WRAP_MARKER } from "./ring.ts";
 import { createSegment } from "./segment.ts";
@@ -21,6 +22,7 @@ export interface WriterStart {
   /** Module whose default export is the FileSystem to use. */
   fileSystemModule: string;
   faults?: Fault[];
+  powerLoss?: PowerLoss;
   /** Segment to keep appending to (the last one recovered), if any. */
   segmentPath?: string;
   maxBatch: number;
@@ -46,6 +48,7 @@ self.onmessage = async (event: MessageEvent<WriterStart>) => {
     const module = await import(start.fileSystemModule);
     let fs: FileSystem = module.default;
     if (start.faults?.length) fs = withFaults(fs, start.faults);
+    if (start.powerLoss) fs = withPowerLoss(fs, start.powerLoss);
     const segment = start.segmentPath === undefined ? undefined : fs.openAppend(start.segmentPath);
     self.postMessage({ type: "ready" });
     new Writer(start, fs, control, segment).run();
@@ -103,6 +106,11 @@ class Writer {
   run(): void {
     const control = this.control;
     for (;;) {
+      if (Atomics.load(control, Slot.State) === State.Abandoned) {
+        this.segment?.close();
+        this.segment = undefined;
+        return;
+      }
       const head = Atomics.load(control, Slot.Head) >>> 0;
       if (head !== this.#tail) {
         this.#drain(head);
