@@ -72,7 +72,8 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
         if (fs.exists(name.created)) fs.remove(name.created);
       } else if (fs.exists(name.to)) fs.rename(name.to, name.from);
     }
-    throw new InjectedFault("syncData", "EPOWER", syncs, true);
+    // Reported like any I/O failure (fail-stop): nothing after this point is acknowledged.
+    throw new InjectedFault("syncData", "EPOWER", syncs);
   };
   const sync = () => {
     if (++syncs === plan.atSync) powerCut();

@@ -188,7 +188,21 @@ export class RecordDecoder {
     return this.#streamId(bytes, offset + HEADER_BYTES, view.getUint16(offset + 32, true));
   }
 
+  /**
+   * Decodes the record at `offset`, whose frame `checkRecord` accepted. Bytes it cannot
+   * accept (bad UTF-8, bad JSON, an unknown codec, a codec's refusal) throw RangeError,
+   * and nothing else.
+   */
   decode(bytes: Uint8Array, view: DataView, offset: number): StoredRecord {
+    try {
+      return this.#decode(bytes, view, offset);
+    } catch (error) {
+      if (error instanceof RangeError) throw error;
+      throw new RangeError(`record at offset ${offset} cannot be decoded: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  #decode(bytes: Uint8Array, view: DataView, offset: number): StoredRecord {
     const length = view.getUint32(offset + 4, true);
     const streamIdLength = view.getUint16(offset + 32, true);
     const typeLength = view.getUint16(offset + 34, true);
