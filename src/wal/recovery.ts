@@ -31,6 +31,8 @@ export interface SegmentIndex {
 export interface Recovered {
   segments: SegmentIndex[];
   headPosition: number;
+  /** With `readOnly`: the first problem found, which open would have cut (`torn`) or refused. */
+  problem?: { file: string; offset: number; reason: string; torn: boolean };
   /** What the tail policy cut, if anything. */
   truncated?: { file: string; offset: number; bytes: number; savedAs: string };
   /** What `repair` moved aside, if anything. */
@@ -39,6 +41,8 @@ export interface Recovered {
 
 export interface RecoverOptions {
   repair?: boolean;
+  /** Inspect only: change nothing on disk, report the first problem instead of acting on it. */
+  readOnly?: boolean;
   onRecord(streamId: string, streamVersion: number, position: number): void;
 }
 
@@ -50,7 +54,7 @@ interface Problem {
 export function recover(fs: FileSystem, directory: string, decoder: RecordDecoder, options: RecoverOptions): Recovered {
   const names = fs.list(directory);
   // A temp file is a segment whose creation never reached its rename: it never held a record.
-  for (const name of names.filter((n) => n.endsWith(".tmp"))) fs.remove(joinPath(directory, name));
+  if (!options.readOnly) for (const name of names.filter((n) => n.endsWith(".tmp"))) fs.remove(joinPath(directory, name));
   const segmentNames = names.filter((n) => parseSegmentName(n) !== undefined).sort();
   const result: Recovered = { segments: [], headPosition: 0 };
   let expected = 1;
@@ -75,7 +79,9 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
 
     const torn = isLast && problem.offset >= SEGMENT_HEADER_BYTES &&
       !validRecordAfter(bytes, view, problem.offset, expected);
-    if (torn) {
+    if (options.readOnly) {
+      result.problem = { file: path, offset: problem.offset, reason: problem.reason, torn };
+    } else if (torn) {
       result.truncated = cutTail(fs, directory, name, bytes, problem.offset);
     } else if (options.repair) {
       result.repaired = repairAt(fs, directory, name, bytes, problem.offset, segmentNames.slice(i + 1));

@@ -3,7 +3,10 @@
  * one elsewhere (Bun). Pass `runtime` to choose explicitly.
  */
 import { fileStorage as bunFileStorage } from "../bun/index.ts";
+import { nodeFileSystem } from "../bun/file-system.ts";
 import { fileStorage as denoFileStorage } from "../deno/index.ts";
+import { denoFileSystem } from "../deno/file-system.ts";
+import type { FileSystem } from "../../wal/file-system.ts";
 import type { WalOptions, WalStorage } from "../../wal/wal-storage.ts";
 
 export type { WalOptions } from "../../wal/wal-storage.ts";
@@ -19,4 +22,9 @@ export function detectRuntime(): FileRuntime {
 export function fileStorage(directory: string, options: WalOptions & { runtime?: FileRuntime } = {}): WalStorage {
   const { runtime = detectRuntime(), ...walOptions } = options;
   return runtime === "deno" ? denoFileStorage(directory, walOptions) : bunFileStorage(directory, walOptions);
+}
+
+/** The file layer of the running runtime (for read-only tools such as the CLI's LogReader). */
+export function runtimeFileSystem(runtime: FileRuntime = detectRuntime()): FileSystem {
+  return runtime === "deno" ? denoFileSystem : nodeFileSystem;
 }

@@ -1,0 +1,154 @@
+/**
+ * The `eventfold` command line:
+ *
+ *   eventfold <command> [options]     (deno task cli …, bun run cli …, or the package bin)
+ *
+ * Errors print one line and exit non-zero; `--verbose` adds the stack trace.
+ */
+import process from "node:process";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dump, inspect, replay, repair, verify } from "./log-commands.ts";
+import { CliError, consoleOutput } from "./output.ts";
+
+interface Command {
+  usage: string;
+  summary: string;
+  details: string;
+  run(args: Arguments): Promise<number> | number;
+}
+
+/** Parsed arguments: positionals and `--name value` / `--flag` options. */
+class Arguments {
+  readonly positionals: string[] = [];
+  readonly options = new Map<string, string | true>();
+  /** The arguments as given (passed on as they are to the scripts bench, demo and crash run). */
+  constructor(readonly raw: string[], readonly flags: ReadonlySet<string>) {
+    const argv = raw;
+    for (let i = 0; i < argv.length; i++) {
+      const arg = argv[i];
+      if (!arg.startsWith("--")) this.positionals.push(arg);
+      else if (flags.has(arg.slice(2))) this.options.set(arg.slice(2), true);
+      else if (i + 1 < argv.length) this.options.set(arg.slice(2), argv[++i]);
+      else throw new CliError(`option ${arg} needs a value`);
+    }
+  }
+  directory(): string {
+    const directory = this.positionals[0];
+    if (directory === undefined) throw new CliError("missing <dir>: the WAL directory");
+    return directory;
+  }
+  number(name: string, fallback: number): number {
+    const value = this.options.get(name);
+    if (value === undefined) return fallback;
+    const number = Number(value);
+    if (!Number.isSafeInteger(number) || number < 1) throw new CliError(`--${name} must be an integer >= 1, got ${String(value)}`);
+    return number;
+  }
+  string(name: string): string | undefined {
+    const value = this.options.get(name);
+    return value === true ? undefined : value;
+  }
+}
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Runs one of the project's scripts on this same runtime. */
+function script(path: string, args: string[]): number {
+  if (!existsSync(`${root}${path}`)) throw new CliError(`${path} is not here: this command runs from a clone of the eventfold repository`);
+  const command = "Deno" in globalThis ? ["run", "-A", "--v8-flags=--expose-gc", `${root}${path}`, ...args] : [`${root}${path}`, ...args];
+  const { status, error } = spawnSync(process.execPath, command, { stdio: "inherit" });
+  if (error) throw error;
+  return status ?? 1;
+}
+
+const COMMANDS: Record<string, Command> = {
+  inspect: {
+    usage: "inspect <dir> [--json]",
+    summary: "segments, records, positions, sizes, streams, event types, snapshots",
+    details: "Reads the log without opening it for writing (no lock, nothing changed).",
+    run: (a) => inspect(a.directory(), consoleOutput(a.options.has("json"))),
+  },
+  verify: {
+    usage: "verify <dir>",
+    summary: "check every record; exit 0 if all are valid, 1 naming file and offset if not",
+    details: "Checks each record's CRC32C and frame and decodes it. Read-only.",
+    run: (a) => verify(a.directory(), consoleOutput(false)),
+  },
+  repair: {
+    usage: "repair <dir> [--yes]",
+    summary: "keep the valid prefix, move the rest aside (never deleted)",
+    details: "Without --yes it only says what it would do. Needs the directory's lock (no writer running).",
+    run: (a) => repair(a.directory(), a.options.has("yes"), consoleOutput(false)),
+  },
+  dump: {
+    usage: "dump <dir> [--stream S] [--from P] [--json]",
+    summary: "print events, decoded (and upcast where the type is known)",
+    details: "--stream keeps one stream; --from starts at global position P; --json prints one JSON object per line.",
+    run: (a) => dump(a.directory(), { stream: a.string("stream"), from: a.number("from", 1) }, consoleOutput(a.options.has("json"))),
+  },
+  replay: {
+    usage: "replay <dir> [--tick-size N] [--lot-size N]",
+    summary: "rebuild every order book from its events; print state hashes and events/s",
+    details: "Folds the events alone (no snapshot), so the hash checks the whole log. Instruments default to tick 1, lot 1 (the demo's).",
+    run: (a) => replay(a.directory(), { tickSize: a.number("tick-size", 1), lotSize: a.number("lot-size", 1) }, consoleOutput(false)),
+  },
+  bench: {
+    usage: "bench [--quick] [--out DIR]",
+    summary: "the benchmark suite on this runtime (bench/run.ts)",
+    details: "See README's Benchmarks section.",
+    run: (a) => script("bench/run.ts", a.raw),
+  },
+  demo: {
+    usage: "demo [--commands N] [--seed S] [--dir PATH]",
+    summary: "the matching-engine demo on the durable WAL (examples/exchange.ts)",
+    details: "Prints throughput, the top of the book, trades, and checks recovery by state hash.",
+    run: (a) => script("examples/exchange.ts", a.raw),
+  },
+  crash: {
+    usage: "crash [--iterations N] [--seed S]",
+    summary: "the kill -9 crash harness on this runtime (tools/crash)",
+    details: "See docs/reliability.md.",
+    run: (a) => script("tools/crash/run.ts", a.raw),
+  },
+};
+const FLAGS = new Set(["json", "yes", "verbose", "help", "quick"]);
+
+function help(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  return [
+    "eventfold: tools for eventfold write-ahead logs",
+    "",
+    "usage: eventfold <command> [options]",
+    "",
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    "",
+    "eventfold <command> --help for more; --verbose prints stack traces on errors.",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const verbose = argv.includes("--verbose");
+  try {
+    const [name, ...rest] = argv.filter((arg) => arg !== "--verbose");
+    if (name === undefined || name === "--help" || name === "help") {
+      console.log(help());
+      return name === undefined ? 2 : 0;
+    }
+    const command = COMMANDS[name];
+    if (command === undefined) throw new CliError(`unknown command "${name}" (eventfold --help lists them)`);
+    if (rest.includes("--help")) {
+      console.log(`usage: eventfold ${command.usage}\n\n${command.summary}.\n${command.details}`);
+      return 0;
+    }
+    return await command.run(new Arguments(rest, FLAGS));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`eventfold: ${message}`);
+    if (verbose && error instanceof Error && error.stack) console.error(error.stack);
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,56 @@
+/**
+ * Reads a WAL directory without opening it for writing: no lock, no writer Worker, nothing
+ * changed on disk — safe on a log another process is writing, or on a damaged one. What
+ * the CLI's inspect, verify, dump and replay stand on. Only the valid prefix is read; the
+ * first problem (a torn tail open would cut, or corruption open would refuse) is reported.
+ */
+import type { StoredRecord } from "../core/events.ts";
+import { type DataCodec, CodecTable } from "./codec.ts";
+import { type FileSystem, joinPath } from "./file-system.ts";
+import { checkRecord, paddedLength, RecordDecoder, recordPosition } from "./record-format.ts";
+import { type Recovered, recover, type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
+
+export class LogReader {
+  readonly directory: string;
+  /** Segments, head position and the first problem, as a read-only recovery scan found them. */
+  readonly scan: Recovered;
+  readonly #fs: FileSystem;
+  readonly #codecs: CodecTable;
+
+  constructor(fs: FileSystem, directory: string, codecs: readonly DataCodec[] = []) {
+    this.#fs = fs;
+    this.directory = directory;
+    this.#codecs = new CodecTable(codecs);
+    this.scan = recover(fs, directory, new RecordDecoder(this.#codecs), { readOnly: true, onRecord: () => {} });
+  }
+
+  get headPosition(): number {
+    return this.scan.headPosition;
+  }
+
+  get segments(): readonly SegmentIndex[] {
+    return this.scan.segments;
+  }
+
+  /** The valid records from position `from` on, in order, decoded (not upcast). */
+  *records(from = 1): Generator<StoredRecord> {
+    const decoder = new RecordDecoder(this.#codecs);
+    for (const segment of this.scan.segments) {
+      const last = segment.firstPosition + segment.records - 1;
+      if (segment.records === 0 || last < from) continue;
+      const bytes = this.#fs.readFile(joinPath(this.directory, segment.name));
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const skip = Math.max(0, from - segment.firstPosition);
+      const k = Math.floor(skip / SPARSE_EVERY);
+      let offset = segment.sparse[k];
+      for (let position = segment.firstPosition + k * SPARSE_EVERY; position <= last; position++) {
+        const length = checkRecord(bytes, view, offset, segment.bytes);
+        if (typeof length !== "number" || recordPosition(view, offset) !== position) {
+          throw new Error(`${segment.name} changed while being read (offset ${offset})`);
+        }
+        if (position >= from) yield decoder.decode(bytes, view, offset);
+        offset += paddedLength(length);
+      }
+    }
+  }
+}

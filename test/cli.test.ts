@@ -1,0 +1,123 @@
+/** The eventfold CLI, run as a process on this runtime, on a WAL made by the demo. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { flipByte, segments } from "./support/wal.ts";
+import { temporaryDirectory } from "./support/temp.ts";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const isDeno = "Deno" in globalThis;
+
+function run(script: string, args: string[]) {
+  const command = isDeno ? ["run", "-A", join(root, script), ...args] : [join(root, script), ...args];
+  const result = spawnSync(process.execPath, command, { encoding: "utf8" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+const cli = (...args: string[]) => run("src/cli/main.ts", args);
+
+/** A WAL directory written by the demo, with the demo's output. */
+function demoLog() {
+  const directory = temporaryDirectory("eventfold-cli-");
+  const wal = join(directory.path, "wal");
+  const demo = run("examples/exchange.ts", ["--commands", "3000", "--seed", "5", "--dir", wal]);
+  assert.equal(demo.status, 0, demo.stderr);
+  const events = Number(/recovered ([\d,]+) events/.exec(demo.stdout)![1].replaceAll(",", ""));
+  const hash = /state hash ([0-9a-f]{16})/.exec(demo.stdout)![1];
+  return { directory, wal, events, hash };
+}
+
+test("inspect, verify, dump and replay read a log made by the demo", () => {
+  const { directory, wal, events, hash } = demoLog();
+  try {
+    const inspected = cli("inspect", wal, "--json");
+    assert.equal(inspected.status, 0, inspected.stderr);
+    const report = JSON.parse(inspected.stdout);
+    assert.equal(report.records, events);
+    assert.equal(report.durablePosition, events);
+    assert.deepEqual(Object.keys(report.streams), ["book-XBT-USD"]);
+    assert.equal(Object.values(report.eventTypes as Record<string, number>).reduce((a, b) => a + b, 0), events);
+    assert.ok(report.eventTypes.OrderAccepted > 0 && report.eventTypes.TradeExecuted > 0);
+    assert.equal(report.problem, undefined);
+    assert.match(cli("inspect", wal).stdout, /event types:\n\s+OrderModified/);
+
+    const verified = cli("verify", wal);
+    assert.equal(verified.status, 0);
+    assert.match(verified.stdout, new RegExp(`ok: ${events.toLocaleString("en")} records`));
+
+    const dumped = cli("dump", wal, "--stream", "book-XBT-USD", "--from", "5", "--json");
+    assert.equal(dumped.status, 0, dumped.stderr);
+    const lines = dumped.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.equal(lines.length, events - 4);
+    assert.equal(lines[0].position, 5);
+    assert.equal(cli("dump", wal, "--stream", "nobody").stdout, "");
+
+    const replayed = cli("replay", wal);
+    assert.equal(replayed.status, 0, replayed.stderr);
+    assert.match(replayed.stdout, new RegExp(`book-XBT-USD: \\d+ resting orders, state hash ${hash}`));
+    assert.match(replayed.stdout, new RegExp(`replayed ${events.toLocaleString("en")} events`));
+  } finally {
+    directory.remove();
+  }
+});
+
+test("verify names the file and offset of corruption; repair needs --yes, then keeps the valid prefix", () => {
+  const { directory, wal, events } = demoLog();
+  try {
+    const segment = join(wal, segments(wal)[0]);
+    flipByte(segment, 5000);
+    const verified = cli("verify", wal);
+    assert.equal(verified.status, 1);
+    assert.match(verified.stdout, new RegExp(`FAILED after \\d+ valid records: record checksum mismatch in ${segment} at offset \\d+ \\(corruption`));
+    const inspected = JSON.parse(cli("inspect", wal, "--json").stdout);
+    assert.ok(inspected.records < events && inspected.problem.torn === false);
+
+    const unconfirmed = cli("repair", wal);
+    assert.equal(unconfirmed.status, 2);
+    assert.match(unconfirmed.stderr, /run again with --yes/);
+    assert.equal(cli("verify", wal).status, 1, "repair without --yes changed the log");
+
+    const repaired = cli("repair", wal, "--yes");
+    assert.equal(repaired.status, 0, repaired.stderr);
+    assert.match(repaired.stdout, new RegExp(`kept ${inspected.records} records; moved aside: .*broken`));
+    assert.ok(readdirSync(wal).some((name) => name.includes(".broken")), "the cut bytes are kept");
+    assert.equal(cli("verify", wal).status, 0);
+  } finally {
+    directory.remove();
+  }
+});
+
+test("every command has --help; errors are one line and a non-zero exit, the stack only with --verbose", () => {
+  for (const command of ["inspect", "verify", "repair", "dump", "replay", "bench", "demo", "crash"]) {
+    const help = cli(command, "--help");
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, new RegExp(`^usage: eventfold ${command}`));
+  }
+  assert.match(cli("--help").stdout, /usage: eventfold <command>/);
+  for (const args of [["nope"], ["verify", "/no/such/directory"], ["dump"], ["dump", "/tmp", "--from", "zero"]]) {
+    const result = cli(...args);
+    assert.equal(result.status, 2, args.join(" "));
+    assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    assert.match(result.stderr, /^eventfold: /);
+  }
+  const verbose = cli("verify", "/no/such/directory", "--verbose");
+  assert.match(verbose.stderr, /\n\s+at /);
+});
+
+test("demo and crash run through the CLI", () => {
+  const directory = temporaryDirectory("eventfold-cli-");
+  try {
+    const demo = cli("demo", "--commands", "2000", "--dir", join(directory.path, "demo"));
+    assert.equal(demo.status, 0, demo.stderr);
+    assert.match(demo.stdout, /state hash matches/);
+    assert.ok(existsSync(join(directory.path, "demo")));
+    const crash = cli("crash", "--iterations", "3", "--seed", "11");
+    assert.equal(crash.status, 0, crash.stderr);
+    assert.match(crash.stdout, /3 iterations .* 0 lost, seed 11/);
+  } finally {
+    directory.remove();
+  }
+});
