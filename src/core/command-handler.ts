@@ -14,6 +14,7 @@ import { zodIssues } from "./events.ts";
 import type { EventStore } from "./event-store.ts";
 import type { SnapshotStore } from "./snapshots.ts";
 
+/** When and how the command handler snapshots a stream's state. */
 export interface SnapshotPolicy<S> {
   /** Take a snapshot every this many events of a stream. */
   every: number;
@@ -27,27 +28,35 @@ export interface SnapshotPolicy<S> {
   deserialize?(data: unknown): S;
 }
 
+/** What a command handler needs. */
 export interface CommandHandlerOptions<C, S, E extends Event> {
+  /** The event store it appends to. */
   store: EventStore<E>;
+  /** The decider it runs. */
   decider: Decider<C, S, E>;
   /** Which stream a command is about. */
   streamId(command: C): string;
   /** Validates untrusted input (a zod schema); without it input is taken as typed. */
   command?: z.ZodType<C>;
+  /** Snapshot policy; none by default. */
   snapshots?: SnapshotPolicy<S>;
 }
 
+/** What `execute` and `handle` return. */
 export interface ExecuteResult<S, E extends Event> {
+  /** The stream the command was about. */
   streamId: string;
   /** The events the command produced, as stored. */
   events: RecordedEvent<E>[];
   /** The state after the events (the live, cached object). */
   state: S;
+  /** The stream's version after the command. */
   streamVersion: number;
   /** Global position of the last event (the head when the command produced none). */
   position: number;
 }
 
+/** What `handleMany` returns. */
 export interface BatchResult {
   /** Commands that were decided and appended. */
   succeeded: number;
@@ -63,6 +72,7 @@ interface Loaded<S> {
   snapshotVersion: number;
 }
 
+/** Runs commands: validate, load (cache, snapshot + tail), decide, append with the expected version, evolve. */
 export class CommandHandler<C, S, E extends Event> {
   readonly #store: EventStore<E>;
   readonly #decider: Decider<C, S, E>;
@@ -74,6 +84,7 @@ export class CommandHandler<C, S, E extends Event> {
   /** Snapshot saves under way; `flushSnapshots` awaits them. */
   readonly #saving = new Set<Promise<void>>();
 
+  /** A handler for `options.decider` over `options.store`. */
   constructor(options: CommandHandlerOptions<C, S, E>) {
     this.#store = options.store;
     this.#decider = options.decider;

@@ -9,10 +9,13 @@
  */
 import type { Event } from "./events.ts";
 
+/** The decider: commands `C` and state `S` to events `E`, and events back into state. */
 export interface Decider<C, S, E extends Event> {
   /** The state of a stream with no events (the stream id is given for aggregates that need it). */
   initialState(streamId: string): S;
+  /** The events `command` causes in `state` (must not change `state`); throws a domain error to refuse. */
   decide(command: C, state: S): readonly E[];
+  /** `state` after `event`: a new state, or the same object updated in place. */
   evolve(state: S, event: E): S;
 }
 

@@ -12,7 +12,9 @@ export type ErrorCode =
 
 /** Base class of every error eventfold throws on purpose. */
 export class EventfoldError extends Error {
+  /** Which kind of error this is. */
   readonly code: ErrorCode;
+  /** An error of kind `code`. */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -22,13 +24,17 @@ export class EventfoldError extends Error {
 
 /** One problem found in an input: where (a dotted path) and what. */
 export interface Issue {
+  /** Where the problem is (a field path). */
   path: string;
+  /** What is wrong there. */
   message: string;
 }
 
 /** A command, event or stored record failed its schema. Nothing was changed. */
 export class ValidationError extends EventfoldError {
+  /** Every problem found. */
   readonly issues: readonly Issue[];
+  /** Bad `what`, for these reasons. */
   constructor(what: string, issues: readonly Issue[]) {
     const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
     super("VALIDATION", `invalid ${what}: ${detail}`);
@@ -38,9 +44,13 @@ export class ValidationError extends EventfoldError {
 
 /** An append's expected version did not match the stream. Nothing was appended. */
 export class ConcurrencyError extends EventfoldError {
+  /** The stream whose version did not match. */
   readonly streamId: string;
+  /** The version the append expected. */
   readonly expected: unknown;
+  /** The stream's actual version. */
   readonly actual: number;
+  /** An append to `streamId` expected `expected` but found `actual`. */
   constructor(streamId: string, expected: unknown, actual: number) {
     super(
       "CONCURRENCY",
@@ -58,7 +68,9 @@ function describeExpected(expected: unknown): string {
 
 /** A read or command named a stream that has no events. */
 export class UnknownStreamError extends EventfoldError {
+  /** The stream that has no events. */
   readonly streamId: string;
+  /** `streamId` has no events. */
   constructor(streamId: string) {
     super("UNKNOWN_STREAM", `stream "${streamId}" does not exist`);
     this.streamId = streamId;
@@ -70,8 +82,11 @@ export class UnknownStreamError extends EventfoldError {
  * failure the log is poisoned: every pending and later append is rejected with it.
  */
 export class StorageError extends EventfoldError {
+  /** The file involved, if any. */
   readonly file?: string;
+  /** The byte offset in `file`, if any. */
   readonly offset?: number;
+  /** A storage failure; `file` and `offset` point at the bytes involved. */
   constructor(message: string, options?: { cause?: unknown; file?: string; offset?: number }) {
     const where = options?.file === undefined
       ? ""
@@ -84,6 +99,7 @@ export class StorageError extends EventfoldError {
 
 /** The store (or a subscription) was used after close. */
 export class ClosedError extends EventfoldError {
+  /** `what` is closed. */
   constructor(what: string) {
     super("CLOSED", `${what} is closed`);
   }

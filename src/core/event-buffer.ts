@@ -5,15 +5,19 @@
  */
 import type { Event, RecordedEvent } from "./events.ts";
 
+/** Events kept in memory by default. */
 export const DEFAULT_BUFFER_SIZE = 10_000;
 
+/** A bounded ring of the most recent events, by global position. */
 export class EventBuffer<E extends Event = Event> {
+  /** How many events it holds at most. */
   readonly capacity: number;
   readonly #slots: (RecordedEvent<E> | undefined)[];
   /** Position of the newest event held (0 when empty). */
   #newest = 0;
   #count = 0;
 
+  /** A buffer of `capacity` events. */
   constructor(capacity = DEFAULT_BUFFER_SIZE) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`event buffer capacity must be an integer >= 1, got ${capacity}`);
@@ -37,10 +41,12 @@ export class EventBuffer<E extends Event = Event> {
     return this.#newest - this.#count + 1;
   }
 
+  /** Position of the newest buffered event (0 when empty). */
   get newestPosition(): number {
     return this.#newest;
   }
 
+  /** How many events are buffered. */
   get size(): number {
     return this.#count;
   }

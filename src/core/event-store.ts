@@ -28,12 +28,16 @@ import { Subscription, type SubscriptionOptions } from "./subscription.ts";
 /** Records decoded per storage read when replaying at open. */
 const REPLAY_CHUNK = 65_536;
 
+/** What the stream's version must be for an append: `no_stream`, `stream_exists`, `any`, or an exact version. */
 export type ExpectedVersion = "no_stream" | "stream_exists" | "any" | number;
 
+/** Options of an append. */
 export interface AppendOptions {
+  /** Refuse the append (ConcurrencyError) unless the stream is at this version. */
   expectedVersion?: ExpectedVersion;
 }
 
+/** What an append returns. */
 export interface AppendResult<E extends Event = Event> {
   /** The stream's version after the append. */
   streamVersion: number;
@@ -45,27 +49,37 @@ export interface AppendResult<E extends Event = Event> {
   events: RecordedEvent<E>[];
 }
 
+/** Which part of a stream to read. */
 export interface ReadStreamOptions {
   /** First version to read (forwards) or the version to start from (backwards). */
   from?: number;
   /** Last version to read, inclusive (forwards), or lowest version (backwards). */
   to?: number;
+  /** At most this many events. */
   limit?: number;
+  /** Oldest first (default) or newest first. */
   direction?: "forwards" | "backwards";
 }
 
+/** Which part of the global log to read. */
 export interface ReadAllOptions {
+  /** First global position (default 1). */
   from?: number;
+  /** Last global position, inclusive. */
   to?: number;
+  /** At most this many events. */
   limit?: number;
 }
 
 /** A projection updated in the same step as the append. It must not throw. */
 export interface InlineProjection<E extends Event = Event> {
+  /** A name for messages. */
   readonly name: string;
+  /** Folds one event into the projection (must not throw). */
   apply(event: RecordedEvent<E>): void;
 }
 
+/** What an event store needs. */
 export interface EventStoreOptions<E extends Event> {
   /** The event types this store accepts. */
   events: EventRegistry<E>;
@@ -86,9 +100,13 @@ export async function openEventStore<E extends Event>(
   return store;
 }
 
+/** Streams with optimistic concurrency over one global log, kept by a storage adapter. */
 export class EventStore<E extends Event = Event> {
+  /** The event types it accepts. */
   readonly events: EventRegistry<E>;
+  /** Where the log is kept. */
   readonly storage: StorageAdapter;
+  /** The most recent events, in memory. */
   readonly buffer: EventBuffer<E>;
   readonly #index = new StreamIndex();
   readonly #projections: InlineProjection<E>[] = [];
@@ -97,6 +115,7 @@ export class EventStore<E extends Event = Event> {
   #head = 0;
   #state: "new" | "open" | "closed" = "new";
 
+  /** A store; call `open()` before use (or use `openEventStore`). */
   constructor(options: EventStoreOptions<E>) {
     this.events = options.events;
     this.storage = options.storage ?? new MemoryAdapter();
@@ -130,6 +149,7 @@ export class EventStore<E extends Event = Event> {
     this.#state = "open";
   }
 
+  /** The storage's durability mode. */
   get durability(): DurabilityMode {
     return this.storage.durability;
   }
@@ -296,6 +316,7 @@ export class EventStore<E extends Event = Event> {
     return new Promise((resolve) => this.#wakeAppended.push(resolve));
   }
 
+  /** Whether the store was closed. */
   get closed(): boolean {
     return this.#state === "closed";
   }

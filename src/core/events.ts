@@ -13,8 +13,11 @@ export type Metadata = Record<string, unknown>;
 
 /** An event as a decider produces it and an append accepts it. */
 export interface Event<T extends string = string, D = unknown> {
+  /** The event type's name. */
   type: T;
+  /** The payload, as the type's schema describes it. */
   data: D;
+  /** Optional metadata (correlation ids and the like), JSON-compatible. */
   metadata?: Metadata;
 }
 
@@ -40,7 +43,9 @@ export type Upcaster = (data: unknown, metadata: Metadata | undefined) => unknow
 
 /** A typed event type: its name, schema, current schema version and upcasters. */
 export interface EventDefinition<T extends string = string, S extends z.ZodType = z.ZodType> {
+  /** The event type's name. */
   readonly type: T;
+  /** The zod schema of its data. */
   readonly schema: S;
   /** Current schema version (1 for a type that never changed). */
   readonly version: number;
@@ -56,6 +61,7 @@ export interface EventDefinition<T extends string = string, S extends z.ZodType 
 export type EventOf<D> = D extends EventDefinition<infer T, infer S> ? Event<T, z.output<S>>
   : never;
 
+/** Options of `defineEvent`. */
 export interface DefineEventOptions {
   /** Current schema version; defaults to 1. */
   version?: number;
@@ -126,8 +132,11 @@ export function zodIssues(error: z.ZodError, prefix = ""): Issue[] {
 
 /** A record as storage holds it: data in the schema version it was written with. */
 export interface StoredRecord extends RecordedInfo {
+  /** The event type. */
   type: string;
+  /** The data, as stored (upcast on read). */
   data: unknown;
+  /** Metadata, if any. */
   metadata: Metadata | undefined;
 }
 
@@ -138,6 +147,7 @@ export interface StoredRecord extends RecordedInfo {
 export class EventRegistry<E extends Event = Event> {
   readonly #definitions = new Map<string, EventDefinition>();
 
+  /** A registry of these event types (use `eventRegistry`). */
   constructor(definitions: readonly EventDefinition[]) {
     for (const definition of definitions) {
       if (this.#definitions.has(definition.type)) {

@@ -10,8 +10,11 @@ import type { Event, RecordedEvent } from "./events.ts";
 import type { EventStore, InlineProjection } from "./event-store.ts";
 import type { Subscription } from "./subscription.ts";
 
+/** A read model: its initial state and how each event changes it. */
 export interface ProjectionDefinition<S, E extends Event> {
+  /** A unique name (the checkpoint key). */
   name: string;
+  /** The read model before any event. */
   initialState(): S;
   /** Folds one event into the read model; may update it in place. */
   apply(state: S, event: RecordedEvent<E>): S;
@@ -19,9 +22,11 @@ export interface ProjectionDefinition<S, E extends Event> {
 
 /** An inline projection whose `state` is always current with the store's head. */
 export interface InlineProjectionOf<S, E extends Event> extends InlineProjection<E> {
+  /** The read model, current with the store's head. */
   readonly state: S;
 }
 
+/** An inline projection of `definition`, to pass to the event store. */
 export function inlineProjection<S, E extends Event>(
   definition: ProjectionDefinition<S, E>,
 ): InlineProjectionOf<S, E> {
@@ -39,28 +44,38 @@ export function inlineProjection<S, E extends Event>(
 
 /** A projection's saved progress: the last position applied and the state at it. */
 export interface Checkpoint {
+  /** The last global position applied. */
   position: number;
+  /** The read model at that position (serialized). */
   state: unknown;
 }
 
+/** Where catch-up projections keep their checkpoints. */
 export interface CheckpointStore {
+  /** The checkpoint saved under `name`, if any. */
   load(name: string): Promise<Checkpoint | undefined>;
+  /** Saves `checkpoint` under `name`. */
   save(name: string, checkpoint: Checkpoint): Promise<void>;
 }
 
+/** Checkpoints in memory (tests, or read models rebuilt at every start). */
 export class MemoryCheckpointStore implements CheckpointStore {
   readonly #checkpoints = new Map<string, Checkpoint>();
+  /** The checkpoint saved under `name`, if any. */
   load(name: string): Promise<Checkpoint | undefined> {
     const checkpoint = this.#checkpoints.get(name);
     return Promise.resolve(checkpoint && structuredClone(checkpoint));
   }
+  /** Saves `checkpoint` under `name`. */
   save(name: string, checkpoint: Checkpoint): Promise<void> {
     this.#checkpoints.set(name, structuredClone(checkpoint));
     return Promise.resolve();
   }
 }
 
+/** Options of a catch-up projection. */
 export interface CatchUpOptions<S> {
+  /** Where its checkpoints are kept. */
   checkpoints: CheckpointStore;
   /** Save a checkpoint every this many events (default 100), and when stopped. */
   checkpointEvery?: number;
@@ -68,10 +83,13 @@ export interface CatchUpOptions<S> {
   durableOnly?: boolean;
   /** State to a JSON-compatible value for the checkpoint (default: a JSON round trip). */
   serialize?(state: S): unknown;
+  /** The inverse of `serialize`. */
   deserialize?(data: unknown): S;
+  /** Called if applying an event fails (the projection stops). */
   onError?(error: unknown): void;
 }
 
+/** A projection that follows the global log from its checkpoint, asynchronously. */
 export class CatchUpProjection<S, E extends Event> {
   #state: S;
   #position = 0;
@@ -80,6 +98,7 @@ export class CatchUpProjection<S, E extends Event> {
   #saving: Promise<void> = Promise.resolve();
   readonly #idle = new Set<{ position: number; resolve: () => void }>();
 
+  /** A catch-up projection of `definition` over `store`. */
   constructor(
     private readonly store: EventStore<E>,
     private readonly definition: ProjectionDefinition<S, E>,
@@ -88,6 +107,7 @@ export class CatchUpProjection<S, E extends Event> {
     this.#state = definition.initialState();
   }
 
+  /** The read model as far as it has caught up. */
   get state(): S {
     return this.#state;
   }

@@ -4,6 +4,7 @@
  * of another schema version is ignored (and a fresh one is taken), never misread.
  */
 export interface Snapshot {
+  /** The stream the state belongs to. */
   streamId: string;
   /** The stream version the state includes. */
   streamVersion: number;
@@ -13,8 +14,11 @@ export interface Snapshot {
   state: unknown;
 }
 
+/** Where snapshots are kept. */
 export interface SnapshotStore {
+  /** The latest snapshot of `streamId`, if any. */
   load(streamId: string): Promise<Snapshot | undefined>;
+  /** Saves `snapshot`, replacing the stream's previous one. */
   save(snapshot: Snapshot): Promise<void>;
 }
 
@@ -22,11 +26,13 @@ export interface SnapshotStore {
 export class MemorySnapshotStore implements SnapshotStore {
   readonly #snapshots = new Map<string, Snapshot>();
 
+  /** The latest snapshot of `streamId`, if any. */
   load(streamId: string): Promise<Snapshot | undefined> {
     const snapshot = this.#snapshots.get(streamId);
     return Promise.resolve(snapshot === undefined ? undefined : structuredClone(snapshot));
   }
 
+  /** Saves `snapshot`, replacing the stream's previous one. */
   save(snapshot: Snapshot): Promise<void> {
     this.#snapshots.set(snapshot.streamId, structuredClone(snapshot));
     return Promise.resolve();

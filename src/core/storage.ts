@@ -18,9 +18,11 @@ import type { SnapshotStore } from "./snapshots.ts";
  */
 export type DurabilityMode = "memory" | "async" | "durable" | "sync";
 
+/** What a log must do for the event store (see docs/guides/storage-adapters.md). */
 export interface StorageAdapter {
   /** A short name for messages and benchmarks ("memory", "wal"). */
   readonly name: string;
+  /** How appends are acknowledged, and what a crash can lose. */
   readonly durability: DurabilityMode;
   /**
    * Opens the log, verifies it, and reports every stored record's stream, stream version

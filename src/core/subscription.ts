@@ -4,6 +4,7 @@
  */
 import type { Event, RecordedEvent } from "./events.ts";
 
+/** Options of `EventStore.subscribe`. */
 export interface SubscriptionOptions {
   /** First position to deliver (default: the next append). */
   from?: number;
@@ -25,6 +26,7 @@ interface SubscribedStore<E extends Event> {
 
 const BATCH = 512;
 
+/** Delivers events in order from a position on, then follows new appends. */
 export class Subscription<E extends Event = Event> {
   #position: number;
   #closed = false;
@@ -32,6 +34,7 @@ export class Subscription<E extends Event = Event> {
   /** Resolves when the subscription stops by `close()`; rejects with the error that stopped it. */
   readonly done: Promise<void>;
 
+  /** Use `EventStore.subscribe`. */
   constructor(
     private readonly store: SubscribedStore<E>,
     private readonly handler: (event: RecordedEvent<E>) => void | Promise<void>,
@@ -51,6 +54,7 @@ export class Subscription<E extends Event = Event> {
     return this.#position;
   }
 
+  /** Starts delivering. */
   start(): void {
     this.#run().then(
       () => this.#stop(),
@@ -58,6 +62,7 @@ export class Subscription<E extends Event = Event> {
     );
   }
 
+  /** Stops delivering. */
   close(): void {
     this.#stop();
   }

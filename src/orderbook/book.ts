@@ -9,10 +9,15 @@
  */
 import type { Instrument, SelfTradePrevention, Side, TimeInForce } from "./types.ts";
 
+/** An order resting in the book: a node of its price level's FIFO list. */
 export class RestingOrder {
+  /** The order behind it at its level (null at the tail). */
   next: RestingOrder | null = null;
+  /** The order ahead of it at its level (null at the head). */
   previous: RestingOrder | null = null;
+  /** Its level while it rests. */
   level: Level | null = null;
+  /** A resting order (the book creates them). */
   constructor(
     readonly id: number,
     readonly account: number,
@@ -24,13 +29,20 @@ export class RestingOrder {
   ) {}
 }
 
+/** The orders at one price, oldest first (time priority), with their total quantity. */
 export class Level {
+  /** The oldest order (first to fill). */
   head: RestingOrder | null = null;
+  /** The newest order. */
   tail: RestingOrder | null = null;
+  /** Total open quantity at this price. */
   quantity = 0;
+  /** Number of orders at this price. */
   count = 0;
+  /** An empty level at `price`. */
   constructor(readonly price: number) {}
 
+  /** Appends `order` at the back of the queue. */
   push(order: RestingOrder): void {
     order.level = this;
     order.previous = this.tail;
@@ -42,6 +54,7 @@ export class Level {
     this.count++;
   }
 
+  /** Unlinks `order` from the queue. */
   remove(order: RestingOrder): void {
     if (order.previous) order.previous.next = order.next;
     else this.head = order.next;
@@ -53,11 +66,14 @@ export class Level {
   }
 }
 
+/** One side of a book: its price levels, best last. */
 export class BookSide {
-  readonly levels = new Map<number, Level>();
+  /** Price levels by price. */
+  readonly levels: Map<number, Level> = new Map();
   /** Active prices, sorted so that the best is last (bids ascending, asks descending). */
   readonly prices: number[] = [];
 
+  /** An empty side. */
   constructor(readonly side: Side) {}
 
   /** Is `a` a better price than `b` on this side? */
@@ -65,6 +81,7 @@ export class BookSide {
     return this.side === "buy" ? a > b : a < b;
   }
 
+  /** The best level (highest bid, lowest ask), if any. */
   best(): Level | undefined {
     const prices = this.prices;
     return prices.length === 0 ? undefined : this.levels.get(prices[prices.length - 1]);
@@ -76,6 +93,7 @@ export class BookSide {
     return index < 0 ? undefined : this.levels.get(this.prices[index]);
   }
 
+  /** Rests `order` at its price, behind the orders already there. */
   add(order: RestingOrder): void {
     let level = this.levels.get(order.price);
     if (level === undefined) {
@@ -86,6 +104,7 @@ export class BookSide {
     level.push(order);
   }
 
+  /** Removes `order` (and its level, if now empty). */
   remove(order: RestingOrder): void {
     const level = order.level!;
     level.remove(order);
@@ -124,32 +143,50 @@ export class BookSide {
   }
 }
 
+/** A stop order waiting for the last trade price to reach `stopPrice`. */
 export interface StopOrder {
+  /** Order id. */
   id: number;
+  /** Owning account. */
   account: number;
+  /** Buy or sell. */
   side: Side;
+  /** Becomes a limit (stop-limit) or market (stop-market) order when triggered. */
   kind: "stop-limit" | "stop-market";
+  /** Limit price once triggered (stop-limit). */
   price: number;
+  /** Trigger price. */
   stopPrice: number;
+  /** Quantity in lots. */
   quantity: number;
+  /** Time in force once triggered. */
   timeInForce: TimeInForce;
+  /** Self-trade prevention once triggered. */
   selfTrade: SelfTradePrevention;
 }
 
+/** One instrument's order book: the order-book decider's state, updated in place. */
 export class OrderBook {
-  readonly bids = new BookSide("buy");
-  readonly asks = new BookSide("sell");
-  readonly orders = new Map<number, RestingOrder>();
-  readonly stops = new Map<number, StopOrder>();
+  /** Buy orders. */
+  readonly bids: BookSide = new BookSide("buy");
+  /** Sell orders. */
+  readonly asks: BookSide = new BookSide("sell");
+  /** Resting orders by id (O(1) cancel and modify). */
+  readonly orders: Map<number, RestingOrder> = new Map();
+  /** Stop orders waiting for their trigger, in arrival order. */
+  readonly stops: Map<number, StopOrder> = new Map();
   /** Price of the last trade, 0 before any. */
   lastTradePrice = 0;
 
+  /** An empty book for `instrument`. */
   constructor(readonly instrument: Instrument) {}
 
+  /** The `side` of the book. */
   side(side: Side): BookSide {
     return side === "buy" ? this.bids : this.asks;
   }
 
+  /** The side an order on `side` trades against. */
   opposite(side: Side): BookSide {
     return side === "buy" ? this.asks : this.bids;
   }
@@ -160,6 +197,7 @@ export class OrderBook {
     return best !== undefined && (side === "buy" ? price >= best.price : price <= best.price);
   }
 
+  /** Whether `id` is resting or waiting as a stop. */
   hasOrder(id: number): boolean {
     return this.orders.has(id) || this.stops.has(id);
   }

@@ -3,6 +3,7 @@
  * safe integer), enums and flags as one byte. No JSON on the hot path or on replay.
  */
 import type { DataCodec } from "../wal/codec.ts";
+export type { DataCodec } from "../wal/codec.ts";
 import { CANCEL_REASONS, COMMAND_NAMES, EXPIRE_REASONS, KINDS, REJECT_REASONS, SELF_TRADE, SIDES, TIMES_IN_FORCE } from "./types.ts";
 
 type Field = readonly [name: string, kind: "number" | "boolean" | readonly string[]];
@@ -59,6 +60,7 @@ function fixedCodec(id: number, type: string, fields: readonly Field[]): DataCod
   };
 }
 
+/** Fixed-layout WAL codecs of the seven order-book events (ids 1-7): pass them to file storage. */
 export const orderBookCodecs: DataCodec[] = [
   fixedCodec(1, "OrderAccepted", [
     ["orderId", "number"], ["account", "number"], ["side", SIDES], ["kind", KINDS], ["price", "number"],

@@ -8,6 +8,7 @@ import { z } from "zod";
 const symbol = z.string().min(1).max(64);
 const id = z.number();
 
+/** Places a limit, market, stop-limit or stop-market order. */
 export const PlaceOrder = z.object({
   type: z.literal("place"),
   symbol,
@@ -26,6 +27,7 @@ export const PlaceOrder = z.object({
   selfTrade: z.enum(["allow", "cancel-resting", "cancel-incoming", "cancel-both"]).default("allow"),
 });
 
+/** Cancels a resting or stop order. */
 export const CancelOrder = z.object({
   type: z.literal("cancel"),
   symbol,
@@ -51,12 +53,18 @@ export const ModifyOrder = z.object({
 /** Issued by the engine after a trade: executes the first stop order the last price triggered. */
 export const TriggerStops = z.object({ type: z.literal("trigger-stops"), symbol });
 
+/** Any order-book command (discriminated by `type`). */
 export const OrderCommand = z.discriminatedUnion("type", [PlaceOrder, CancelOrder, ModifyOrder, TriggerStops]);
 
+/** A validated place command. */
 export type PlaceOrder = z.output<typeof PlaceOrder>;
+/** A validated cancel command. */
 export type CancelOrder = z.output<typeof CancelOrder>;
+/** A validated modify command. */
 export type ModifyOrder = z.output<typeof ModifyOrder>;
+/** A trigger-stops command. */
 export type TriggerStops = z.output<typeof TriggerStops>;
+/** A validated order-book command. */
 export type OrderCommand = z.output<typeof OrderCommand>;
 /** What callers may send: defaults (kind, timeInForce, postOnly, selfTrade) may be left out. */
 export type OrderCommandInput = z.input<typeof OrderCommand>;

@@ -236,7 +236,8 @@ function triggerStops(book: OrderBook): Events {
   }, stop.timeInForce, events);
 }
 
-function decide(command: OrderCommand, book: OrderBook): Events {
+/** The events `command` causes in `book` (reads the book, never changes it). */
+function decide(command: OrderCommand, book: OrderBook): OrderBookEvent[] {
   switch (command.type) {
     case "place":
       return place(book, command);
@@ -264,6 +265,7 @@ function rest(book: OrderBook, order: RestingOrder): void {
   book.side(order.side).add(order);
 }
 
+/** Applies `event` to `book` in place and returns it. */
 function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
   switch (event.type) {
     case "OrderAccepted": {

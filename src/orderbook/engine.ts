@@ -19,16 +19,21 @@ import { type OrderBookEvent, orderBookEvents } from "./events.ts";
 import { bookFromData, type BookData, bookToData, stateHash } from "./snapshot.ts";
 import type { Instrument } from "./types.ts";
 
+/** What the matching engine needs. */
 export interface OrderBookEngineOptions {
+  /** The instruments it trades (one book each). */
   instruments: readonly Instrument[];
   /** Defaults to memory storage. Pass WAL storage with `orderBookCodecs` for durability. */
   storage?: StorageAdapter;
+  /** Events kept in memory (default 10,000). */
   bufferSize?: number;
   /** Snapshot each book every this many events (default: no snapshots). */
   snapshotEvery?: number;
+  /** Inline projections (market data and the like). */
   projections?: InlineProjection<OrderBookEvent>[];
 }
 
+/** What a command caused. */
 export interface SubmitResult {
   /** Every event the command caused, stop triggers included. */
   events: RecordedEvent<OrderBookEvent>[];
@@ -39,9 +44,13 @@ export interface SubmitResult {
 /** Bumped whenever BookData changes shape: older snapshots are then rebuilt from the log. */
 const BOOK_SNAPSHOT_VERSION = 1;
 
+/** The matching engine: the order-book decider behind the framework's command handler and event store. */
 export class OrderBookEngine {
+  /** The event store (its `durable(position)` acknowledges batches). */
   readonly store: EventStore<OrderBookEvent>;
+  /** The command handler running the decider. */
   readonly handler: CommandHandler<OrderCommand, OrderBook, OrderBookEvent>;
+  /** Instruments by symbol. */
   readonly instruments: ReadonlyMap<string, Instrument>;
 
   private constructor(store: EventStore<OrderBookEvent>, instruments: ReadonlyMap<string, Instrument>, snapshotEvery?: number) {
@@ -123,6 +132,7 @@ export class OrderBookEngine {
     return book;
   }
 
+  /** SHA-256 of the book's state, for replay checks. */
   stateHash(symbol: string): Promise<string> {
     return stateHash(this.book(symbol));
   }
@@ -132,6 +142,7 @@ export class OrderBookEngine {
     return this.store.durable();
   }
 
+  /** Saves pending snapshots and closes the store. */
   async close(): Promise<void> {
     await this.handler.flushSnapshots();
     await this.store.close();

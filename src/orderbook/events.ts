@@ -4,12 +4,13 @@
  * append); reads from storage still validate them.
  */
 import { z } from "zod";
-import { defineEvent, type EventOf, eventRegistry } from "../core/events.ts";
+import { defineEvent, type EventOf, type EventRegistry, eventRegistry } from "../core/events.ts";
 
 const int = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const side = z.enum(["buy", "sell"]);
 const trusted = { trusted: true };
 
+/** An order passed every check and entered the book (or the stop list). */
 export const OrderAccepted = defineEvent("OrderAccepted", z.object({
   orderId: int,
   account: int,
@@ -25,6 +26,7 @@ export const OrderAccepted = defineEvent("OrderAccepted", z.object({
   selfTrade: z.enum(["allow", "cancel-resting", "cancel-incoming", "cancel-both"]),
 }), trusted);
 
+/** A command was refused; nothing changed. */
 export const OrderRejected = defineEvent("OrderRejected", z.object({
   orderId: z.number(),
   account: z.number(),
@@ -37,6 +39,7 @@ export const OrderRejected = defineEvent("OrderRejected", z.object({
   ]),
 }), trusted);
 
+/** Two orders traded. */
 export const TradeExecuted = defineEvent("TradeExecuted", z.object({
   price: int,
   quantity: int,
@@ -47,6 +50,7 @@ export const TradeExecuted = defineEvent("TradeExecuted", z.object({
   takerSide: side,
 }), trusted);
 
+/** An order left the book: cancelled by its owner or by self-trade prevention. */
 export const OrderCancelled = defineEvent("OrderCancelled", z.object({
   orderId: int,
   account: int,
@@ -55,6 +59,7 @@ export const OrderCancelled = defineEvent("OrderCancelled", z.object({
   reason: z.enum(["requested", "self-trade"]),
 }), trusted);
 
+/** An order ended unfilled by its time in force (IOC, FOK, market). */
 export const OrderExpired = defineEvent("OrderExpired", z.object({
   orderId: int,
   account: int,
@@ -62,6 +67,7 @@ export const OrderExpired = defineEvent("OrderExpired", z.object({
   reason: z.enum(["ioc-unfilled", "fok-unfillable", "market-unfilled"]),
 }), trusted);
 
+/** A resting order's price or quantity changed. */
 export const OrderModified = defineEvent("OrderModified", z.object({
   orderId: int,
   account: int,
@@ -71,18 +77,24 @@ export const OrderModified = defineEvent("OrderModified", z.object({
   keptPriority: z.boolean(),
 }), trusted);
 
+/** A stop order's trigger price was reached; it now acts as a limit or market order. */
 export const StopTriggered = defineEvent("StopTriggered", z.object({
   orderId: int,
   account: int,
   lastTradePrice: int,
 }), trusted);
 
+/** Every order-book event definition. */
 export const orderBookEventDefinitions = [
   OrderAccepted, OrderRejected, TradeExecuted, OrderCancelled, OrderExpired, OrderModified, StopTriggered,
 ] as const;
 
+/** Any order-book event. */
 export type OrderBookEvent = EventOf<(typeof orderBookEventDefinitions)[number]>;
+/** An OrderAccepted event. */
 export type OrderAccepted = EventOf<typeof OrderAccepted>;
+/** A TradeExecuted event. */
 export type TradeExecuted = EventOf<typeof TradeExecuted>;
 
-export const orderBookEvents = () => eventRegistry(...orderBookEventDefinitions);
+/** A registry of the order-book events, for an event store. */
+export const orderBookEvents = (): EventRegistry<OrderBookEvent> => eventRegistry(...orderBookEventDefinitions);

@@ -12,23 +12,37 @@ import type { OrderBook } from "./book.ts";
 import type { OrderBookEvent } from "./events.ts";
 import type { Side } from "./types.ts";
 
+/** One price level of a depth view. */
 export interface DepthLevel {
+  /** Price in ticks. */
   price: number;
+  /** Total quantity in lots. */
   quantity: number;
+  /** Number of orders. */
   orders: number;
 }
 
+/** The top levels of both sides, best first. */
 export interface Depth {
+  /** Bids, highest first. */
   bids: DepthLevel[];
+  /** Asks, lowest first. */
   asks: DepthLevel[];
 }
 
+/** A trade on the tape. */
 export interface Trade {
+  /** Global position of the trade event. */
   position: number;
+  /** Price in ticks. */
   price: number;
+  /** Quantity in lots. */
   quantity: number;
+  /** The incoming (taker) order's side. */
   takerSide: Side;
+  /** The resting order's id. */
   makerOrderId: number;
+  /** The incoming order's id. */
   takerOrderId: number;
 }
 
@@ -148,6 +162,7 @@ class MarketData {
   }
 }
 
+/** Market data for every book in the store, kept by an inline projection. */
 export interface MarketDataProjection extends InlineProjection<OrderBookEvent> {
   /** Top `levels` per side of a stream's book, best first. */
   depth(streamId: string, levels: number): Depth;

@@ -6,12 +6,17 @@ import { OrderBook, RestingOrder } from "./book.ts";
 import type { BookSide, StopOrder } from "./book.ts";
 import type { Instrument, SelfTradePrevention, Side } from "./types.ts";
 
+/** A book as JSON-compatible data (what snapshots hold). */
 export interface BookData {
+  /** The instrument's symbol. */
   symbol: string;
+  /** Price of the last trade. */
   lastTradePrice: number;
   /** [orderId, account, price, quantity, postOnly, selfTrade] in priority order. */
   bids: [number, number, number, number, boolean, SelfTradePrevention][];
+  /** The same for the asks. */
   asks: [number, number, number, number, boolean, SelfTradePrevention][];
+  /** Stop orders waiting, in arrival order. */
   stops: StopOrder[];
 }
 
@@ -26,6 +31,7 @@ function sideData(side: BookSide): BookData["bids"] {
   }
 }
 
+/** The book as snapshot data. */
 export function bookToData(book: OrderBook): BookData {
   return {
     symbol: book.instrument.symbol,
@@ -36,6 +42,7 @@ export function bookToData(book: OrderBook): BookData {
   };
 }
 
+/** A book rebuilt from snapshot data. */
 export function bookFromData(data: BookData, instrument: Instrument): OrderBook {
   const book = new OrderBook(instrument);
   book.lastTradePrice = data.lastTradePrice;

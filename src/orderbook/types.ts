@@ -4,12 +4,16 @@
  * quantity unit and must be a multiple of its lot size. No floating point anywhere.
  */
 export type Side = "buy" | "sell";
+/** Order kinds. */
 export type OrderKind = "limit" | "market" | "stop-limit" | "stop-market";
+/** Time in force: good till cancelled, immediate or cancel, fill or kill. */
 export type TimeInForce = "GTC" | "IOC" | "FOK";
 /** What to do when an incoming order would trade with a resting order of the same account. */
 export type SelfTradePrevention = "allow" | "cancel-resting" | "cancel-incoming" | "cancel-both";
 
+/** A tradable instrument: prices are integer ticks, quantities integer lots. */
 export interface Instrument {
+  /** Its name, also its book's stream id suffix. */
   symbol: string;
   /** Prices must be multiples of this (in price units), e.g. 5 for a 0.05 tick in cents. */
   tickSize: number;
@@ -17,6 +21,7 @@ export interface Instrument {
   lotSize: number;
 }
 
+/** Why a command was rejected. */
 export type RejectReason =
   | "invalid-order-id"
   | "duplicate-order-id"
@@ -35,19 +40,29 @@ export type RejectReason =
   | "not-modifiable"
   | "no-change";
 
+/** Why an order was cancelled. */
 export type CancelReason = "requested" | "self-trade";
+/** Why an order expired. */
 export type ExpireReason = "ioc-unfilled" | "fok-unfillable" | "market-unfilled";
 
+/** Every side (its index is its code in the WAL). */
 export const SIDES: readonly Side[] = ["buy", "sell"];
+/** Every order kind (its index is its code in the WAL). */
 export const KINDS: readonly OrderKind[] = ["limit", "market", "stop-limit", "stop-market"];
+/** Every time in force (its index is its code in the WAL). */
 export const TIMES_IN_FORCE: readonly TimeInForce[] = ["GTC", "IOC", "FOK"];
+/** Every self-trade prevention mode (its index is its code in the WAL). */
 export const SELF_TRADE: readonly SelfTradePrevention[] = ["allow", "cancel-resting", "cancel-incoming", "cancel-both"];
+/** Every reject reason (its index is its code in the WAL). */
 export const REJECT_REASONS: readonly RejectReason[] = [
   "invalid-order-id", "duplicate-order-id", "unknown-order", "invalid-account", "account-mismatch",
   "invalid-quantity", "quantity-off-lot", "invalid-price", "price-off-tick", "missing-price",
   "invalid-stop-price", "post-only-would-cross", "post-only-not-limit", "invalid-time-in-force",
   "not-modifiable", "no-change",
 ];
+/** Every cancel reason (its index is its code in the WAL). */
 export const CANCEL_REASONS: readonly CancelReason[] = ["requested", "self-trade"];
+/** Every expire reason (its index is its code in the WAL). */
 export const EXPIRE_REASONS: readonly ExpireReason[] = ["ioc-unfilled", "fok-unfillable", "market-unfilled"];
+/** Commands a rejection can name (its index is its code in the WAL). */
 export const COMMAND_NAMES = ["place", "cancel", "modify"] as const;

@@ -23,11 +23,15 @@ export function random(seed: number): () => number {
   };
 }
 
+/** The instrument of the seeded workloads. */
 export const WORKLOAD_INSTRUMENT: Instrument = { symbol: "XBT-USD", tickSize: 1, lotSize: 1 };
 const MID = 100_000;
 
+/** A seeded command stream. */
 export interface Workload {
+  /** Its name in reports. */
   name: string;
+  /** The instrument it trades. */
   instrument: Instrument;
   /** Commands that build the starting book (not timed). */
   setup: OrderCommand[];
@@ -71,6 +75,7 @@ export class ExchangeCoreMixGenerator {
   readonly #symbol = WORKLOAD_INSTRUMENT.symbol;
   #orderId: number;
 
+  /** A generator over `engine`, seeded; order ids start at `firstOrderId`. */
   constructor(engine: OrderBookEngine, seed = 1, targetResting = 1_000, firstOrderId = 1) {
     this.#next = random(seed);
     this.#engine = engine;
@@ -149,6 +154,7 @@ export async function exchangeCoreMix(count: number, seed = 1, targetResting = 1
   return { name: "exchange-core mix", instrument: WORKLOAD_INSTRUMENT, setup, commands };
 }
 
+/** Plain limit orders within 10 ticks of a fixed mid: they cross often. */
 export function crossingLimitStream(count: number, seed = 2): Workload {
   const next = random(seed);
   const symbol = WORKLOAD_INSTRUMENT.symbol;

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import type { Decider } from "../core/decider.ts";
 import type { Event } from "../core/events.ts";
 
+/** The assertions of a spec. */
 export interface Then<S, E> {
   /** Asserts the command decided exactly these events (deep equality, in order). */
   then(expected: readonly E[]): void;
@@ -19,9 +20,22 @@ export interface Then<S, E> {
   thenState(check: (state: S) => void): void;
 }
 
-export function spec<C, S, E extends Event>(decider: Decider<C, S, E>, options: { streamId?: string } = {}) {
+/** The events a spec starts from. */
+export interface Given<C, S, E> {
+  /** The command under test. */
+  when(command: C): Then<S, E>;
+}
+
+/** A spec for `decider`; `streamId` is what `initialState` receives (default ""). */
+export interface Spec<C, S, E> {
+  /** The events that happened before (folded with `evolve` from the initial state). */
+  given(events: readonly E[]): Given<C, S, E>;
+}
+
+/** Starts a Given/When/Then spec for `decider`. */
+export function spec<C, S, E extends Event>(decider: Decider<C, S, E>, options: { streamId?: string } = {}): Spec<C, S, E> {
   return {
-    given(events: readonly E[]) {
+    given(events: readonly E[]): Given<C, S, E> {
       return {
         when(command: C): Then<S, E> {
           const state = () => {

@@ -5,18 +5,23 @@
  */
 import type { FileHandle, FileSystem } from "./file-system.ts";
 
+/** The file operations a fault can hit. */
 export type FaultOperation = "open" | "append" | "syncData" | "rename" | "syncDirectory";
 
+/** One injected fault: the nth call of an operation fails. */
 export interface Fault {
+  /** Which operation fails. */
   operation: FaultOperation;
   /** 1-based count of calls of that operation (in the process that holds the plan). */
   nth: number;
+  /** The errno-style code of the error (default EIO). */
   code?: "EIO" | "ENOSPC";
   /** Fail every call from the nth on, not just the nth. */
   persistent?: boolean;
   /** `error` (default) throws; `hang` blocks the calling thread for `hangMs` first (a
    * stalled disk); `crash` kills the writer Worker with an uncaught error. */
   effect?: "error" | "hang" | "crash";
+  /** How long a `hang` blocks (default 60 s). */
   hangMs?: number;
 }
 

@@ -10,28 +10,39 @@ export interface FileHandle {
   syncData(): void;
   /** Reads into `buffer` from file offset `position`; returns the bytes read. */
   readAt(buffer: Uint8Array, position: number): number;
+  /** The file's size in bytes. */
   size(): number;
+  /** Closes the handle. */
   close(): void;
 }
 
+/** The synchronous file operations the WAL runs on (one implementation per runtime). */
 export interface FileSystem {
   /** Opens for appending, creating the file if needed. */
   openAppend(path: string): FileHandle;
+  /** Opens for reading. */
   openRead(path: string): FileHandle;
   /** Creates a new file and fails (code EEXIST) if it exists. */
   createExclusive(path: string): FileHandle;
+  /** The whole file. */
   readFile(path: string): Uint8Array;
+  /** Renames (atomically replacing `to`). */
   rename(from: string, to: string): void;
+  /** Deletes a file. */
   remove(path: string): void;
+  /** Cuts a file to `length` bytes. */
   truncate(path: string, length: number): void;
   /** fsync on the directory, so created, renamed and removed names survive a crash. */
   syncDirectory(path: string): void;
   /** File names (not paths) in a directory. */
   list(path: string): string[];
+  /** Whether `path` exists. */
   exists(path: string): boolean;
+  /** Creates a directory and its parents. */
   makeDirectory(path: string): void;
   /** This process's id, and whether another process id is running (for the lock file). */
   readonly pid: number;
+  /** Whether a process with this id is running. */
   processAlive(pid: number): boolean;
 }
 

@@ -15,9 +15,11 @@
 import { InjectedFault } from "./faults.ts";
 import type { FileHandle, FileSystem } from "./file-system.ts";
 
+/** Where and how a simulated power cut happens. */
 export interface PowerLoss {
   /** 1-based count of sync calls (fdatasync or directory fsync) at which power is lost. */
   atSync: number;
+  /** What becomes of the bytes written but not synced. */
   tail: "drop" | "torn" | "garbage";
   /** Seeds the tear point and the garbage. */
   seed: number;

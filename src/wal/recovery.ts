@@ -17,8 +17,11 @@ import { decodeSegmentHeader, parseSegmentName, SEGMENT_HEADER_BYTES } from "./s
 /** Every this many records a segment's file offset is kept in memory, for reads. */
 export const SPARSE_EVERY = 64;
 
+/** What recovery knows of one segment file. */
 export interface SegmentIndex {
+  /** The file name. */
   name: string;
+  /** Position of its first record. */
   firstPosition: number;
   /** Bytes used (header + records). */
   bytes: number;
@@ -28,8 +31,11 @@ export interface SegmentIndex {
   records: number;
 }
 
+/** What a recovery scan found (and, unless read-only, did). */
 export interface Recovered {
+  /** The segments, oldest first. */
   segments: SegmentIndex[];
+  /** Position of the last valid record (0 for an empty log). */
   headPosition: number;
   /** With `readOnly`: the first problem found, which open would have cut (`torn`) or refused. */
   problem?: { file: string; offset: number; reason: string; torn: boolean };

@@ -37,6 +37,7 @@ import { SEGMENT_HEADER_BYTES } from "./segment.ts";
 import { FileSnapshotStore } from "./file-snapshots.ts";
 import type { WriterMessage, WriterStart } from "./writer-worker.ts";
 
+/** Options of WAL storage. */
 export interface WalOptions {
   /** `durable` (default): acknowledge after the covering fdatasync. `async`: on enqueue,
    * losing at most `maxDelayMs` plus one write in a crash. `sync`: one fdatasync per record. */
@@ -67,10 +68,13 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** The asynchronous write-ahead log: a SharedArrayBuffer ring drained by a writer Worker with group commit. */
 export class WalStorage implements StorageAdapter {
   readonly name = "wal";
+  /** `durable` (default), `async` or `sync`. */
   readonly durability: Exclude<DurabilityMode, "memory">;
   readonly snapshots: SnapshotStore;
+  /** The WAL directory. */
   readonly directory: string;
   /** What recovery found and did at open. */
   recovered?: Recovered;
@@ -102,6 +106,7 @@ export class WalStorage implements StorageAdapter {
   #readers = new Map<string, FileHandle>();
   #closed?: () => void;
 
+  /** Use `fileStorage` from `eventfold/adapter/file` (or the deno / bun adapter). */
   constructor(fs: FileSystem, fileSystemModule: string, directory: string, options: WalOptions = {}) {
     this.durability = options.durability ?? "durable";
     const sync = this.durability === "sync";

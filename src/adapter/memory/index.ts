@@ -9,21 +9,27 @@ import { ClosedError, StorageError } from "../../core/errors.ts";
 
 /** The records a memory adapter keeps; pass the same log to a new adapter to "reopen". */
 export interface MemoryLog {
+  /** Every appended record, in position order. */
   records: StoredRecord[];
+  /** Snapshots kept beside the log. */
   snapshots: SnapshotStore;
 }
 
+/** A new, empty memory log (share one between adapters to reopen the same log). */
 export function createMemoryLog(): MemoryLog {
   return { records: [], snapshots: new MemorySnapshotStore() };
 }
 
+/** Storage in memory: nothing survives the process. The reference adapter of the conformance suite. */
 export class MemoryAdapter implements StorageAdapter {
   readonly name = "memory";
+  /** Always `memory`: acknowledged at once, lost with the process. */
   readonly durability: DurabilityMode = "memory";
   readonly snapshots: SnapshotStore;
   readonly #log: MemoryLog;
   #closed = false;
 
+  /** An adapter over `log` (a fresh one by default). */
   constructor(log: MemoryLog = createMemoryLog()) {
     this.#log = log;
     this.snapshots = log.snapshots;
