@@ -3,7 +3,7 @@
  * call of an operation fails with an errno-style error, once (transient) or from then on
  * (persistent). Plain data, so it can be handed to the writer Worker.
  */
-import type { FileHandle, FileSystem } from "./file-system.ts";
+import { type FileHandle, type FileSystem, forwardingFileSystem, forwardingHandle } from "./file-system.ts";
 
 /** The file operations a fault can hit. */
 export type FaultOperation = "open" | "append" | "syncData" | "rename" | "syncDirectory";
@@ -49,23 +49,18 @@ export function withFaults(fs: FileSystem, faults: readonly Fault[]): FileSystem
       }
     }
   };
-  const wrap = (handle: FileHandle): FileHandle => ({
-    append(bytes, offset, length) {
-      check("append");
-      handle.append(bytes, offset, length);
-    },
-    syncData() {
-      check("syncData");
-      handle.syncData();
-    },
-    readAt: (buffer, position) => handle.readAt(buffer, position),
-    size: () => handle.size(),
-    close: () => handle.close(),
-  });
-  return {
-    ...fs,
-    pid: fs.pid,
-    processAlive: (pid) => fs.processAlive(pid),
+  const wrap = (handle: FileHandle): FileHandle =>
+    forwardingHandle(handle, {
+      append(bytes, offset, length) {
+        check("append");
+        handle.append(bytes, offset, length);
+      },
+      syncData() {
+        check("syncData");
+        handle.syncData();
+      },
+    });
+  return forwardingFileSystem(fs, {
     openAppend(path) {
       check("open");
       return wrap(fs.openAppend(path));
@@ -74,7 +69,6 @@ export function withFaults(fs: FileSystem, faults: readonly Fault[]): FileSystem
       check("open");
       return wrap(fs.createExclusive(path));
     },
-    openRead: (path) => fs.openRead(path),
     rename(from, to) {
       check("rename");
       fs.rename(from, to);
@@ -83,5 +77,5 @@ export function withFaults(fs: FileSystem, faults: readonly Fault[]): FileSystem
       check("syncDirectory");
       fs.syncDirectory(path);
     },
-  };
+  });
 }

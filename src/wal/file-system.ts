@@ -46,6 +46,23 @@ export interface FileSystem {
   processAlive(pid: number): boolean;
 }
 
+/** A file system forwarding everything to `fs` but `overrides` (for wrappers that inject faults or crashes). */
+export function forwardingFileSystem(fs: FileSystem, overrides: Partial<FileSystem>): FileSystem {
+  return { ...fs, pid: fs.pid, processAlive: (pid) => fs.processAlive(pid), ...overrides };
+}
+
+/** A handle forwarding everything to `handle` but `overrides`. */
+export function forwardingHandle(handle: FileHandle, overrides: Partial<FileHandle>): FileHandle {
+  return {
+    append: (bytes, offset, length) => handle.append(bytes, offset, length),
+    syncData: () => handle.syncData(),
+    readAt: (buffer, position) => handle.readAt(buffer, position),
+    size: () => handle.size(),
+    close: () => handle.close(),
+    ...overrides,
+  };
+}
+
 /** Joins path parts with "/" (both runtimes accept it on every platform they run on here). */
 export function joinPath(...parts: string[]): string {
   return parts.join("/").replace(/\/+/g, "/");

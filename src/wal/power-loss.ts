@@ -13,7 +13,7 @@
  * Plain data (a plan) so it can be handed to the writer Worker like `faults`.
  */
 import { InjectedFault } from "./faults.ts";
-import type { FileHandle, FileSystem } from "./file-system.ts";
+import { type FileHandle, type FileSystem, forwardingFileSystem, forwardingHandle } from "./file-system.ts";
 
 /** Where and how a simulated power cut happens. */
 export interface PowerLoss {
@@ -86,7 +86,7 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
     const file: Tracked = { path, synced: size, written: size };
     files.set(path, file);
     if (created) unsyncedNames.push({ created: path });
-    return {
+    return forwardingHandle(handle, {
       append(bytes, offset, length) {
         handle.append(bytes, offset, length);
         file.written += length;
@@ -97,22 +97,15 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
         sync();
         file.synced = file.written;
       },
-      readAt: (buffer, position) => handle.readAt(buffer, position),
-      size: () => handle.size(),
-      close: () => handle.close(),
-    };
+    });
   };
 
-  return {
-    ...fs,
-    pid: fs.pid,
-    processAlive: (pid) => fs.processAlive(pid),
+  return forwardingFileSystem(fs, {
     openAppend(path) {
       const created = !fs.exists(path);
       return track(path, fs.openAppend(path), created);
     },
     createExclusive: (path) => track(path, fs.createExclusive(path), true),
-    openRead: (path) => fs.openRead(path),
     rename(from, to) {
       fs.rename(from, to);
       const file = files.get(from);
@@ -134,5 +127,5 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
       const inDirectory = (name: string) => name.startsWith(prefix) && !name.slice(prefix.length).includes("/");
       unsyncedNames = unsyncedNames.filter((name) => !inDirectory("created" in name ? name.created : name.to));
     },
-  };
+  });
 }
