@@ -107,7 +107,7 @@ test("every command has --help; errors are one line and a non-zero exit, the sta
   assert.match(verbose.stderr, /\n\s+at /);
 });
 
-test("demo and crash run through the CLI", () => {
+test("demo, crash and bench run through the CLI", () => {
   const directory = temporaryDirectory("eventfold-cli-");
   try {
     const demo = cli("demo", "--commands", "2000", "--dir", join(directory.path, "demo"));
@@ -117,6 +117,11 @@ test("demo and crash run through the CLI", () => {
     const crash = cli("crash", "--iterations", "3", "--seed", "11");
     assert.equal(crash.status, 0, crash.stderr);
     assert.match(crash.stdout, /3 iterations .* 0 lost, seed 11/);
+    const results = join(directory.path, "bench");
+    const bench = cli("bench", "--quick", "--out", results);
+    assert.equal(bench.status, 0, bench.stderr);
+    const runtime = isDeno ? "deno" : "bun";
+    for (const extension of ["json", "md", "svg"]) assert.ok(existsSync(join(results, `${runtime}.${extension}`)), extension);
   } finally {
     directory.remove();
   }
