@@ -18,7 +18,7 @@ const reports = mkdtempSync(join(tmpdir(), "eventfold-test-"));
 
 const commands = {
   deno: (report) => [bin("deno"), ["test", "-A", "--no-check", `--junit-path=${report}`, ...(extra.length ? extra : ["test/"])]],
-  bun: (report) => [bin("bun"), ["test", "--timeout=120000", "--reporter=junit", `--reporter-outfile=${report}`, ...extra]],
+  bun: (report) => [bin("bun"), ["test", "--timeout=600000", "--reporter=junit", `--reporter-outfile=${report}`, ...extra]],
 };
 
 /** Counts leaf test cases in a JUnit report: Deno also lists each describe() as a case. */
