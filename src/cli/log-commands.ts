@@ -132,7 +132,9 @@ export async function repair(directory: string, confirmed: boolean, out: Output)
     return 0;
   }
   out.line(`found: ${describeProblem(problem)}`);
-  if (!confirmed) throw new CliError("repair moves the bytes after the problem aside (they are kept, not deleted); run again with --yes to go ahead");
+  if (!confirmed && !(await out.confirm("move the bytes after the problem aside (kept, not deleted)?"))) {
+    throw new CliError("repair moves the bytes after the problem aside (they are kept, not deleted); run again with --yes to go ahead");
+  }
   const storage = fileStorage(directory, { repair: true, codecs: orderBookCodecs });
   await storage.open(() => {});
   const recovered = storage.recovered!;

@@ -79,7 +79,7 @@ const COMMANDS: Record<string, Command> = {
   repair: {
     usage: "repair <dir> [--yes]",
     summary: "keep the valid prefix, move the rest aside (never deleted)",
-    details: "Without --yes it only says what it would do. Needs the directory's lock (no writer running).",
+    details: "Asks first on a terminal; elsewhere only says what it would do unless --yes is given. Needs the directory's lock (no writer running).",
     run: (a) => repair(a.directory(), a.options.has("yes"), consoleOutput(false)),
   },
   dump: {
