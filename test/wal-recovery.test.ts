@@ -1,8 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { StorageError } from "../mod.ts";
+import { basename, join } from "node:path";
+import { EventStore, StorageError } from "../mod.ts";
+import { nodeFileSystem } from "../src/adapter/bun/file-system.ts";
+import { WalStorage } from "../src/wal/wal-storage.ts";
+import { forwardingFileSystem, forwardingHandle } from "../src/wal/file-system.ts";
+import { testEvents } from "./support/fixtures.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 import { appendBytes, fill, flipByte, lastSegment, ns, openWal, segments } from "./support/wal.ts";
 
@@ -184,3 +188,27 @@ test("random record sizes, batch sizes, ring and segment sizes: every record com
       { seed, numRuns: 40 },
     ));
 });
+
+test("open syncs the recovered tail and the directory before calling anything durable", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory, { segmentBytes: 4096 });
+    await fill(first.store, 200);
+    await first.store.close();
+    // A killed writer's unsynced records sit in the page cache, valid: open must sync them
+    // before the store reports them durable. Watch the main thread's file calls.
+    const calls: string[] = [];
+    const spy = forwardingFileSystem(nodeFileSystem, {
+      openAppend(path) {
+        const handle = nodeFileSystem.openAppend(path);
+        return forwardingHandle(handle, { syncData: () => (calls.push(`syncData ${basename(path)}`), handle.syncData()) });
+      },
+      syncDirectory: (path) => (calls.push(`syncDirectory ${path}`), nodeFileSystem.syncDirectory(path)),
+    });
+    const storage = new WalStorage(spy, new URL("../src/adapter/bun/file-system.ts", import.meta.url).href, directory);
+    const store = new EventStore({ events: testEvents(), storage });
+    await store.open();
+    assert.ok(calls.includes(`syncData ${segments(directory).at(-1)}`), calls.join(", "));
+    assert.ok(calls.includes(`syncDirectory ${directory}`), calls.join(", "));
+    assert.equal(store.durablePosition, 200);
+    await store.close();
+  }));

@@ -101,7 +101,25 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
     break;
   }
   result.headPosition = expected - 1;
+  if (!options.readOnly) makeRecoveredDurable(fs, directory, result.segments);
   return result;
+}
+
+/**
+ * Records a killed writer wrote but never synced are still in the page cache, valid, and
+ * now part of the log; the store will call them durable (and hand them to durable-only
+ * subscribers). Sync them, and the directory entries, before it does.
+ */
+function makeRecoveredDurable(fs: FileSystem, directory: string, segments: SegmentIndex[]): void {
+  const last = segments.at(-1);
+  if (last === undefined) return;
+  const handle = fs.openAppend(joinPath(directory, last.name));
+  try {
+    handle.syncData();
+  } finally {
+    handle.close();
+  }
+  fs.syncDirectory(directory);
 }
 
 const REASONS: Record<RecordProblem, string> = {
