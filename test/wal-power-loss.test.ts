@@ -48,12 +48,20 @@ async function runUntilPowerLoss(directory: string, plan: PowerLoss): Promise<{ 
   return { acknowledged, crashed };
 }
 
+/** Where the workload's appends end (an append is all or nothing, so recovery stops at one of these). */
+const appendEnds = new Set<number>([0]);
+for (let n = 0; n < EVENTS;) {
+  for (let i = 0; i < 1 + (n % 3) && n < EVENTS; i++) n++; // the same batches as runUntilPowerLoss
+  appendEnds.add(n);
+}
+
 async function checkRecovered(directory: string, acknowledged: number): Promise<number> {
   const store = new EventStore({ events: testEvents(), storage: fileStorage(directory, { durability: "durable" }) });
   await store.open();
   try {
     const events = await store.readAll();
     assert.ok(events.length >= acknowledged, `acknowledged ${acknowledged} events, recovered ${events.length}`);
+    assert.ok(appendEnds.has(events.length), `recovered ${events.length} events: the log ends inside an append`);
     events.forEach((event, i) => {
       assert.equal(event.position, i + 1);
       assert.deepEqual(event.data, { n: i + 1, text: textOf(i + 1) }, `event at position ${i + 1}`);

@@ -1,12 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { EventStore, StorageError } from "../mod.ts";
 import { nodeFileSystem } from "../src/adapter/bun/file-system.ts";
 import { WalStorage } from "../src/wal/wal-storage.ts";
 import { forwardingFileSystem, forwardingHandle } from "../src/wal/file-system.ts";
-import { testEvents } from "./support/fixtures.ts";
+import { noted, testEvents } from "./support/fixtures.ts";
+import { checkRecord, paddedLength } from "../src/wal/record-format.ts";
+import { parseSegmentName, SEGMENT_HEADER_BYTES } from "../src/wal/segment.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 import { appendBytes, fill, flipByte, lastSegment, ns, openWal, segments } from "./support/wal.ts";
 
@@ -211,4 +213,62 @@ test("open syncs the recovered tail and the directory before calling anything du
     assert.ok(calls.includes(`syncDirectory ${directory}`), calls.join(", "));
     assert.equal(store.durablePosition, 200);
     await store.close();
+  }));
+
+/** File offsets of the records of a segment file, in order. */
+function recordOffsets(path: string): number[] {
+  const bytes = new Uint8Array(readFileSync(path));
+  const view = new DataView(bytes.buffer);
+  const offsets: number[] = [];
+  for (let offset = SEGMENT_HEADER_BYTES; offset < bytes.length;) {
+    const length = checkRecord(bytes, view, offset, bytes.length);
+    if (typeof length !== "number") break;
+    offsets.push(offset);
+    offset += paddedLength(length);
+  }
+  return offsets;
+}
+
+/** `appends` appends of three events each, numbered on from `first`. */
+const appendThree = async (store: Awaited<ReturnType<typeof openWal>>["store"], appends: number, first = 1) => {
+  for (let a = 0; a < appends; a++) store.enqueue("s", [0, 1, 2].map((i) => noted(first + 3 * a + i)));
+  await store.durable();
+};
+
+test("an append is all or nothing: a log ending inside one is cut back to the last whole append", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory);
+    await appendThree(first.store, 5); // records 1..15, appends of 3
+    await first.store.close();
+    // A crash after the writes of records 13 and 14 but before 15's: whole records, half an append.
+    const segment = lastSegment(directory);
+    truncateSync(segment, recordOffsets(segment)[14]);
+    const again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), Array.from({ length: 12 }, (_, i) => i + 1));
+    const cut = again.storage.recovered?.truncated;
+    assert.ok(cut && readdirSync(directory).includes(cut.savedAs), "the cut bytes are kept aside");
+    // The log goes on from the last whole append.
+    await appendThree(again.store, 1, 13);
+    await again.store.close();
+    const third = await openWal(directory);
+    assert.deepEqual(await ns(third.store), Array.from({ length: 15 }, (_, i) => i + 1));
+    await third.store.close();
+  }));
+
+test("an append split across a segment roll is cut back whole when the next segment never made it", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory, { segmentBytes: 600 });
+    await appendThree(first.store, 8);
+    await first.store.close();
+    // Find a segment whose last record continues into the next segment, and lose everything after it.
+    const names = segments(directory);
+    const split = names.findIndex((name, i) => i < names.length - 1 && (parseSegmentName(names[i + 1])! - 1) % 3 !== 0);
+    assert.ok(split >= 0, "no append spans two segments: make the records or the segments another size");
+    for (const name of names.slice(split + 1)) rmSync(join(directory, name));
+    const lastKept = parseSegmentName(names[split + 1])! - 1;
+    const again = await openWal(directory, { segmentBytes: 600 });
+    const recovered = await ns(again.store);
+    assert.equal(recovered.length % 3, 0, `recovered ${recovered.length} events: half an append is visible`);
+    assert.equal(recovered.length, lastKept - (lastKept % 3));
+    await again.store.close();
   }));

@@ -8,7 +8,7 @@
  *  16  u32  stream version
  *  20  u16  schema version of the data
  *  22  u8   data codec (0 = JSON)
- *  23  u8   reserved, 0
+ *  23  u8   flags: bit 0 = more records of the same append follow (an append is all or nothing)
  *  24  f64  timestamp, ms since the epoch
  *  32  u16  stream id length   34 u16 type length   36 u32 metadata length
  *  40  stream id (UTF-8), type (UTF-8), metadata (JSON, UTF-8), data (codec bytes)
@@ -24,6 +24,12 @@ export const ALIGNMENT = 8;
 export const MAX_STRING_BYTES = 0xffff;
 
 export const paddedLength = (length: number): number => (length + 7) & ~7;
+
+/** Record flag: more records of the same append follow. Recovery keeps an append whole or not at all. */
+export const FLAG_MORE = 1;
+
+/** Does the record at `offset` have more records of its append after it? */
+export const recordContinues = (view: DataView, offset: number): boolean => (view.getUint8(offset + 23) & FLAG_MORE) !== 0;
 
 const encoder = new TextEncoder();
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -89,7 +95,15 @@ export class RecordEncoder {
   }
 
   /** Writes a measured record at `offset` (CRC left 0) and zero-fills its padding. */
-  write(record: StoredRecord, plan: EncodePlan, bytes: Uint8Array, view: DataView, offset: number, length: number): void {
+  write(
+    record: StoredRecord,
+    plan: EncodePlan,
+    bytes: Uint8Array,
+    view: DataView,
+    offset: number,
+    length: number,
+    more = false,
+  ): void {
     view.setUint32(offset, 0, true);
     view.setUint32(offset + 4, length, true);
     view.setUint32(offset + 8, record.position % 0x1_0000_0000, true);
@@ -97,7 +111,7 @@ export class RecordEncoder {
     view.setUint32(offset + 16, record.streamVersion, true);
     view.setUint16(offset + 20, record.schemaVersion, true);
     view.setUint8(offset + 22, plan.codec);
-    view.setUint8(offset + 23, 0);
+    view.setUint8(offset + 23, more ? FLAG_MORE : 0);
     view.setFloat64(offset + 24, record.timestamp, true);
     view.setUint16(offset + 32, plan.streamId.length, true);
     view.setUint16(offset + 34, plan.type.length, true);

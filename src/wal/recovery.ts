@@ -11,7 +11,15 @@
  */
 import { StorageError } from "../core/errors.ts";
 import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
-import { checkRecord, paddedLength, RecordDecoder, recordPosition, type RecordProblem, recordStreamVersion } from "./record-format.ts";
+import {
+  checkRecord,
+  paddedLength,
+  recordContinues,
+  RecordDecoder,
+  recordPosition,
+  type RecordProblem,
+  recordStreamVersion,
+} from "./record-format.ts";
 import { decodeSegmentHeader, parseSegmentName, SEGMENT_HEADER_BYTES } from "./segment.ts";
 
 /** Every this many records a segment's file offset is kept in memory, for reads. */
@@ -63,6 +71,7 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
   if (!options.readOnly) for (const name of names.filter((n) => n.endsWith(".tmp"))) fs.remove(joinPath(directory, name));
   const segmentNames = names.filter((n) => parseSegmentName(n) !== undefined).sort();
   const result: Recovered = { segments: [], headPosition: 0 };
+  const appends: Appends = { pending: [], onRecord: options.onRecord };
   let expected = 1;
   for (let i = 0; i < segmentNames.length; i++) {
     const name = segmentNames[i];
@@ -77,7 +86,7 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
     else if (header.firstPosition !== expected || parseSegmentName(name) !== expected) {
       problem = { offset: 0, reason: `segment starts at position ${header.firstPosition}, expected ${expected}` };
     } else {
-      problem = scanRecords(bytes, view, segment, decoder, options.onRecord, path);
+      problem = scanRecords(bytes, view, segment, decoder, appends, path);
     }
     expected = segment.firstPosition + segment.records;
     if (segment.records > 0 || problem === undefined || problem.offset > 0) result.segments.push(segment);
@@ -99,6 +108,10 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
       );
     }
     break;
+  }
+  if (appends.pending.length > 0) {
+    expected -= appends.pending.length;
+    cutUnfinishedAppend(fs, directory, result, appends, options.readOnly === true);
   }
   result.headPosition = expected - 1;
   if (!options.readOnly) makeRecoveredDurable(fs, directory, result.segments);
@@ -129,12 +142,23 @@ const REASONS: Record<RecordProblem, string> = {
   "bad-checksum": "record checksum mismatch",
 };
 
+/**
+ * Records of an append not yet known to be whole: they reach the store only when the
+ * append's last record (the one without the "more" flag) does.
+ */
+interface Appends {
+  pending: [streamId: string, streamVersion: number, position: number][];
+  /** Where the last whole append ends. */
+  lastWhole?: { segment: SegmentIndex; bytes: number; records: number; sparse: number };
+  onRecord: RecoverOptions["onRecord"];
+}
+
 function scanRecords(
   bytes: Uint8Array,
   view: DataView,
   segment: SegmentIndex,
   decoder: RecordDecoder,
-  onRecord: RecoverOptions["onRecord"],
+  appends: Appends,
   path: string,
 ): Problem | undefined {
   let offset = SEGMENT_HEADER_BYTES;
@@ -152,12 +176,45 @@ function scanRecords(
       throw new StorageError(`WAL record cannot be decoded: ${(error as Error).message}`, { file: path, offset, cause: error });
     }
     if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(offset);
-    onRecord(streamId, recordStreamVersion(view, offset), position);
+    appends.pending.push([streamId, recordStreamVersion(view, offset), position]);
     segment.records++;
     offset += paddedLength(checked);
     segment.bytes = offset;
+    if (!recordContinues(view, offset - paddedLength(checked))) {
+      for (const [id, version, at] of appends.pending) appends.onRecord(id, version, at);
+      appends.pending.length = 0;
+      appends.lastWhole = { segment, bytes: offset, records: segment.records, sparse: segment.sparse.length };
+    }
   }
   return undefined;
+}
+
+/**
+ * The log ends inside an append (a crash between the writes of one append's records):
+ * keep it whole or not at all — cut back to the end of the last whole append, saving the
+ * cut bytes aside (`.broken-<offset>`) and moving later segments aside (`.broken`).
+ */
+function cutUnfinishedAppend(fs: FileSystem, directory: string, result: Recovered, appends: Appends, readOnly: boolean): void {
+  const keep = appends.lastWhole ?? { segment: result.segments[0], bytes: SEGMENT_HEADER_BYTES, records: 0, sparse: 0 };
+  const at = result.segments.indexOf(keep.segment);
+  if (at < 0) throw new StorageError(`WAL recovery: the last whole append is in ${keep.segment.name}, which was set aside`);
+  const file = joinPath(directory, keep.segment.name);
+  if (readOnly) {
+    result.problem ??= { file, offset: keep.bytes, reason: "an append cut short (its last records never reached the disk)", torn: true };
+  } else {
+    for (const later of result.segments.slice(at + 1)) {
+      fs.rename(joinPath(directory, later.name), joinPath(directory, `${later.name}.broken`));
+    }
+    if (keep.segment.bytes > keep.bytes) {
+      result.truncated = cutTail(fs, directory, keep.segment.name, fs.readFile(file), keep.bytes);
+    }
+    fs.syncDirectory(directory);
+  }
+  result.segments.length = at + 1;
+  keep.segment.bytes = keep.bytes;
+  keep.segment.records = keep.records;
+  keep.segment.sparse.length = keep.sparse;
+  appends.pending.length = 0;
 }
 
 /** Is there any whole, checksummed record at or past `position` after `offset`? */

@@ -218,7 +218,8 @@ export class WalStorage implements StorageAdapter {
     const last = this.#segments.at(-1);
     const lastState = last && { bytes: last.bytes, records: last.records, sparse: last.sparse.length };
     try {
-      for (const record of records) this.#encode(record);
+      const lastIndex = records.length - 1;
+      for (let i = 0; i <= lastIndex; i++) this.#encode(records[i], i < lastIndex);
     } catch (error) {
       // Nothing was published: forget what this append wrote into the ring and the index.
       this.#cursor = startCursor;
@@ -236,7 +237,8 @@ export class WalStorage implements StorageAdapter {
     if (Atomics.load(this.#control, Slot.WorkerWaiting) === 1) Atomics.notify(this.#control, Slot.Head);
   }
 
-  #encode(record: StoredRecord): void {
+  /** Encodes one record into the ring; `more` marks every record of an append but its last. */
+  #encode(record: StoredRecord, more: boolean): void {
     const length = this.#encoder.measure(record, this.#plan);
     const padded = paddedLength(length);
     let segment = this.#segments.at(-1);
@@ -254,7 +256,7 @@ export class WalStorage implements StorageAdapter {
       this.#segments.push(segment);
     }
     const offset = this.#reserve(padded);
-    this.#encoder.write(record, this.#plan, this.#bytes, this.#view, offset, length);
+    this.#encoder.write(record, this.#plan, this.#bytes, this.#view, offset, length, more);
     if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(segment.bytes);
     segment.records++;
     segment.bytes += padded;

@@ -11,7 +11,7 @@
 import type { FileHandle, FileSystem } from "./file-system.ts";
 import { type Fault, withFaults } from "./faults.ts";
 import { type PowerLoss, withPowerLoss } from "./power-loss.ts";
-import { recordPosition, sealRecord } from "./record-format.ts";
+import { recordContinues, recordPosition, sealRecord } from "./record-format.ts";
 import { DURABLE_OFFSET_BYTES, MARKER_BYTES, publishFailure, ROLL_MARKER, Slot, State, WRAP_MARKER } from "./ring.ts";
 import { createSegment } from "./segment.ts";
 
@@ -198,7 +198,8 @@ class Writer {
       sealRecord(bytes, view, offset);
       const padded = (length + 7) & ~7;
       spanLength += padded;
-      this.#lastWritten = recordPosition(view, offset);
+      // Durable is published at append boundaries only: half an append is never acknowledged.
+      if (!recordContinues(view, offset)) this.#lastWritten = recordPosition(view, offset);
       if (this.#unsynced++ === 0) this.#firstUnsyncedAt = performance.now();
       this.#tail = (this.#tail + padded) >>> 0;
       if (this.#unsynced >= this.start.maxBatch) {

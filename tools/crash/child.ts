@@ -39,7 +39,7 @@ write(`ready ${generic.headPosition} ${engine.store.headPosition}`);
 for (;;) {
   const count = 1 + Math.floor(next() * 8);
   const events = [];
-  for (let i = 1; i <= count; i++) events.push(probe(generic.headPosition + i));
+  for (let i = 1; i <= count; i++) events.push(probe(generic.headPosition + i, i === count));
   const genericPosition = generic.enqueue("probe", events).position;
   if (generator.resting < 50) generator.fill();
   const commands = 1 + Math.floor(next() * 20);

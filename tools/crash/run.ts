@@ -9,8 +9,9 @@
  * ten while it is still opening and recovering), then opens the directory itself and
  * checks the invariant:
  *
- * - generic log: at least every acknowledged event is there, and event n holds exactly
- *   what the child wrote at position n (a clean prefix, nothing half-written);
+ * - generic log: at least every acknowledged event is there, event n holds exactly what
+ *   the child wrote at position n, and the log ends on the last event of an append (a
+ *   clean prefix, no append half-written);
  * - order-book log: at least every acknowledged event is there, the book is not crossed,
  *   and snapshot + tail recovers the very state a full replay does (same state hash).
  *
@@ -86,15 +87,18 @@ async function checkGeneric(directory: string, acknowledged: number): Promise<nu
   await store.open();
   try {
     let position = 0;
+    let lastWasEnd: boolean | undefined;
     for await (const chunk of store.readStreamChunks("probe")) {
       for (const event of chunk) {
         position++;
+        lastWasEnd = event.data.last;
         if (event.position !== position || event.data.n !== position || event.data.text !== probeText(position)) {
           throw new Error(`generic log: position ${position} holds ${JSON.stringify(event.data)} at ${event.position}`);
         }
       }
     }
     if (position !== store.headPosition) throw new Error(`generic log: read ${position} events of ${store.headPosition}`);
+    if (lastWasEnd === false) throw new Error(`generic log: ends at ${position}, inside an append (half of it is visible)`);
     return Math.max(0, acknowledged - store.headPosition);
   } finally {
     await store.close();
