@@ -41,8 +41,8 @@ export async function inspect(directory: string, out: Output): Promise<number> {
     directory,
     segments: reader.segments.map((s) => ({ name: s.name, firstPosition: s.firstPosition, records: s.records, bytes: s.bytes })),
     records: reader.headPosition,
-    // Every record a reader finds intact was synced or is about to be; after a clean close
-    // or a recovery this is the durable position.
+    // The end of the last whole append: the durable position of a log that was closed (or
+    // reopened after a crash). A writer still running may have synced less, or written more.
     durablePosition: reader.headPosition,
     bytes: reader.segments.reduce((total, s) => total + s.bytes, 0),
     streams: Object.fromEntries(streams),
@@ -56,7 +56,7 @@ export async function inspect(directory: string, out: Output): Promise<number> {
   }
   out.line(`${directory}: ${report.records.toLocaleString("en")} records in ${report.segments.length} segment(s), ${report.bytes.toLocaleString("en")} bytes`);
   for (const s of report.segments) out.line(`  ${s.name}  positions ${s.firstPosition}..${s.firstPosition + s.records - 1}  ${s.records} records  ${s.bytes} bytes`);
-  out.line(`durable position: ${report.durablePosition}`);
+  out.line(`durable position: ${report.durablePosition} (once closed or reopened; a running writer may differ)`);
   out.line(`streams: ${[...streams].map(([id, n]) => `${id} (${n})`).join(", ") || "none"}`);
   out.line("event types:");
   for (const [type, count] of Object.entries(report.eventTypes)) out.line(`  ${type.padEnd(20)} ${count}`);
