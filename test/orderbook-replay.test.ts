@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import fc from "fast-check";
-import { ValidationError } from "../mod.ts";
+import { createMemoryLog, memoryStorage, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import { bookDepth, marketDataProjection, orderBookCodecs, OrderBookEngine, OrderCommand, type OrderCommandInput } from "../src/orderbook/index.ts";
 import { LOT, orderCommand, SYMBOL, TICK } from "./support/order-commands.ts";
@@ -96,4 +96,28 @@ test("the order-book codecs round-trip every event and refuse bytes they cannot 
     assert.throws(() => codec.decode(view, 3, size), RangeError, codec.type);
   }
   assert.throws(() => orderBookCodecs[0].encode({ ...samples.OrderAccepted, side: "up" }, new DataView(new ArrayBuffer(64)), 0), /side/);
+});
+
+test("stops a crash left triggered but not executed are executed when the engine opens", async () => {
+  const log = createMemoryLog();
+  const instruments = [{ symbol: "XBT-USD", tickSize: 1, lotSize: 1 }];
+  const engine = await OrderBookEngine.open({ instruments, storage: memoryStorage(log) });
+  const place = (orderId: number, side: "buy" | "sell", price: number, extra: Partial<OrderCommandInput> = {}) =>
+    ({ type: "place", symbol: "XBT-USD", orderId, account: orderId, side, price, quantity: 5, ...extra }) as OrderCommandInput;
+  engine.submit(place(1, "sell", 100));
+  engine.submit(place(2, "sell", 101));
+  engine.submit(place(3, "buy", 0, { kind: "stop-market", stopPrice: 100, price: undefined }));
+  // The trade at 100 triggers stop 3; run only the command itself, as if the process died
+  // before the engine's trigger-stops append.
+  engine.handler.execute(OrderCommand.parse(place(4, "buy", 100)));
+  assert.equal(engine.book("XBT-USD").stops.size, 1);
+  await engine.close();
+
+  const reopened = await OrderBookEngine.open({ instruments, storage: memoryStorage(log) });
+  const book = reopened.book("XBT-USD");
+  assert.equal(book.stops.size, 0, "the triggered stop still waits");
+  assert.equal(book.asks.best()?.price, undefined, "the stop-market order did not trade against the ask at 101");
+  const events = await reopened.store.readAll();
+  assert.ok(events.some((event) => event.type === "StopTriggered"));
+  await reopened.close();
 });

@@ -94,7 +94,15 @@ export class OrderBookEngine {
     });
     await store.open();
     const engine = new OrderBookEngine(store, instruments, options.snapshotEvery);
-    for (const symbol of instruments.keys()) await engine.handler.load(bookStreamId(symbol));
+    for (const symbol of instruments.keys()) {
+      const book = await engine.handler.load(bookStreamId(symbol));
+      // A crash between a command's append and its stop triggers' appends leaves triggered
+      // stops waiting: execute them now, as the command would have.
+      if (book.stops.size > 0 && book.triggeredStop() !== undefined) {
+        engine.#triggerStops(symbol, [], 0);
+        await engine.durable();
+      }
+    }
     return engine;
   }
 
@@ -114,9 +122,13 @@ export class OrderBookEngine {
     if (book.stops.size === 0 || book.triggeredStop() === undefined) {
       return { events: result.events, position: result.position };
     }
-    const events = [...result.events];
-    let position = result.position;
-    const trigger: OrderCommand = { type: "trigger-stops", symbol: command.symbol };
+    return this.#triggerStops(command.symbol, [...result.events], result.position);
+  }
+
+  /** Executes `trigger-stops` until no stop is left to trigger; adds its events to `events`. */
+  #triggerStops(symbol: string, events: RecordedEvent<OrderBookEvent>[], position: number): SubmitResult {
+    const book = this.book(symbol);
+    const trigger: OrderCommand = { type: "trigger-stops", symbol };
     while (book.triggeredStop() !== undefined) {
       const triggered = this.handler.execute(trigger);
       for (const event of triggered.events) events.push(event);
