@@ -143,7 +143,9 @@ for (let run = 1; run <= iterations; run++) {
   const lostHere = await checkGeneric(directory, killed.acknowledged.generic) + await checkBook(directory, killed.acknowledged.book);
   if (lostHere > 0) console.error(`run ${run}: ${lostHere} acknowledged events lost (directory kept: ${directory})`);
   lost += lostHere;
-  if (process.stdout.isTTY) process.stdout.write(`\r  ${run} / ${iterations} kills, ${acknowledgedEvents} acknowledged, ${lost} lost`);
+  const status = `${run} / ${iterations} kills, ${acknowledgedEvents} acknowledged, ${lost} lost`;
+  if (process.stdout.isTTY) process.stdout.write(`\r  ${status}`);
+  else if (run % 500 === 0) console.log(`  ${status}`); // long runs logged to a file show progress too
 }
 if (process.stdout.isTTY) process.stdout.write("\r\x1b[2K");
 if (lost === 0) rmSync(directory, { recursive: true, force: true });
