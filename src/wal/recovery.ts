@@ -177,10 +177,11 @@ function scanRecords(
     }
     if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(offset);
     appends.pending.push([streamId, recordStreamVersion(view, offset), position]);
+    const endsAppend = !recordContinues(view, offset);
     segment.records++;
     offset += paddedLength(checked);
     segment.bytes = offset;
-    if (!recordContinues(view, offset - paddedLength(checked))) {
+    if (endsAppend) {
       for (const [id, version, at] of appends.pending) appends.onRecord(id, version, at);
       appends.pending.length = 0;
       appends.lastWhole = { segment, bytes: offset, records: segment.records, sparse: segment.sparse.length };
