@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { EventStore, StorageError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { Fault, FaultOperation } from "../src/wal/faults.ts";
-import { noted, type TestEvent, testEvents } from "./support/fixtures.ts";
+import { appendEnd, noted, type TestEvent, testEvents } from "./support/fixtures.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 
 const EVENTS = 40;
@@ -33,7 +33,7 @@ async function runWithFault(directory: string, fault: Fault): Promise<{ acknowle
   let failure: unknown;
   while (n < EVENTS) {
     const batch: TestEvent[] = [];
-    for (let i = 0; i < 1 + (n % 3) && n < EVENTS; i++) batch.push(noted(++n, textOf(n)));
+    for (const end = appendEnd(n, EVENTS); n < end;) batch.push(noted(++n, textOf(n)));
     try {
       const { position } = store.enqueue("s", batch);
       await store.durable(position);

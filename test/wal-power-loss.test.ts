@@ -12,7 +12,7 @@ import process from "node:process";
 import { EventStore } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { PowerLoss } from "../src/wal/power-loss.ts";
-import { noted, type TestEvent, testEvents } from "./support/fixtures.ts";
+import { appendEnd, noted, type TestEvent, testEvents } from "./support/fixtures.ts";
 import { testSeed, withSeed } from "./support/seed.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 
@@ -36,7 +36,7 @@ async function runUntilPowerLoss(directory: string, plan: PowerLoss): Promise<{ 
   try {
     while (n < EVENTS) {
       const batch: TestEvent[] = [];
-      for (let i = 0; i < 1 + (n % 3) && n < EVENTS; i++) batch.push(noted(++n, textOf(n)));
+      for (const end = appendEnd(n, EVENTS); n < end;) batch.push(noted(++n, textOf(n)));
       const result = store.enqueue("stream-1", batch);
       await store.durable(result.position);
       acknowledged = result.position;
@@ -50,10 +50,7 @@ async function runUntilPowerLoss(directory: string, plan: PowerLoss): Promise<{ 
 
 /** Where the workload's appends end (an append is all or nothing, so recovery stops at one of these). */
 const appendEnds = new Set<number>([0]);
-for (let n = 0; n < EVENTS;) {
-  for (let i = 0; i < 1 + (n % 3) && n < EVENTS; i++) n++; // the same batches as runUntilPowerLoss
-  appendEnds.add(n);
-}
+for (let n = 0; n < EVENTS;) appendEnds.add(n = appendEnd(n, EVENTS));
 
 async function checkRecovered(directory: string, acknowledged: number): Promise<number> {
   const store = new EventStore({ events: testEvents(), storage: fileStorage(directory, { durability: "durable" }) });

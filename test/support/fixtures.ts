@@ -8,3 +8,12 @@ export const testEvents = () => eventRegistry(Noted, Tagged);
 export type TestEvent = EventOf<typeof Noted | typeof Tagged>;
 
 export const noted = (n: number, text = `note ${n}`): TestEvent => Noted.create({ text, n });
+
+/**
+ * Where the append that follows event `n` ends in the crash and fault sweeps: appends of
+ * one to three events, in a fixed pattern, up to `total`.
+ */
+export function appendEnd(n: number, total: number): number {
+  for (let i = 0; i < 1 + (n % 3) && n < total; i++) n++;
+  return n;
+}
