@@ -9,9 +9,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import { isDeepStrictEqual } from "node:util";
 import { EventStore } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
-import type { PowerLoss } from "../src/wal/power-loss.ts";
+import { nodeFileSystem } from "../src/adapter/bun/file-system.ts";
+import type { Snapshot } from "../src/core/snapshots.ts";
+import { FileSnapshotStore } from "../src/wal/file-snapshots.ts";
+import type { FileSystem } from "../src/wal/file-system.ts";
+import { type PowerLoss, withPowerLoss } from "../src/wal/power-loss.ts";
 import { appendEnd, noted, type TestEvent, testEvents } from "./support/fixtures.ts";
 import { testSeed, withSeed } from "./support/seed.ts";
 import { temporaryDirectory } from "./support/temp.ts";
@@ -99,4 +104,61 @@ test("power loss at every sync point keeps every acknowledged event, as a clean 
     // Every batch of 1-3 events is synced on its own, so each tail variant has over EVENTS / 3 points.
     assert.ok(crashPoints >= EVENTS, `only ${crashPoints} crash points: the workload no longer syncs often`);
   });
+});
+
+/** Snapshot n of one stream: its state grows, so a torn or mixed file could not pass for another. */
+const snapshotOf = (n: number): Snapshot => ({
+  streamId: "book-1",
+  streamVersion: n * 100,
+  schemaVersion: 1,
+  state: { n, orders: Array.from({ length: n * 40 }, (_, i) => [i, n]) },
+});
+const SNAPSHOTS = 3;
+
+test("power loss at every sync point of snapshot saves leaves the old snapshot or the new one, whole", async () => {
+  let crashPoints = 0;
+  for (const tail of ["drop", "torn", "garbage"] as const) {
+    for (let atSync = 1; ; atSync++) {
+      const directory = temporaryDirectory("eventfold-power-");
+      try {
+        const snapshots = `${directory.path}/snapshots`;
+        const store = new FileSnapshotStore(withPowerLoss(nodeFileSystem, { atSync, tail, seed: atSync }), snapshots);
+        let saved = 0;
+        let crashed = false;
+        for (let n = 1; n <= SNAPSHOTS && !crashed; n++) {
+          await store.save(snapshotOf(n)).then(() => (saved = n), () => (crashed = true));
+        }
+        const after = new FileSnapshotStore(nodeFileSystem, snapshots);
+        const loaded = await after.load("book-1");
+        if (!crashed) {
+          assert.deepEqual(loaded, snapshotOf(SNAPSHOTS));
+          break; // past the last sync point: every one was covered
+        }
+        crashPoints++;
+        // The save that lost power may or may not have become durable; an earlier one must be there whole.
+        const allowed = [saved === 0 ? undefined : snapshotOf(saved), snapshotOf(saved + 1)];
+        assert.ok(allowed.some((snapshot) => isDeepStrictEqual(loaded, snapshot)), `sync ${atSync} (${tail}): loaded ${JSON.stringify(loaded)?.slice(0, 80)}, saved ${saved}`);
+        // Whatever the cut left behind (a stray temporary file), the next save goes through.
+        await after.save(snapshotOf(9));
+        assert.deepEqual(await new FileSnapshotStore(nodeFileSystem, snapshots).load("book-1"), snapshotOf(9));
+      } finally {
+        directory.remove();
+      }
+    }
+  }
+  console.log(`snapshot power loss: ${crashPoints} crash points checked`);
+  // Each save syncs the file and the directory; the first also the new directory's parent.
+  assert.equal(crashPoints, 3 * (2 * SNAPSHOTS + 1));
+});
+
+test("creating the snapshot directory syncs its parent, so the first snapshot survives a crash", async () => {
+  const directory = temporaryDirectory("eventfold-power-");
+  try {
+    const synced: string[] = [];
+    const watching: FileSystem = { ...nodeFileSystem, syncDirectory: (path) => (synced.push(path), nodeFileSystem.syncDirectory(path)) };
+    await new FileSnapshotStore(watching, `${directory.path}/snapshots`).save(snapshotOf(1));
+    assert.deepEqual(synced, [directory.path, `${directory.path}/snapshots`]);
+  } finally {
+    directory.remove();
+  }
 });

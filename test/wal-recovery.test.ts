@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { EventStore, StorageError } from "../mod.ts";
 import { nodeFileSystem } from "../src/adapter/bun/file-system.ts";
 import { WalStorage } from "../src/wal/wal-storage.ts";
@@ -213,6 +213,28 @@ test("open syncs the recovered tail and the directory before calling anything du
     assert.ok(calls.includes(`syncDirectory ${directory}`), calls.join(", "));
     assert.equal(store.durablePosition, 200);
     await store.close();
+  }));
+
+test("open creates missing directories durably: each new one's parent is synced", () =>
+  withDirectory(async (directory) => {
+    const synced: string[] = [];
+    const spy = forwardingFileSystem(nodeFileSystem, {
+      syncDirectory: (path) => (synced.push(path), nodeFileSystem.syncDirectory(path)),
+    });
+    const wal = join(directory, "a", "b");
+    const storage = new WalStorage(spy, new URL("../src/adapter/bun/file-system.ts", import.meta.url).href, wal);
+    const store = new EventStore({ events: testEvents(), storage });
+    await store.open();
+    await store.close();
+    // Without these, a power cut could take "a" (and every synced segment inside it) away.
+    assert.deepEqual(synced.slice(0, 3), [dirname(directory), directory, join(directory, "a")]);
+  }));
+
+test("a WAL directory that cannot be created is a StorageError naming it", () =>
+  withDirectory(async (directory) => {
+    writeFileSync(directory, "a file where the WAL directory's parent should be");
+    await assert.rejects(openWal(join(directory, "wal")), (error: unknown) =>
+      error instanceof StorageError && error.message.includes("cannot create the WAL directory") && error.file === join(directory, "wal"));
   }));
 
 /** File offsets of the records of a segment file, in order. */

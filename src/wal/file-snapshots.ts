@@ -6,7 +6,7 @@
 import { StorageError } from "../core/errors.ts";
 import type { Snapshot, SnapshotStore } from "../core/snapshots.ts";
 import { crc32c } from "./crc32c.ts";
-import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
+import { type FileSystem, joinPath, makeDirectoryDurably, writeFileAtomically } from "./file-system.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -32,7 +32,7 @@ export class FileSnapshotStore implements SnapshotStore {
 
   save(snapshot: Snapshot): Promise<void> {
     try {
-      this.fs.makeDirectory(this.directory);
+      makeDirectoryDurably(this.fs, this.directory);
       const body = encoder.encode(JSON.stringify(snapshot));
       const bytes = new Uint8Array(body.length + 4);
       bytes.set(body, 4);

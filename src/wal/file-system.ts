@@ -68,6 +68,29 @@ export function joinPath(...parts: string[]): string {
   return parts.join("/").replace(/\/+/g, "/");
 }
 
+/** The directory holding `path` ("." for a bare name, "/" at the root). */
+export function parentOf(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  const slash = trimmed.lastIndexOf("/");
+  return slash < 0 ? "." : trimmed.slice(0, slash) || "/";
+}
+
+/**
+ * Creates `path` and any missing parents, then fsyncs the parent of each directory it
+ * created, top down: a new directory's name is itself a directory entry, and without
+ * that sync a power cut can take the directory away with every file synced inside it.
+ */
+export function makeDirectoryDurably(fs: FileSystem, path: string): void {
+  const created: string[] = [];
+  for (let directory = path; !fs.exists(directory); directory = parentOf(directory)) {
+    created.unshift(directory);
+    if (parentOf(directory) === directory) break;
+  }
+  if (created.length === 0) return;
+  fs.makeDirectory(path);
+  for (const directory of created) fs.syncDirectory(parentOf(directory));
+}
+
 /** Writes `bytes` to `path` so that a crash leaves either the old file or the whole new one. */
 export function writeFileAtomically(fs: FileSystem, directory: string, name: string, bytes: Uint8Array): void {
   const temporary = joinPath(directory, `${name}.tmp`);

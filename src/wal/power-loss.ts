@@ -8,7 +8,7 @@
  *   (`drop`), a prefix of the unsynced bytes cut at a 512-byte sector boundary (`torn`),
  *   or that many bytes of garbage instead (`garbage`);
  * - names created or renamed since their directory's last fsync are forgotten: renames
- *   are undone, new files removed.
+ *   are undone (a file a rename replaced comes back), new files removed.
  *
  * Plain data (a plan) so it can be handed to the writer Worker like `faults`.
  */
@@ -46,7 +46,7 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
   };
   const files = new Map<string, Tracked>();
   /** Names made since their directory was last synced, oldest first. */
-  let unsyncedNames: ({ created: string } | { from: string; to: string })[] = [];
+  let unsyncedNames: ({ created: string } | { from: string; to: string; replaced?: Uint8Array })[] = [];
 
   const powerCut = (): never => {
     for (const file of files.values()) {
@@ -72,10 +72,18 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
     for (const name of unsyncedNames.reverse()) {
       if ("created" in name) {
         if (fs.exists(name.created)) fs.remove(name.created);
-      } else if (fs.exists(name.to)) fs.rename(name.to, name.from);
+      } else if (fs.exists(name.to)) {
+        fs.rename(name.to, name.from);
+        if (name.replaced) restore(name.to, name.replaced);
+      }
     }
     // Reported like any I/O failure (fail-stop): nothing after this point is acknowledged.
     throw new InjectedFault("syncData", "EPOWER", syncs);
+  };
+  const restore = (path: string, bytes: Uint8Array) => {
+    const handle = fs.createExclusive(path);
+    handle.append(bytes, 0, bytes.length);
+    handle.close();
   };
   const sync = () => {
     if (++syncs === plan.atSync) powerCut();
@@ -107,6 +115,8 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
     },
     createExclusive: (path) => track(path, fs.createExclusive(path), true),
     rename(from, to) {
+      // A rename over an existing file is undone by bringing that file back, as it was.
+      const replaced = fs.exists(to) ? fs.readFile(to) : undefined;
       fs.rename(from, to);
       const file = files.get(from);
       if (file) {
@@ -114,7 +124,7 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
         file.path = to;
         files.set(to, file);
       }
-      unsyncedNames.push({ from, to });
+      unsyncedNames.push({ from, to, replaced });
     },
     truncate(path, length) {
       fs.truncate(path, length);

@@ -16,7 +16,7 @@ import type { Fault } from "./faults.ts";
 import { withFaults } from "./faults.ts";
 import type { PowerLoss } from "./power-loss.ts";
 import type { FileHandle, FileSystem } from "./file-system.ts";
-import { joinPath } from "./file-system.ts";
+import { joinPath, makeDirectoryDurably } from "./file-system.ts";
 import { acquireLock } from "./lock.ts";
 import { checkRecord, newPlan, paddedLength, RecordDecoder, RecordEncoder } from "./record-format.ts";
 import { recover, type Recovered, type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
@@ -136,7 +136,11 @@ export class WalStorage implements StorageAdapter {
 
   async open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {
     if (this.#state !== "new") throw new StorageError("WAL storage can be opened once");
-    this.#fs.makeDirectory(this.directory);
+    try {
+      makeDirectoryDurably(this.#fs, this.directory);
+    } catch (error) {
+      throw new StorageError(`cannot create the WAL directory: ${(error as Error).message}`, { cause: error, file: this.directory });
+    }
     this.#releaseLock = acquireLock(this.#fs, this.directory);
     try {
       const recovered = recover(this.#fs, this.directory, new RecordDecoder(this.#codecs), {
