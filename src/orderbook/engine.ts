@@ -98,7 +98,7 @@ export class OrderBookEngine {
       const book = await engine.handler.load(bookStreamId(symbol));
       // A crash between a command's append and its stop triggers' appends leaves triggered
       // stops waiting: execute them now, as the command would have.
-      if (book.stops.size > 0 && book.triggeredStop() !== undefined) {
+      if (book.triggeredStop() !== undefined) {
         engine.#triggerStops(symbol, [], 0);
         await engine.durable();
       }
@@ -119,7 +119,7 @@ export class OrderBookEngine {
   submitValidated(command: OrderCommand): SubmitResult {
     const result = this.handler.execute(command);
     const book = result.state;
-    if (book.stops.size === 0 || book.triggeredStop() === undefined) {
+    if (book.triggeredStop() === undefined) {
       return { events: result.events, position: result.position };
     }
     return this.#triggerStops(command.symbol, [...result.events], result.position);

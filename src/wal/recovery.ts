@@ -215,7 +215,6 @@ function cutUnfinishedAppend(fs: FileSystem, directory: string, result: Recovere
   keep.segment.bytes = keep.bytes;
   keep.segment.records = keep.records;
   keep.segment.sparse.length = keep.sparse;
-  appends.pending.length = 0;
 }
 
 /** Is there any whole, checksummed record at or past `position` after `offset`? */
