@@ -30,10 +30,10 @@ export {
   type EventStoreOptions,
   type ExpectedVersion,
   type InlineProjection,
-  openEventStore,
   type ReadAllOptions,
   type ReadStreamOptions,
 } from "./src/core/event-store.ts";
+export { openEventStore, type OpenEventStoreOptions } from "./src/open.ts";
 export { DEFAULT_BUFFER_SIZE, EventBuffer } from "./src/core/event-buffer.ts";
 export type { DurabilityMode, StorageAdapter } from "./src/core/storage.ts";
 export { MemorySnapshotStore, type Snapshot, type SnapshotStore } from "./src/core/snapshots.ts";

@@ -11,7 +11,7 @@
  * the time from the batch's first enqueue to its durable acknowledgement.
  */
 import process from "node:process";
-import { EventStore, type StorageAdapter } from "../mod.ts";
+import { EventStore, memoryStorage, type StorageAdapter } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import { noted, testEvents } from "../test/support/fixtures.ts";
 import { temporaryDirectory } from "../test/support/temp.ts";
@@ -28,7 +28,7 @@ export interface WalModeResult {
 type Mode = "memory" | "async" | "durable" | "sync";
 
 async function openStore(mode: Mode, directory: string): Promise<EventStore> {
-  const storage: StorageAdapter | undefined = mode === "memory" ? undefined : fileStorage(directory, { durability: mode });
+  const storage: StorageAdapter = mode === "memory" ? memoryStorage() : fileStorage(directory, { durability: mode });
   const store = new EventStore({ events: testEvents(), storage });
   await store.open();
   return store as unknown as EventStore;

@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { EventStore, ValidationError } from "../mod.ts";
+import { EventStore, memoryStorage, ValidationError } from "../mod.ts";
 import { bookDepth, marketDataProjection, OrderBookEngine } from "../src/orderbook/index.ts";
 import { noted, testEvents } from "./support/fixtures.ts";
 import { testSeed, withSeed } from "./support/seed.ts";
@@ -127,7 +127,7 @@ test("well-formed commands against the rules end in one OrderRejected and leave 
 test("malformed events are refused with ValidationError; the log is unchanged", async () => {
   const seed = testSeed();
   await withSeed("event fuzz", seed, async () => {
-    const store = new EventStore({ events: testEvents() });
+    const store = new EventStore({ events: testEvents(), storage: memoryStorage() });
     await store.open();
     await store.append("s", [noted(1), noted(2)]);
     const before = JSON.stringify(await store.readAll());

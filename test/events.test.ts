@@ -62,7 +62,7 @@ test("the event buffer keeps the newest events across wrap-around", () => {
   assert.equal(buffer.newestPosition, 7);
   assert.deepEqual([4, 5, 6, 7, 8].map((p) => buffer.get(p)?.position), [undefined, 5, 6, 7, undefined]);
   assert.throws(() => buffer.push(recorded(9)), /expected position 8, got 9/);
-  assert.throws(() => new EventBuffer(0), RangeError);
+  assert.throws(() => new EventBuffer(0), ValidationError);
 });
 
 test("the default event buffer holds 10,000 events", () => {

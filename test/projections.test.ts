@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CatchUpProjection, createMemoryLog, MemoryAdapter, MemoryCheckpointStore, openEventStore } from "../mod.ts";
+import { CatchUpProjection, createMemoryLog, inlineProjection, MemoryAdapter, MemoryCheckpointStore, openEventStore, ProjectionError } from "../mod.ts";
 import { bankEvents, type BankEvent, MoneyDeposited, totalDeposits } from "../examples/bank.ts";
 
 const deposits = (store: { enqueue(id: string, e: BankEvent[]): unknown }, ...cents: number[]) => {
@@ -70,4 +70,41 @@ test("a subscription whose handler throws stops and reports the error", async ()
   await assert.rejects(subscription.done, /read model down/);
   assert.equal(errors.length, 1);
   assert.equal(subscription.position, 2);
+});
+
+test("an inline projection that throws is faulted and reported; the append it belongs to stands", async () => {
+  const log = createMemoryLog();
+  const reported: ProjectionError[] = [];
+  const total = totalDeposits();
+  const brittle = inlineProjection({
+    name: "brittle",
+    initialState: () => 0,
+    apply: (state: number, event: { data: unknown }) => {
+      if ((event.data as { cents: number }).cents === 13) throw new Error("unlucky");
+      return state + 1;
+    },
+  });
+  const store = await openEventStore({
+    events: bankEvents, storage: new MemoryAdapter(log), projections: [brittle, total],
+    onProjectionError: (error) => reported.push(error),
+  });
+  await store.append("account-a", [MoneyDeposited.create({ cents: 10 })]);
+  // The append is in the log and acknowledged: a caller that retried would duplicate it.
+  const appended = await store.append("account-a", [MoneyDeposited.create({ cents: 13 })]);
+  assert.equal(appended.position, 2);
+  assert.equal(store.headPosition, 2);
+  assert.equal(reported.length, 1);
+  assert.ok(reported[0] instanceof ProjectionError);
+  assert.equal(reported[0].code, "PROJECTION");
+  assert.equal(reported[0].projection, "brittle");
+  assert.equal(reported[0].position, 2);
+  assert.equal((reported[0].cause as Error).message, "unlucky");
+  assert.deepEqual(store.projectionFaults, reported);
+  // A faulted read model is not served as if it were current; the other projection goes on.
+  assert.equal(brittle.faulted, reported[0]);
+  assert.throws(() => brittle.state, ProjectionError);
+  await store.append("account-a", [MoneyDeposited.create({ cents: 5 })]);
+  assert.equal(total.state, 28);
+  assert.equal(reported.length, 1);
+  assert.deepEqual((await store.readAll()).map((event) => event.data), [{ cents: 10 }, { cents: 13 }, { cents: 5 }]);
 });

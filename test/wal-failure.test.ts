@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { StorageError, ValidationError } from "../mod.ts";
-import { noted } from "./support/fixtures.ts";
+import { EventBuffer, EventStore, eventRegistry, memoryStorage, StorageError, ValidationError } from "../mod.ts";
+import { fileStorage, type WalOptions } from "../src/adapter/file/index.ts";
+import { Noted, noted, testEvents } from "./support/fixtures.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 import { fill, ns, openWal } from "./support/wal.ts";
 
@@ -184,8 +185,63 @@ test("durability modes: durable acknowledges after the sync; close flushes async
     await sync.store.close();
   }));
 
-test("bad WAL options are refused with a typed error", async () => {
-  await assert.rejects(openWal("/nonexistent", { maxBatch: 0 }), /maxBatch: must be a positive number/);
-  await assert.rejects(openWal("/nonexistent", { ringBytes: 5000 }), (error: unknown) =>
-    error instanceof ValidationError && /ringBytes: must be a power of two/.test(error.message));
+test("bad WAL options are refused with a typed error naming the option", async () => {
+  const refused = (options: unknown, pattern: RegExp) => {
+    assert.throws(() => fileStorage("/nonexistent", options as WalOptions), (error: unknown) =>
+      error instanceof ValidationError && error.code === "VALIDATION" && pattern.test(error.message));
+  };
+  refused({ maxBatch: 0 }, /maxBatch: must be an integer >= 1, got 0/);
+  refused({ maxBatch: 2.5 }, /maxBatch: must be an integer >= 1/);
+  refused({ ringBytes: 5000 }, /ringBytes: must be a power of two/);
+  // A typo must not quietly turn durability off.
+  refused({ durability: "fast" }, /durability: must be one of "durable", "async", "sync", got "fast"/);
+  refused({ durability: "memory" }, /durability: must be one of/);
+  refused({ durabilty: "sync" }, /durabilty: unknown option/);
+  refused({ maxDelayMs: -1 }, /maxDelayMs: must be a number >= 0/);
+  refused({ stallTimeoutMs: 0 }, /stallTimeoutMs: must be a number > 0/);
+  refused({ repair: "yes" }, /repair: must be a boolean/);
+  refused({ codecs: [{ id: 0, type: "Noted" }] }, /codecs: codec for "Noted": id must be an integer 1-255/);
+  refused("durable", /WAL options: must be an object/);
+  assert.throws(() => fileStorage("", {}), /directory: must be a non-empty string/);
 });
+
+test("bad event store options are refused with a typed error naming the option", () => {
+  const refused = (options: Record<string, unknown>, pattern: RegExp) => {
+    assert.throws(() => new EventStore({ events: testEvents(), storage: memoryStorage(), ...options }), (error: unknown) =>
+      error instanceof ValidationError && error.code === "VALIDATION" && pattern.test(error.message));
+  };
+  refused({ bufferSize: 0 }, /bufferSize: must be an integer >= 1, got 0/);
+  refused({ bufferSize: 1.5 }, /bufferSize: must be an integer >= 1/);
+  refused({ storage: undefined }, /storage: must be a storage adapter/);
+  refused({ events: [Noted] }, /events: must be an event registry/);
+  refused({ projections: [{ name: "p" }] }, /projections\[0\]: must be an inline projection/);
+  refused({ bufersize: 5 }, /bufersize: unknown option/);
+  assert.throws(() => new EventBuffer(0), (error: unknown) => error instanceof ValidationError && /capacity: must be an integer >= 1/.test(error.message));
+});
+
+test("an open that fails after the writer started releases the writer and the lock and changes nothing", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory);
+    await first.store.append("s", [noted(1), { type: "Tagged", data: { tag: "a" } }]);
+    await first.store.close();
+    const before = snapshotDirectory(directory);
+    // A registry that lacks "Tagged": the log opens, then decoding position 2 fails.
+    const narrow = new EventStore({ events: eventRegistry(Noted), storage: fileStorage(directory) });
+    await assert.rejects(narrow.open(), (error: unknown) =>
+      error instanceof ValidationError && /position 2 type: unknown event type "Tagged"/.test(error.message));
+    assert.equal(narrow.closed, true);
+    assert.deepEqual(snapshotDirectory(directory), before);
+    // The same process can open it again at once: the lock was released.
+    const again = await openWal(directory);
+    assert.deepEqual((await again.store.readAll()).map((event) => event.type), ["Noted", "Tagged"]);
+    await again.store.close();
+  }));
+
+/** Every file in a WAL directory but LOCK, with its bytes. */
+function snapshotDirectory(directory: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const name of readdirSync(directory).sort()) {
+    if (name !== "LOCK" && statSync(join(directory, name)).isFile()) files[name] = readFileSync(join(directory, name)).toString("base64");
+  }
+  return files;
+}

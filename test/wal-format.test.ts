@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { z } from "zod";
-import { defineEvent, EventStore, eventRegistry, ValidationError } from "../mod.ts";
+import { defineEvent, EventStore, eventRegistry, memoryStorage, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { DataCodec } from "../src/wal/codec.ts";
 import { crc32c } from "../src/wal/crc32c.ts";
@@ -95,7 +95,7 @@ test("fixed-layout codecs, JSON data and non-ASCII ids and metadata survive a re
 });
 
 test("a trusted event type skips validation on append but create still validates", async () => {
-  const store = new EventStore({ events: eventRegistry(Point) });
+  const store = new EventStore({ events: eventRegistry(Point), storage: memoryStorage() });
   await store.open();
   assert.throws(() => Point.create({ x: 1.5, y: 0 }), ValidationError);
   store.enqueue("p", [{ type: "Point", data: { x: 1, y: 2 } }]);

@@ -12,7 +12,7 @@ import process from "node:process";
 import { isDeepStrictEqual } from "node:util";
 import { EventStore } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
-import { nodeFileSystem } from "../src/adapter/bun/file-system.ts";
+import { nodeFileSystem } from "../src/adapter/node/file-system.ts";
 import type { Snapshot } from "../src/core/snapshots.ts";
 import { FileSnapshotStore } from "../src/wal/file-snapshots.ts";
 import type { FileSystem } from "../src/wal/file-system.ts";

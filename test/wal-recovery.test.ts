@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { EventStore, StorageError } from "../mod.ts";
-import { nodeFileSystem } from "../src/adapter/bun/file-system.ts";
-import { WalStorage } from "../src/wal/wal-storage.ts";
+import { nodeFileSystem } from "../src/adapter/node/file-system.ts";
+import { walRuntime, WalStorage } from "../src/adapter/file/index.ts";
 import { forwardingFileSystem, forwardingHandle } from "../src/wal/file-system.ts";
 import { noted, testEvents } from "./support/fixtures.ts";
 import { checkRecord, paddedLength } from "../src/wal/record-format.ts";
@@ -206,7 +206,7 @@ test("open syncs the recovered tail and the directory before calling anything du
       },
       syncDirectory: (path) => (calls.push(`syncDirectory ${path}`), nodeFileSystem.syncDirectory(path)),
     });
-    const storage = new WalStorage(spy, new URL("../src/adapter/bun/file-system.ts", import.meta.url).href, directory);
+    const storage = new WalStorage({ ...walRuntime(), fs: spy }, directory);
     const store = new EventStore({ events: testEvents(), storage });
     await store.open();
     assert.ok(calls.includes(`syncData ${segments(directory).at(-1)}`), calls.join(", "));
@@ -222,7 +222,7 @@ test("open creates missing directories durably: each new one's parent is synced"
       syncDirectory: (path) => (synced.push(path), nodeFileSystem.syncDirectory(path)),
     });
     const wal = join(directory, "a", "b");
-    const storage = new WalStorage(spy, new URL("../src/adapter/bun/file-system.ts", import.meta.url).href, wal);
+    const storage = new WalStorage({ ...walRuntime(), fs: spy }, wal);
     const store = new EventStore({ events: testEvents(), storage });
     await store.open();
     await store.close();

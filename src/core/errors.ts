@@ -8,7 +8,8 @@ export type ErrorCode =
   | "CONCURRENCY"
   | "UNKNOWN_STREAM"
   | "STORAGE"
-  | "CLOSED";
+  | "CLOSED"
+  | "PROJECTION";
 
 /** Base class of every error eventfold throws on purpose. */
 export class EventfoldError extends Error {
@@ -102,5 +103,27 @@ export class ClosedError extends EventfoldError {
   /** `what` is closed. */
   constructor(what: string) {
     super("CLOSED", `${what} is closed`);
+  }
+}
+
+/**
+ * An inline projection threw while applying the event at `position`. The append that
+ * carried the event stands (it is in the log); the projection is faulted and receives no
+ * more events, so its read model stays at the state before this event.
+ */
+export class ProjectionError extends EventfoldError {
+  /** The projection that threw. */
+  readonly projection: string;
+  /** The global position of the event it failed on. */
+  readonly position: number;
+  /** Projection `projection` threw `cause` at `position`. */
+  constructor(projection: string, position: number, cause: unknown) {
+    super(
+      "PROJECTION",
+      `inline projection "${projection}" failed at position ${position} and is faulted: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
+    this.projection = projection;
+    this.position = position;
   }
 }

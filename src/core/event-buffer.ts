@@ -3,6 +3,7 @@
  * replays and subscribers are served from here without touching storage; anything
  * older than the ring falls through to the adapter.
  */
+import { ValidationError } from "./errors.ts";
 import type { Event, RecordedEvent } from "./events.ts";
 
 /** Events kept in memory by default. */
@@ -20,7 +21,7 @@ export class EventBuffer<E extends Event = Event> {
   /** A buffer of `capacity` events. */
   constructor(capacity = DEFAULT_BUFFER_SIZE) {
     if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new RangeError(`event buffer capacity must be an integer >= 1, got ${capacity}`);
+      throw new ValidationError("event buffer", [{ path: "capacity", message: `must be an integer >= 1, got ${capacity}` }]);
     }
     this.capacity = capacity;
     this.#slots = new Array(capacity).fill(undefined);

@@ -9,6 +9,7 @@
 import {
   ClosedError,
   ConcurrencyError,
+  ProjectionError,
   StorageError,
   UnknownStreamError,
   ValidationError,
@@ -17,14 +18,8 @@ import type { Event, EventRegistry, RecordedEvent, StoredRecord } from "./events
 import { DEFAULT_BUFFER_SIZE, EventBuffer } from "./event-buffer.ts";
 import { StreamIndex } from "./stream-index.ts";
 import type { DurabilityMode, StorageAdapter } from "./storage.ts";
-import { MemoryAdapter } from "../adapter/memory/index.ts";
 import { Subscription, type SubscriptionOptions } from "./subscription.ts";
 
-/**
- * What the stream's version must be for an append to go through:
- * `"no_stream"` (it has no events), `"stream_exists"`, `"any"`, or an exact version
- * (its number of events).
- */
 /** Records decoded per storage read when replaying at open. */
 const REPLAY_CHUNK = 65_536;
 
@@ -71,33 +66,35 @@ export interface ReadAllOptions {
   limit?: number;
 }
 
-/** A projection updated in the same step as the append. It must not throw. */
+/**
+ * A projection updated in the same step as the append. If `apply` throws, the append it
+ * belongs to still stands (it is already in the log): the projection is marked faulted,
+ * stops receiving events, and the store reports a ProjectionError (see `onProjectionError`).
+ */
 export interface InlineProjection<E extends Event = Event> {
   /** A name for messages. */
   readonly name: string;
-  /** Folds one event into the projection (must not throw). */
+  /** Folds one event into the projection. */
   apply(event: RecordedEvent<E>): void;
+  /** Told once when `apply` threw: the read model is no longer current. */
+  fault?(error: ProjectionError): void;
 }
 
 /** What an event store needs. */
 export interface EventStoreOptions<E extends Event> {
   /** The event types this store accepts. */
   events: EventRegistry<E>;
-  /** Where the log is kept; defaults to a fresh memory adapter. */
-  storage?: StorageAdapter;
+  /** Where the log is kept (`openEventStore` defaults it to a fresh memory adapter). */
+  storage: StorageAdapter;
   /** How many recent events the in-memory buffer holds (default 10,000). */
   bufferSize?: number;
   /** Inline projections; they also see every event replayed when the store opens. */
   projections?: InlineProjection<E>[];
-}
-
-/** Opens storage, rebuilds the indexes from the log and returns a ready store. */
-export async function openEventStore<E extends Event>(
-  options: EventStoreOptions<E>,
-): Promise<EventStore<E>> {
-  const store = new EventStore(options);
-  await store.open();
-  return store;
+  /**
+   * Told when an inline projection throws. The append stands; the projection is faulted.
+   * Default: the error is written to `console.error`.
+   */
+  onProjectionError?: (error: ProjectionError) => void;
 }
 
 /** Streams with optimistic concurrency over one global log, kept by a storage adapter. */
@@ -110,32 +107,61 @@ export class EventStore<E extends Event = Event> {
   readonly buffer: EventBuffer<E>;
   readonly #index = new StreamIndex();
   readonly #projections: InlineProjection<E>[] = [];
+  readonly #faults: ProjectionError[] = [];
+  readonly #onProjectionError: (error: ProjectionError) => void;
   readonly #subscriptions = new Set<Subscription<E>>();
   #wakeAppended: (() => void)[] = [];
   #head = 0;
-  #state: "new" | "open" | "closed" = "new";
+  #state: "new" | "opening" | "open" | "closed" = "new";
 
-  /** A store; call `open()` before use (or use `openEventStore`). */
+  /** A store; call `open()` before use (or use `openEventStore`). Throws ValidationError on bad options. */
   constructor(options: EventStoreOptions<E>) {
+    checkStoreOptions(options);
     this.events = options.events;
-    this.storage = options.storage ?? new MemoryAdapter();
+    this.storage = options.storage;
     this.buffer = new EventBuffer(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
     for (const projection of options.projections ?? []) this.#projections.push(projection);
+    this.#onProjectionError = options.onProjectionError ?? ((error) => console.error(error));
   }
 
-  /** Opens the adapter and replays its log into the index and the buffer. */
+  /**
+   * Opens the adapter and replays its log into the index and the buffer. If anything
+   * fails after the adapter opened (an event type the registry lacks, a gap), the adapter
+   * is closed again (its writer stopped, its lock released) and the store is closed.
+   */
   async open(): Promise<void> {
     if (this.#state !== "new") throw new StorageError("event store is already opened");
-    await this.storage.open((streamId, streamVersion, position) => {
-      if (position !== this.#head + 1 || streamVersion !== this.#index.version(streamId) + 1) {
-        throw new StorageError(
-          `storage reported ${streamId}@${streamVersion} at position ${position} after position ${this.#head}: the log has a gap`,
-        );
+    this.#state = "opening";
+    try {
+      await this.storage.open((streamId, streamVersion, position) => {
+        if (position !== this.#head + 1 || streamVersion !== this.#index.version(streamId) + 1) {
+          throw new StorageError(
+            `storage reported ${streamId}@${streamVersion} at position ${position} after position ${this.#head}: the log has a gap`,
+          );
+        }
+        this.#head = position;
+        this.#index.add(streamId, position, 1);
+      });
+    } catch (error) {
+      this.#state = "closed";
+      throw error;
+    }
+    try {
+      await this.#replay();
+    } catch (error) {
+      this.#state = "closed";
+      try {
+        await this.storage.close();
+      } catch (closeError) {
+        throw new AggregateError([error, closeError], `${(error as Error).message}; closing storage failed too: ${(closeError as Error).message}`);
       }
-      this.#head = position;
-      this.#index.add(streamId, position, 1);
-    });
-    // Decode only what the buffer keeps, plus everything when projections must be rebuilt.
+      throw error;
+    }
+    this.#state = "open";
+  }
+
+  /** Decodes what the buffer keeps, plus everything when projections must be rebuilt. */
+  async #replay(): Promise<void> {
     const firstBuffered = Math.max(1, this.#head - this.buffer.capacity + 1);
     const from = this.#projections.length > 0 ? 1 : firstBuffered;
     for (let start = from; start <= this.#head; start += REPLAY_CHUNK) {
@@ -143,10 +169,9 @@ export class EventStore<E extends Event = Event> {
       for (const record of records) {
         const event = this.events.decode(record);
         if (event.position >= firstBuffered) this.buffer.push(event);
-        for (const projection of this.#projections) projection.apply(event);
+        if (this.#projections.length > 0) this.#project(event);
       }
     }
-    this.#state = "open";
   }
 
   /** The storage's durability mode. */
@@ -231,7 +256,13 @@ export class EventStore<E extends Event = Event> {
   /** Registers an inline projection; it sees every event appended from now on (pass
    * projections to the constructor to have them see the replayed log as well). */
   project(projection: InlineProjection<E>): void {
+    checkProjection(projection, "projection");
     this.#projections.push(projection);
+  }
+
+  /** The inline projections that threw, each with its error (they receive no more events). */
+  get projectionFaults(): readonly ProjectionError[] {
+    return this.#faults;
   }
 
   /** Reads a stream's events. Throws UnknownStreamError if it has none. */
@@ -333,11 +364,36 @@ export class EventStore<E extends Event = Event> {
   #commit(streamId: string, recorded: RecordedEvent<E>[]): void {
     this.#index.add(streamId, recorded[0].position, recorded.length);
     this.#head = recorded[recorded.length - 1].position;
+    const projecting = this.#projections.length > 0;
     for (const event of recorded) {
       this.buffer.push(event);
-      for (const projection of this.#projections) projection.apply(event);
+      if (projecting) this.#project(event);
     }
     if (this.#wakeAppended.length > 0) this.#wake();
+  }
+
+  /**
+   * Applies one event to every inline projection. The event is already in the log, so a
+   * projection that throws cannot undo it: that projection is faulted and taken out
+   * (it would only drift further from the log), and the error is reported.
+   */
+  #project(event: RecordedEvent<E>): void {
+    const projections = this.#projections;
+    for (let i = 0; i < projections.length; i++) {
+      const projection = projections[i]!;
+      try {
+        projection.apply(event);
+      } catch (cause) {
+        projections.splice(i--, 1);
+        const error = new ProjectionError(projection.name, event.position, cause);
+        this.#faults.push(error);
+        try {
+          projection.fault?.(error);
+        } finally {
+          this.#onProjectionError(error);
+        }
+      }
+    }
   }
 
   #wake(): void {
@@ -368,7 +424,7 @@ export class EventStore<E extends Event = Event> {
 
   #assertOpen(): void {
     if (this.#state === "closed") throw new ClosedError("event store");
-    if (this.#state === "new") throw new StorageError("event store is not opened yet: call open()");
+    if (this.#state !== "open") throw new StorageError("event store is not opened yet: call open()");
   }
 }
 
@@ -385,6 +441,39 @@ function checkExpected(streamId: string, expected: ExpectedVersion, current: num
     }]);
   }
   throw new ConcurrencyError(streamId, expected, current);
+}
+
+function checkStoreOptions<E extends Event>(options: EventStoreOptions<E>): void {
+  const fail = (path: string, message: string): never => {
+    throw new ValidationError("event store options", [{ path, message }]);
+  };
+  if (typeof options !== "object" || options === null) fail("", "must be an object");
+  const events = options.events as Partial<EventRegistry> | undefined;
+  if (typeof events?.toRecord !== "function" || typeof events.decode !== "function") {
+    fail("events", "must be an event registry (eventRegistry(...))");
+  }
+  const storage = options.storage as Partial<StorageAdapter> | undefined;
+  if (typeof storage !== "object" || storage === null || typeof storage.open !== "function" || typeof storage.append !== "function") {
+    fail("storage", "must be a storage adapter");
+  }
+  const size = options.bufferSize;
+  if (size !== undefined && !(Number.isSafeInteger(size) && size >= 1)) fail("bufferSize", `must be an integer >= 1, got ${size}`);
+  if (options.projections !== undefined) {
+    if (!Array.isArray(options.projections)) fail("projections", "must be an array");
+    options.projections.forEach((projection, i) => checkProjection(projection, `projections[${i}]`));
+  }
+  if (options.onProjectionError !== undefined && typeof options.onProjectionError !== "function") {
+    fail("onProjectionError", "must be a function");
+  }
+  const known = new Set(["events", "storage", "bufferSize", "projections", "onProjectionError"]);
+  for (const key of Object.keys(options)) if (!known.has(key)) fail(key, "unknown option");
+}
+
+function checkProjection(projection: unknown, path: string): void {
+  const candidate = projection as Partial<InlineProjection> | null;
+  if (typeof candidate !== "object" || candidate === null || typeof candidate.apply !== "function" || typeof candidate.name !== "string") {
+    throw new ValidationError("event store options", [{ path, message: "must be an inline projection ({ name, apply })" }]);
+  }
 }
 
 function checkLimit(limit: number | undefined): number {

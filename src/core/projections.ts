@@ -6,6 +6,7 @@
  * - Catch-up: follows the global log from a saved checkpoint, asynchronously; resumable
  *   after a restart and rebuildable from zero (`CatchUpProjection`).
  */
+import type { ProjectionError } from "./errors.ts";
 import type { Event, RecordedEvent } from "./events.ts";
 import type { EventStore, InlineProjection } from "./event-store.ts";
 import type { Subscription } from "./subscription.ts";
@@ -22,8 +23,10 @@ export interface ProjectionDefinition<S, E extends Event> {
 
 /** An inline projection whose `state` is always current with the store's head. */
 export interface InlineProjectionOf<S, E extends Event> extends InlineProjection<E> {
-  /** The read model, current with the store's head. */
+  /** The read model, current with the store's head. Throws the ProjectionError once faulted. */
   readonly state: S;
+  /** Why the projection stopped, if its `apply` threw. */
+  readonly faulted: ProjectionError | undefined;
 }
 
 /** An inline projection of `definition`, to pass to the event store. */
@@ -31,13 +34,22 @@ export function inlineProjection<S, E extends Event>(
   definition: ProjectionDefinition<S, E>,
 ): InlineProjectionOf<S, E> {
   let state = definition.initialState();
+  let faulted: ProjectionError | undefined;
   return {
     name: definition.name,
     get state() {
+      // A read model that missed events must not be served as if it were current.
+      if (faulted) throw faulted;
       return state;
+    },
+    get faulted() {
+      return faulted;
     },
     apply(event) {
       state = definition.apply(state, event);
+    },
+    fault(error) {
+      faulted = error;
     },
   };
 }

@@ -12,6 +12,7 @@ import type { RecordedEvent } from "../core/events.ts";
 import { EventStore, type InlineProjection } from "../core/event-store.ts";
 import { CommandHandler } from "../core/command-handler.ts";
 import type { StorageAdapter } from "../core/storage.ts";
+import { memoryStorage } from "../adapter/memory/index.ts";
 import type { OrderBook } from "./book.ts";
 import { OrderCommand, type OrderCommandInput } from "./commands.ts";
 import { bookStreamId, orderBookDecider } from "./decider.ts";
@@ -88,7 +89,7 @@ export class OrderBookEngine {
     }
     const store = new EventStore({
       events: orderBookEvents(),
-      storage: options.storage,
+      storage: options.storage ?? memoryStorage(),
       bufferSize: options.bufferSize,
       projections: options.projections,
     });

@@ -5,6 +5,8 @@
  * register a fixed-layout codec (ids 1-255) that writes its fields straight into the
  * record with a DataView: no string building, no parsing on replay.
  */
+import { ValidationError } from "../core/errors.ts";
+
 export interface DataCodec<D = unknown> {
   /** Stored in each record; never reuse an id for another layout. 1-255. */
   readonly id: number;
@@ -28,10 +30,10 @@ export class CodecTable {
   constructor(codecs: readonly DataCodec[] = []) {
     for (const codec of codecs) {
       if (!Number.isInteger(codec.id) || codec.id < 1 || codec.id > 255) {
-        throw new RangeError(`codec for "${codec.type}": id must be an integer 1-255, got ${codec.id}`);
+        throw new ValidationError("WAL options", [{ path: "codecs", message: `codec for "${codec?.type}": id must be an integer 1-255, got ${codec?.id}` }]);
       }
       if (this.#byId[codec.id] || this.#byType.has(codec.type)) {
-        throw new RangeError(`codec for "${codec.type}" (id ${codec.id}) is registered twice`);
+        throw new ValidationError("WAL options", [{ path: "codecs", message: `codec for "${codec.type}" (id ${codec.id}) is registered twice` }]);
       }
       this.#byId[codec.id] = codec;
       this.#byType.set(codec.type, codec);

@@ -10,11 +10,11 @@
 import { ClosedError, StorageError, ValidationError } from "../core/errors.ts";
 import type { StoredRecord } from "../core/events.ts";
 import type { DurabilityMode, StorageAdapter } from "../core/storage.ts";
+import { resolveWalOptions, type ResolvedWalOptions, type WalOptions } from "./options.ts";
+export type { WalOptions } from "./options.ts";
 import type { SnapshotStore } from "../core/snapshots.ts";
-import { CodecTable, type DataCodec } from "./codec.ts";
-import type { Fault } from "./faults.ts";
+import { CodecTable } from "./codec.ts";
 import { withFaults } from "./faults.ts";
-import type { PowerLoss } from "./power-loss.ts";
 import type { FileHandle, FileSystem } from "./file-system.ts";
 import { joinPath, makeDirectoryDurably } from "./file-system.ts";
 import { acquireLock } from "./lock.ts";
@@ -35,31 +35,20 @@ import {
 } from "./ring.ts";
 import { SEGMENT_HEADER_BYTES } from "./segment.ts";
 import { FileSnapshotStore } from "./file-snapshots.ts";
-import type { WriterMessage, WriterStart } from "./writer-worker.ts";
+import type { WriterMessage, WriterStart } from "./writer.ts";
+import type { SpawnWriter, WriterThread } from "./writer-thread.ts";
 
-/** Options of WAL storage. */
-export interface WalOptions {
-  /** `durable` (default): acknowledge after the covering fdatasync. `async`: on enqueue,
-   * losing at most `maxDelayMs` plus one write in a crash. `sync`: one fdatasync per record. */
-  durability?: Exclude<DurabilityMode, "memory">;
-  /** Group commit: sync once this many records are pending (default 1000). */
-  maxBatch?: number;
-  /** Group commit: sync once the oldest unsynced record is this old (default 10 ms). */
-  maxDelayMs?: number;
-  /** Ring size in bytes, a power of two (default 8 MiB: 64K records of 128 bytes). */
-  ringBytes?: number;
-  /** Start a new segment when one would grow past this (default 64 MiB). */
-  segmentBytes?: number;
-  /** Fixed-layout codecs for hot event types. */
-  codecs?: DataCodec[];
-  /** On corruption, keep the valid prefix and move the rest aside instead of refusing to open. */
-  repair?: boolean;
-  /** Fail pending operations when the writer makes no progress for this long (default 10 s). */
-  stallTimeoutMs?: number;
-  /** Injected file faults (tests and the reliability harness). */
-  faults?: Fault[];
-  /** Simulated power loss at a sync point of the writer (crash tests). */
-  powerLoss?: PowerLoss;
+/**
+ * What a runtime gives the WAL: its file layer, the module the writer thread loads that
+ * file layer from (its default export), and how to start the writer thread.
+ */
+export interface WalRuntime {
+  /** The file operations of the main thread (recovery, reads, the lock). */
+  fs: FileSystem;
+  /** URL of a module whose default export is the same FileSystem, for the writer thread. */
+  fileSystemModule: string;
+  /** Starts the writer thread. */
+  spawnWriter: SpawnWriter;
 }
 
 interface Waiter {
@@ -81,11 +70,12 @@ export class WalStorage implements StorageAdapter {
 
   readonly #fs: FileSystem;
   readonly #fileSystemModule: string;
-  readonly #options: Required<Omit<WalOptions, "durability" | "codecs" | "faults" | "powerLoss" | "repair">> & WalOptions;
+  readonly #spawnWriter: SpawnWriter;
+  readonly #options: ResolvedWalOptions;
   readonly #codecs: CodecTable;
   readonly #encoder: RecordEncoder;
   readonly #plan = newPlan();
-  #worker?: Worker;
+  #worker?: WriterThread;
   #ring?: RingBuffers;
   #control!: Int32Array;
   #durableCell!: BigInt64Array;
@@ -106,30 +96,19 @@ export class WalStorage implements StorageAdapter {
   #readers = new Map<string, FileHandle>();
   #closed?: () => void;
 
-  /** Use `fileStorage` from `eventfold/adapter/file` (or the deno / bun adapter). */
-  constructor(fs: FileSystem, fileSystemModule: string, directory: string, options: WalOptions = {}) {
-    this.durability = options.durability ?? "durable";
-    const sync = this.durability === "sync";
-    this.#options = {
-      ...options,
-      maxBatch: sync ? 1 : options.maxBatch ?? 1000,
-      maxDelayMs: sync ? 0 : options.maxDelayMs ?? 10,
-      ringBytes: options.ringBytes ?? 8 << 20,
-      segmentBytes: options.segmentBytes ?? 64 << 20,
-      stallTimeoutMs: options.stallTimeoutMs ?? 10_000,
-    };
-    checkPositive("maxBatch", this.#options.maxBatch);
-    checkPositive("segmentBytes", this.#options.segmentBytes);
-    checkPositive("stallTimeoutMs", this.#options.stallTimeoutMs);
-    if (!(this.#options.maxDelayMs >= 0)) checkPositive("maxDelayMs", this.#options.maxDelayMs);
-    const ring = this.#options.ringBytes;
-    if (!Number.isInteger(ring) || ring < 4096 || ring > 1 << 30 || (ring & (ring - 1)) !== 0) {
-      throw new ValidationError("WAL options", [{ path: "ringBytes", message: `must be a power of two from 4 KiB to 1 GiB, got ${ring}` }]);
+  /** Use `fileStorage` from `eventfold/adapter/file` (or the deno, bun or node adapter). */
+  constructor(runtime: WalRuntime, directory: string, options?: WalOptions) {
+    this.#options = resolveWalOptions(options);
+    this.durability = this.#options.durability;
+    if (typeof directory !== "string" || directory.length === 0) {
+      throw new ValidationError("WAL storage", [{ path: "directory", message: "must be a non-empty string" }]);
     }
-    this.#fs = options.faults?.length ? withFaults(fs, options.faults) : fs;
-    this.#fileSystemModule = fileSystemModule;
+    const { faults, codecs } = this.#options;
+    this.#fs = faults?.length ? withFaults(runtime.fs, faults) : runtime.fs;
+    this.#fileSystemModule = runtime.fileSystemModule;
+    this.#spawnWriter = runtime.spawnWriter;
     this.directory = directory;
-    this.#codecs = new CodecTable(options.codecs);
+    this.#codecs = new CodecTable(codecs);
     this.#encoder = new RecordEncoder(this.#codecs);
     this.snapshots = new FileSnapshotStore(this.#fs, joinPath(directory, "snapshots"));
   }
@@ -152,6 +131,10 @@ export class WalStorage implements StorageAdapter {
       this.#head = recovered.headPosition;
       await this.#startWorker();
     } catch (error) {
+      this.#stopWatchdog();
+      if (this.#control) this.#abandonWriter();
+      this.#worker?.terminate();
+      this.#worker = undefined;
       this.#releaseLock();
       this.#releaseLock = undefined;
       throw error;
@@ -180,22 +163,16 @@ export class WalStorage implements StorageAdapter {
       maxBatch: this.#options.maxBatch,
       maxDelayMs: this.#options.maxDelayMs,
     };
-    const worker = new Worker(new URL("./writer-worker.ts", import.meta.url).href, { type: "module" });
+    const worker = this.#spawnWriter();
     this.#worker = worker;
     const ready = new Promise<void>((resolve, reject) => {
-      worker.onmessage = (event: MessageEvent<WriterMessage>) => {
-        const message = event.data;
+      worker.listen((message) => {
         if (message.type === "ready") resolve();
         else if (message.type === "failed") reject(this.#fail(new StorageError(`WAL writer failed: ${message.message}`)));
         this.#onMessage(message);
-      };
-      worker.onerror = (event: ErrorEvent) => {
-        event.preventDefault?.();
-        const error = this.#fail(new StorageError(`WAL writer died: ${event.message ?? "unknown error"}`));
-        reject(error);
-      };
+      }, (message) => reject(this.#fail(new StorageError(`WAL writer died: ${message}`))));
     });
-    worker.postMessage(start);
+    worker.start(start);
     await ready;
   }
 
@@ -474,11 +451,5 @@ export class WalStorage implements StorageAdapter {
     // A failure already reported to appends and waiters is not thrown again; one that
     // happened during the final flush has no one else to tell.
     if (this.#failure && this.#failure !== failedBefore) throw this.#failure;
-  }
-}
-
-function checkPositive(name: string, value: number): void {
-  if (!(Number.isFinite(value) && value > 0)) {
-    throw new ValidationError("WAL options", [{ path: name, message: `must be a positive number, got ${value}` }]);
   }
 }

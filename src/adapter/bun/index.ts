@@ -1,14 +1,22 @@
 /**
- * File storage for Bun (and any runtime with `node:fs`): the asynchronous WAL with group
- * commit, its files written through `node:fs` (`fdatasyncSync`).
+ * File storage for Bun: the asynchronous WAL with group commit, its files written through
+ * `node:fs` (`fdatasyncSync`, which Bun implements natively) by a Web Worker writer.
  */
-import { WalStorage, type WalOptions } from "../../wal/wal-storage.ts";
-import { nodeFileSystem } from "./file-system.ts";
+import { type WalOptions, type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
+import { siblingModule, webWorkerThread } from "../../wal/writer-thread.ts";
+import { nodeFileSystem } from "../node/file-system.ts";
 
 export type { WalOptions } from "../../wal/wal-storage.ts";
 export { WalStorage } from "../../wal/wal-storage.ts";
 
-/** WAL storage in `directory`, written with `node:fs`. */
+/** The WAL's file layer and writer thread on Bun. */
+export const bunWalRuntime: WalRuntime = {
+  fs: nodeFileSystem,
+  fileSystemModule: siblingModule(import.meta.url, "../node/file-system"),
+  spawnWriter: webWorkerThread,
+};
+
+/** WAL storage in `directory`, written with `node:fs` from a Web Worker. */
 export function fileStorage(directory: string, options?: WalOptions): WalStorage {
-  return new WalStorage(nodeFileSystem, new URL("./file-system.ts", import.meta.url).href, directory, options);
+  return new WalStorage(bunWalRuntime, directory, options);
 }

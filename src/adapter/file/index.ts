@@ -1,13 +1,13 @@
 /**
- * File storage for whichever runtime is running: Deno's adapter on Deno, the `node:fs`
- * one elsewhere (Bun). Pass `runtime` to choose explicitly.
+ * File storage for whichever runtime is running: Deno's adapter on Deno, Bun's on Bun,
+ * Node's (worker_threads) on Node. Pass `runtime` to choose explicitly.
  */
-import { fileStorage as bunFileStorage } from "../bun/index.ts";
-import { nodeFileSystem } from "../bun/file-system.ts";
-import { fileStorage as denoFileStorage } from "../deno/index.ts";
-import { denoFileSystem } from "../deno/file-system.ts";
+import { bunWalRuntime } from "../bun/index.ts";
+import { nodeWalRuntime } from "../node/index.ts";
+import { denoWalRuntime } from "../deno/index.ts";
+import { ValidationError } from "../../core/errors.ts";
 import type { FileSystem } from "../../wal/file-system.ts";
-import type { WalOptions, WalStorage } from "../../wal/wal-storage.ts";
+import { type WalOptions, type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
 
 export type { WalOptions } from "../../wal/wal-storage.ts";
 export type { DataCodec } from "../../wal/codec.ts";
@@ -15,23 +15,44 @@ export type { Fault, FaultOperation } from "../../wal/faults.ts";
 export type { PowerLoss } from "../../wal/power-loss.ts";
 export type { Recovered, SegmentIndex } from "../../wal/recovery.ts";
 export type { FileHandle, FileSystem } from "../../wal/file-system.ts";
-export { WalStorage } from "../../wal/wal-storage.ts";
+export { type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
 
-/** The runtime whose file API the WAL uses. */
-export type FileRuntime = "deno" | "bun";
+/** The runtime whose file API and threads the WAL uses. */
+export type FileRuntime = "deno" | "bun" | "node";
 
-/** The runtime this code runs on, as far as file storage is concerned. */
+const RUNTIMES: readonly FileRuntime[] = ["deno", "bun", "node"];
+
+/** The runtime this code runs on. */
 export function detectRuntime(): FileRuntime {
-  return "Deno" in globalThis ? "deno" : "bun";
+  if ("Deno" in globalThis) return "deno";
+  if ("Bun" in globalThis) return "bun";
+  return "node";
 }
 
-/** WAL storage in `directory` on this runtime's file API (Deno's, or `node:fs` on Bun); `runtime` chooses explicitly. */
-export function fileStorage(directory: string, options: WalOptions & { runtime?: FileRuntime } = {}): WalStorage {
+/** Options of `fileStorage`: the WAL's, plus which runtime's adapter to use. */
+export type FileStorageOptions = WalOptions & {
+  /** Which runtime's adapter to use (default: the running one). */
+  runtime?: FileRuntime;
+};
+
+/** WAL storage in `directory` on this runtime's file API and threads; `runtime` chooses explicitly. */
+export function fileStorage(directory: string, options: FileStorageOptions = {}): WalStorage {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new ValidationError("WAL options", [{ path: "", message: `must be an object, got ${JSON.stringify(options)}` }]);
+  }
   const { runtime = detectRuntime(), ...walOptions } = options;
-  return runtime === "deno" ? denoFileStorage(directory, walOptions) : bunFileStorage(directory, walOptions);
+  if (!RUNTIMES.includes(runtime)) {
+    throw new ValidationError("WAL options", [{ path: "runtime", message: `must be one of ${RUNTIMES.map((r) => `"${r}"`).join(", ")}, got ${JSON.stringify(runtime)}` }]);
+  }
+  return new WalStorage(walRuntime(runtime), directory, walOptions);
+}
+
+/** The WAL's file layer and writer thread on `runtime` (default: the running one). */
+export function walRuntime(runtime: FileRuntime = detectRuntime()): WalRuntime {
+  return runtime === "deno" ? denoWalRuntime : runtime === "bun" ? bunWalRuntime : nodeWalRuntime;
 }
 
 /** The file layer of the running runtime (for read-only tools such as the CLI's LogReader). */
 export function runtimeFileSystem(runtime: FileRuntime = detectRuntime()): FileSystem {
-  return runtime === "deno" ? denoFileSystem : nodeFileSystem;
+  return walRuntime(runtime).fs;
 }

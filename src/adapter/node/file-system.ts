@@ -1,5 +1,5 @@
 /**
- * The WAL's file operations on `node:fs` (Bun implements it natively; Deno runs it too).
+ * The WAL's file operations on `node:fs` (Node and Bun; Deno runs it too).
  * `fdatasyncSync` uses F_FULLFSYNC on macOS in Node; Bun's behaviour there is unverified.
  */
 import * as fs from "node:fs";

@@ -1,0 +1,249 @@
+/**
+ * The WAL writer: runs on its own thread (a Worker; see writer-thread.ts for how each
+ * runtime starts it) and drains the ring into segment files with group commit.
+ *
+ * It seals each record (computes its CRC, off the caller's thread), writes contiguous
+ * spans of the ring with one write call each, and fdatasyncs when `maxBatch` records are
+ * pending or the oldest unsynced record is `maxDelayMs` old. After each sync it publishes
+ * "durable up to P" in shared memory and by one message. The first I/O error stops it
+ * for good (fail-stop: an fsync is never retried, since a failed fsync may have dropped
+ * the data it was meant to save) and is reported to the main thread.
+ */
+import type { FileHandle, FileSystem } from "./file-system.ts";
+import { type Fault, withFaults } from "./faults.ts";
+import { type PowerLoss, withPowerLoss } from "./power-loss.ts";
+import { recordContinues, recordPosition, sealRecord } from "./record-format.ts";
+import { DURABLE_OFFSET_BYTES, MARKER_BYTES, publishFailure, ROLL_MARKER, Slot, State, WRAP_MARKER } from "./ring.ts";
+import { createSegment } from "./segment.ts";
+
+export interface WriterStart {
+  data: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  directory: string;
+  /** Module whose default export is the FileSystem to use. */
+  fileSystemModule: string;
+  faults?: Fault[];
+  powerLoss?: PowerLoss;
+  /** Segment to keep appending to (the last one recovered), if any. */
+  segmentPath?: string;
+  maxBatch: number;
+  maxDelayMs: number;
+}
+
+export type WriterMessage =
+  | { type: "ready" }
+  | { type: "durable"; position: number }
+  | { type: "failed"; message: string; code?: string }
+  | { type: "closed" };
+
+/** Sends a message to the main thread. */
+export type PostToMain = (message: WriterMessage) => void;
+
+/** Runs the writer for `start` on this thread until it closes or fails; `post` reaches the main thread. */
+export async function runWriter(start: WriterStart, post: PostToMain): Promise<void> {
+  const control = new Int32Array(start.control, 0, DURABLE_OFFSET_BYTES / 4);
+  try {
+    const module = await import(start.fileSystemModule);
+    let fs: FileSystem = module.default;
+    if (start.faults?.length) fs = withFaults(fs, start.faults);
+    if (start.powerLoss) fs = withPowerLoss(fs, start.powerLoss);
+    const segment = start.segmentPath === undefined ? undefined : fs.openAppend(start.segmentPath);
+    post({ type: "ready" });
+    new Writer(start, fs, control, segment, post).run();
+    post({ type: "closed" });
+  } catch (error) {
+    if ((error as { crash?: boolean }).crash) {
+      // An injected crash: die the way an unexpected bug would, with nothing reported.
+      setTimeout(() => {
+        throw error;
+      });
+      return;
+    }
+    const { message, code } = error as { message?: string; code?: string };
+    publishFailure(start.control, message ?? String(error));
+    post({ type: "failed", message: message ?? String(error), code });
+  }
+}
+
+/** Head polls before the writer sleeps (a few microseconds). */
+const SPIN_POLLS = 4000;
+/**
+ * While the producer has published within this many milliseconds, the writer dozes in short
+ * timed waits instead of asking to be woken: a streaming producer then never pays a futex
+ * wake-up per append, at the cost of at most DOZE_MS of extra latency.
+ */
+const ACTIVE_MS = 2;
+const DOZE_MS = 0.05;
+
+class Writer {
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  readonly #capacity: number;
+  readonly #durable: BigInt64Array;
+  /** Consumed bytes, a uint32 counter like the producer's head. */
+  #tail = 0;
+  #unsynced = 0;
+  #firstUnsyncedAt = 0;
+  #lastWritten = 0;
+  #rollPending = false;
+  #lastDrainAt = 0;
+
+  constructor(
+    private readonly start: WriterStart,
+    private readonly fs: FileSystem,
+    private readonly control: Int32Array,
+    private segment: FileHandle | undefined,
+    private readonly post: PostToMain,
+  ) {
+    this.#bytes = new Uint8Array(start.data);
+    this.#view = new DataView(start.data);
+    this.#capacity = start.data.byteLength;
+    this.#durable = new BigInt64Array(start.control, DURABLE_OFFSET_BYTES, 1);
+    this.#tail = Atomics.load(control, Slot.Tail) >>> 0;
+  }
+
+  run(): void {
+    const control = this.control;
+    for (;;) {
+      if (Atomics.load(control, Slot.State) === State.Abandoned) {
+        this.segment?.close();
+        this.segment = undefined;
+        return;
+      }
+      const head = Atomics.load(control, Slot.Head) >>> 0;
+      if (head !== this.#tail) {
+        this.#drain(head);
+        this.#lastDrainAt = performance.now();
+        continue;
+      }
+      // Group commit: sync when the oldest unsynced record is due, or at once when a caller
+      // is waiting for durability and everything published is written (waiting longer would
+      // only add latency: nothing more is coming from a producer that waits).
+      if (
+        this.#unsynced > 0 &&
+        (Atomics.load(control, Slot.FlushRequested) === 1 || performance.now() - this.#firstUnsyncedAt >= this.start.maxDelayMs)
+      ) {
+        Atomics.store(control, Slot.FlushRequested, 0);
+        this.#sync();
+        continue;
+      }
+      if (Atomics.load(control, Slot.State) === State.Closing) {
+        if (this.#unsynced > 0) this.#sync();
+        this.segment?.close();
+        this.segment = undefined;
+        Atomics.store(control, Slot.State, State.Closed);
+        return;
+      }
+      // Spin briefly first: a producer that is streaming publishes again within
+      // microseconds, and a sleeping writer costs it a futex wake-up per append.
+      if (this.#spinForHead(head)) continue;
+      if (performance.now() - this.#lastDrainAt < ACTIVE_MS) {
+        // Dozing: a caller waiting for durability still wakes us (it always notifies).
+        Atomics.wait(control, Slot.Head, head | 0, DOZE_MS);
+        continue;
+      }
+      // Sleep until the producer publishes, or until the oldest unsynced record is due.
+      const timeout = this.#unsynced > 0
+        ? Math.max(0, this.start.maxDelayMs - (performance.now() - this.#firstUnsyncedAt))
+        : 50;
+      Atomics.store(control, Slot.WorkerWaiting, 1);
+      if ((Atomics.load(control, Slot.Head) >>> 0) === head && Atomics.load(control, Slot.FlushRequested) === 0) {
+        Atomics.wait(control, Slot.Head, head | 0, timeout);
+      }
+      Atomics.store(control, Slot.WorkerWaiting, 0);
+    }
+  }
+
+  /** Polls Head for a few microseconds; true if it moved. */
+  #spinForHead(head: number): boolean {
+    const control = this.control;
+    for (let i = 0; i < SPIN_POLLS; i++) {
+      if ((Atomics.load(control, Slot.Head) >>> 0) !== head || Atomics.load(control, Slot.FlushRequested) === 1) return true;
+    }
+    return false;
+  }
+
+  /** Writes everything published up to `head`, syncing whenever maxBatch records are pending. */
+  #drain(head: number): void {
+    const bytes = this.#bytes;
+    const view = this.#view;
+    const mask = this.#capacity - 1;
+    let spanStart = this.#tail & mask;
+    let spanLength = 0;
+    while (this.#tail !== head) {
+      const offset = this.#tail & mask;
+      if (offset === 0 && spanLength > 0) {
+        // The previous record ended exactly at the ring's end: the span cannot go on.
+        this.#writeSpan(spanStart, spanLength);
+        spanStart = 0;
+        spanLength = 0;
+      }
+      const length = view.getUint32(offset + 4, true);
+      if (length === WRAP_MARKER || length === ROLL_MARKER) {
+        this.#writeSpan(spanStart, spanLength);
+        const skip = length === WRAP_MARKER ? this.#capacity - offset : MARKER_BYTES;
+        if (length === ROLL_MARKER) this.#rollPending = true;
+        this.#advance(skip);
+        spanStart = this.#tail & mask;
+        spanLength = 0;
+        continue;
+      }
+      if (this.#rollPending) {
+        this.#writeSpan(spanStart, spanLength);
+        spanStart = offset;
+        spanLength = 0;
+        this.#roll(recordPosition(view, offset));
+      }
+      sealRecord(bytes, view, offset);
+      const padded = (length + 7) & ~7;
+      spanLength += padded;
+      // Durable is published at append boundaries only: half an append is never acknowledged.
+      if (!recordContinues(view, offset)) this.#lastWritten = recordPosition(view, offset);
+      if (this.#unsynced++ === 0) this.#firstUnsyncedAt = performance.now();
+      this.#tail = (this.#tail + padded) >>> 0;
+      if (this.#unsynced >= this.start.maxBatch) {
+        this.#writeSpan(spanStart, spanLength);
+        spanStart = this.#tail & mask;
+        spanLength = 0;
+        this.#sync();
+      }
+    }
+    this.#writeSpan(spanStart, spanLength);
+  }
+
+  /** Writes `length` bytes of the ring from `start`, then frees them for the producer. */
+  #writeSpan(start: number, length: number): void {
+    if (length > 0) {
+      if (this.segment === undefined) throw new Error("WAL writer has no open segment (missing roll marker)");
+      this.segment.append(this.#bytes, start, length);
+    }
+    this.#release();
+  }
+
+  #advance(bytes: number): void {
+    this.#tail = (this.#tail + bytes) >>> 0;
+    this.#release();
+  }
+
+  #release(): void {
+    Atomics.store(this.control, Slot.Tail, this.#tail | 0);
+    if (Atomics.load(this.control, Slot.ProducerWaiting) === 1) Atomics.notify(this.control, Slot.Tail);
+  }
+
+  /** Seals the current segment (sync, close) and starts the next at `firstPosition`. */
+  #roll(firstPosition: number): void {
+    if (this.segment !== undefined) {
+      if (this.#unsynced > 0) this.#sync();
+      this.segment.close();
+    }
+    this.segment = createSegment(this.fs, this.start.directory, firstPosition);
+    this.#rollPending = false;
+  }
+
+  #sync(): void {
+    this.segment!.syncData();
+    this.#unsynced = 0;
+    Atomics.store(this.#durable, 0, BigInt(this.#lastWritten));
+    this.post({ type: "durable", position: this.#lastWritten });
+  }
+}
