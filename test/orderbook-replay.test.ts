@@ -71,7 +71,7 @@ test("bad commands are refused with a typed error and change nothing", async () 
   assert.throws(() => engine.submit({ type: "cancel", symbol: "NOPE", orderId: 1 }), /unknown symbol "NOPE"/);
   assert.equal(engine.store.headPosition, 1);
   assert.equal(await engine.stateHash(SYMBOL), hash);
-  await assert.rejects(OrderBookEngine.open({ instruments: [{ symbol: "X", tickSize: 0, lotSize: 1 }] }), /tickSize: must be an integer >= 1/);
+  await assert.rejects(OrderBookEngine.open({ instruments: [{ symbol: "X", tickSize: 0, lotSize: 1 }] }), /tickSize: must be an integer from 1 to/);
 });
 
 test("the order-book codecs round-trip every event and refuse bytes they cannot accept", () => {
@@ -120,4 +120,35 @@ test("stops a crash left triggered but not executed are executed when the engine
   const events = await reopened.store.readAll();
   assert.ok(events.some((event) => event.type === "StopTriggered"));
   await reopened.close();
+});
+
+test("depth stays exact at the bounds: live, projected and recovered depth agree", async () => {
+  const log = createMemoryLog();
+  const instruments = [{ symbol: "BIG", tickSize: 1, lotSize: 1, maxQuantity: 2 ** 52 }];
+  const marketData = marketDataProjection(10);
+  const engine = await OrderBookEngine.open({ instruments, storage: memoryStorage(log), projections: [marketData] });
+  const buy = (orderId: number, quantity: number) =>
+    engine.submit({ type: "place", symbol: "BIG", orderId, account: orderId, side: "buy", price: 120, quantity });
+  // The issue's case: a float running sum turned 2^53 - 1 + 4 - (2^53 - 1) into 5.
+  assert.equal(buy(1, Number.MAX_SAFE_INTEGER).events[0]!.type, "OrderRejected");
+  buy(2, 2 ** 52);
+  assert.equal((buy(3, 2 ** 52).events[0]!.data as { reason: string }).reason, "level-full");
+  buy(4, 4);
+  engine.submit({ type: "cancel", symbol: "BIG", orderId: 2 });
+  const expected = { bids: [{ price: 120, quantity: 4, orders: 1 }], asks: [] };
+  assert.deepEqual(bookDepth(engine.book("BIG"), 5), expected);
+  assert.deepEqual(marketData.depth("book-BIG", 5), expected);
+  await engine.close();
+  const reopened = await OrderBookEngine.open({ instruments, storage: memoryStorage(log) });
+  assert.deepEqual(bookDepth(reopened.book("BIG"), 5), expected);
+  await reopened.close();
+});
+
+test("instrument bounds are validated", async () => {
+  const open = (instrument: Record<string, unknown>) =>
+    OrderBookEngine.open({ instruments: [{ symbol: "X", tickSize: 1, lotSize: 1, ...instrument } as never] });
+  await assert.rejects(open({ maxQuantity: 0 }), /maxQuantity: must be an integer from 1 to/);
+  await assert.rejects(open({ maxPrice: 2 ** 53 }), /maxPrice: must be an integer from 1 to/);
+  await assert.rejects(open({ lotSize: 10, maxQuantity: 5 }), /maxQuantity: must be an integer from 10 to/);
+  await assert.rejects(OrderBookEngine.open({ instruments: [{ symbol: "X", tickSize: 1, lotSize: 1 }, { symbol: "X", tickSize: 1, lotSize: 1 }] }), /defined twice/);
 });

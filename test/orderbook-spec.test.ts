@@ -171,3 +171,42 @@ describe("rejections change nothing", () => {
     });
   }
 });
+
+describe("bounds: every sum the book keeps stays an exact integer", () => {
+  const bounded = spec(orderBookDecider(new Map([["B", { symbol: "B", tickSize: 1, lotSize: 1, maxQuantity: 2 ** 52, maxPrice: 1000 }]])), { streamId: "book-B" });
+  const at = (input: Record<string, unknown>) => OrderCommand.parse({ symbol: "B", type: "place", side: "buy", price: 120, ...input } as OrderCommandInput);
+  const big = accepted({ orderId: 1, account: 1, price: 120, quantity: 2 ** 52 });
+
+  test("a quantity at the instrument's maximum is accepted", () =>
+    bounded.given([]).when(at({ orderId: 1, account: 1, quantity: 2 ** 52 })).then([big]));
+  test("a quantity above the maximum is rejected", () =>
+    bounded.given([]).when(at({ orderId: 1, account: 1, quantity: 2 ** 52 + 1 })).then([rejected(1, 1, "place", "quantity-above-max")]));
+  test("the largest safe integer is above the default maximum", () =>
+    book.given([]).when(place({ orderId: 1, account: 1, side: "buy", price: 120, quantity: 9007199254740990 }))
+      .then([rejected(1, 1, "place", "quantity-above-max")]));
+  test("a price at the maximum is accepted; above it is rejected, stop prices too", () => {
+    bounded.given([]).when(at({ orderId: 1, account: 1, quantity: 1, price: 1000 }))
+      .then([accepted({ orderId: 1, account: 1, price: 1000, quantity: 1 })]);
+    bounded.given([]).when(at({ orderId: 1, account: 1, quantity: 1, price: 1001 })).then([rejected(1, 1, "place", "price-above-max")]);
+    bounded.given([]).when(at({ orderId: 1, account: 1, quantity: 1, kind: "stop-limit", stopPrice: 1001 }))
+      .then([rejected(1, 1, "place", "invalid-stop-price")]);
+  });
+  test("an order that would take its level's total past 2^53 - 1 is rejected", () =>
+    bounded.given([big]).when(at({ orderId: 2, account: 2, quantity: 2 ** 52 })).then([rejected(2, 2, "place", "level-full")]));
+  test("up to 2^53 - 1 at one level is accepted", () =>
+    bounded.given([big]).when(at({ orderId: 2, account: 2, quantity: 2 ** 52 - 1 }))
+      .then([accepted({ orderId: 2, account: 2, price: 120, quantity: 2 ** 52 - 1 })]));
+  test("a modify that would overfill a level is rejected", () =>
+    bounded.given([big, accepted({ orderId: 2, account: 2, price: 121, quantity: 2 ** 52 })])
+      .when(OrderCommand.parse({ symbol: "B", type: "modify", orderId: 2, price: 120 } as OrderCommandInput))
+      .then([rejected(2, 2, "modify", "level-full")]));
+  test("a triggered stop whose level filled up while it waited expires instead of resting", () =>
+    bounded.given([
+      big,
+      accepted({ orderId: 2, account: 2, kind: "stop-limit", price: 120, stopPrice: 100, quantity: 2 ** 52 }),
+      accepted({ orderId: 3, account: 3, side: "sell", price: 100, quantity: 1 }),
+      accepted({ orderId: 4, account: 4, price: 100, quantity: 1 }),
+      trade(100, 1, [3, 3], [4, 4]),
+    ]).when(OrderCommand.parse({ symbol: "B", type: "trigger-stops" } as OrderCommandInput))
+      .then([expired(2, 2, 2 ** 52, "level-full")]));
+});

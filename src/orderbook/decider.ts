@@ -12,7 +12,7 @@ import { ValidationError } from "../core/errors.ts";
 import { OrderBook, RestingOrder } from "./book.ts";
 import type { CancelOrder, ModifyOrder, OrderCommand, PlaceOrder } from "./commands.ts";
 import type { OrderBookEvent } from "./events.ts";
-import type { Instrument, RejectReason, SelfTradePrevention, Side } from "./types.ts";
+import { DEFAULT_MAX_PRICE, DEFAULT_MAX_QUANTITY, type Instrument, type RejectReason, type SelfTradePrevention, type Side } from "./types.ts";
 
 type Events = OrderBookEvent[];
 
@@ -36,12 +36,24 @@ function reject(events: Events, command: "place" | "cancel" | "modify", orderId:
 
 function checkPrice(instrument: Instrument, price: number): RejectReason | undefined {
   if (!Number.isSafeInteger(price) || price <= 0) return "invalid-price";
+  if (price > (instrument.maxPrice ?? DEFAULT_MAX_PRICE)) return "price-above-max";
   if (price % instrument.tickSize !== 0) return "price-off-tick";
 }
 
 function checkQuantity(instrument: Instrument, quantity: number): RejectReason | undefined {
   if (!Number.isSafeInteger(quantity) || quantity <= 0) return "invalid-quantity";
+  if (quantity > (instrument.maxQuantity ?? DEFAULT_MAX_QUANTITY)) return "quantity-above-max";
   if (quantity % instrument.lotSize !== 0) return "quantity-off-lot";
+}
+
+/**
+ * Would `quantity` more at `price` on `side` take the level's total past 2^53 - 1, where
+ * sums of integers stop being exact? (Per-order bounds alone cannot rule it out.) An
+ * order rests with its whole quantity before its trades take from it (evolve), so callers
+ * pass the whole quantity, not what would be left after matching.
+ */
+function overfills(book: OrderBook, side: Side, price: number, quantity: number): boolean {
+  return (book.side(side).levels.get(price)?.quantity ?? 0) + quantity > Number.MAX_SAFE_INTEGER;
 }
 
 /**
@@ -150,6 +162,9 @@ function place(book: OrderBook, command: PlaceOrder): Events {
     if (kind !== "limit" || timeInForce !== "GTC") return reject(events, "place", orderId, account, "post-only-not-limit");
     if (book.crosses(command.side, command.price!)) return reject(events, "place", orderId, account, "post-only-would-cross");
   }
+  if (kind === "limit" && timeInForce === "GTC" && overfills(book, command.side, command.price!, command.quantity)) {
+    return reject(events, "place", orderId, account, "level-full");
+  }
   events.push({
     type: "OrderAccepted",
     data: {
@@ -212,6 +227,9 @@ function modify(book: OrderBook, command: ModifyOrder): Events {
   if (!keptPriority && order.postOnly && book.crosses(order.side, price)) {
     return reject(events, "modify", order.id, order.account, "post-only-would-cross");
   }
+  if (!keptPriority && overfills(book, order.side, price, price === order.price ? quantity - order.quantity : quantity)) {
+    return reject(events, "modify", order.id, order.account, "level-full");
+  }
   events.push({ type: "OrderModified", data: { orderId: order.id, account: order.account, price, quantity, keptPriority } });
   if (keptPriority) return events;
   // Re-priced or grown: it re-enters as the newest order at its price and may trade.
@@ -221,6 +239,11 @@ function modify(book: OrderBook, command: ModifyOrder): Events {
 function triggerStops(book: OrderBook): Events {
   const stop = book.triggeredStop();
   if (stop === undefined) return [];
+  if (stop.kind === "stop-limit" && stop.timeInForce === "GTC" && overfills(book, stop.side, stop.price, stop.quantity)) {
+    // Its level filled up while it waited: it leaves without resting rather than make the
+    // level's total inexact.
+    return [{ type: "OrderExpired", data: { orderId: stop.id, account: stop.account, remaining: stop.quantity, reason: "level-full" } }];
+  }
   const events: Events = [{
     type: "StopTriggered",
     data: { orderId: stop.id, account: stop.account, lastTradePrice: book.lastTradePrice },

@@ -18,7 +18,7 @@ import { OrderCommand, type OrderCommandInput } from "./commands.ts";
 import { bookStreamId, orderBookDecider } from "./decider.ts";
 import { type OrderBookEvent, orderBookEvents } from "./events.ts";
 import { bookFromData, type BookData, bookToData, stateHash } from "./snapshot.ts";
-import type { Instrument } from "./types.ts";
+import { DEFAULT_MAX_PRICE, DEFAULT_MAX_QUANTITY, type Instrument } from "./types.ts";
 
 /** What the matching engine needs. */
 export interface OrderBookEngineOptions {
@@ -80,10 +80,9 @@ export class OrderBookEngine {
   static async open(options: OrderBookEngineOptions): Promise<OrderBookEngine> {
     const instruments = new Map<string, Instrument>();
     for (const instrument of options.instruments) {
-      for (const key of ["tickSize", "lotSize"] as const) {
-        if (!Number.isSafeInteger(instrument[key]) || instrument[key] < 1) {
-          throw new ValidationError(`instrument "${instrument.symbol}"`, [{ path: key, message: `must be an integer >= 1, got ${instrument[key]}` }]);
-        }
+      checkInstrument(instrument);
+      if (instruments.has(instrument.symbol)) {
+        throw new ValidationError(`instrument "${instrument.symbol}"`, [{ path: "symbol", message: "defined twice" }]);
       }
       instruments.set(instrument.symbol, instrument);
     }
@@ -159,5 +158,24 @@ export class OrderBookEngine {
   async close(): Promise<void> {
     await this.handler.flushSnapshots();
     await this.store.close();
+  }
+}
+
+/** Checks an instrument's fields: ticks, lots and bounds are integers the book can sum exactly. */
+function checkInstrument(instrument: Instrument): void {
+  const what = `instrument "${instrument?.symbol}"`;
+  if (typeof instrument?.symbol !== "string" || instrument.symbol.length === 0 || instrument.symbol.length > 64) {
+    throw new ValidationError(what, [{ path: "symbol", message: "must be a string of 1 to 64 characters" }]);
+  }
+  const bounds: [keyof Instrument, number | undefined, number][] = [
+    ["tickSize", instrument.tickSize, 1],
+    ["lotSize", instrument.lotSize, 1],
+    ["maxPrice", instrument.maxPrice ?? DEFAULT_MAX_PRICE, instrument.tickSize],
+    ["maxQuantity", instrument.maxQuantity ?? DEFAULT_MAX_QUANTITY, instrument.lotSize],
+  ];
+  for (const [key, value, min] of bounds) {
+    if (!Number.isSafeInteger(value) || value! < min) {
+      throw new ValidationError(what, [{ path: key, message: `must be an integer from ${min} to ${Number.MAX_SAFE_INTEGER}, got ${value}` }]);
+    }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { defineEvent, type EventOf, type EventRegistry, eventRegistry } from "../core/events.ts";
+import { EXPIRE_REASONS, type ExpireReason, REJECT_REASONS, type RejectReason } from "./types.ts";
 
 const int = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const side = z.enum(["buy", "sell"]);
@@ -31,12 +32,7 @@ export const OrderRejected = defineEvent("OrderRejected", z.object({
   orderId: z.number(),
   account: z.number(),
   command: z.enum(["place", "cancel", "modify"]),
-  reason: z.enum([
-    "invalid-order-id", "duplicate-order-id", "unknown-order", "invalid-account", "account-mismatch",
-    "invalid-quantity", "quantity-off-lot", "invalid-price", "price-off-tick", "missing-price",
-    "invalid-stop-price", "post-only-would-cross", "post-only-not-limit", "invalid-time-in-force",
-    "not-modifiable", "no-change",
-  ]),
+  reason: z.enum(REJECT_REASONS as [RejectReason, ...RejectReason[]]),
 }), trusted);
 
 /** Two orders traded. */
@@ -64,7 +60,7 @@ export const OrderExpired = defineEvent("OrderExpired", z.object({
   orderId: int,
   account: int,
   remaining: int,
-  reason: z.enum(["ioc-unfilled", "fok-unfillable", "market-unfilled"]),
+  reason: z.enum(EXPIRE_REASONS as [ExpireReason, ...ExpireReason[]]),
 }), trusted);
 
 /** A resting order's price or quantity changed. */

@@ -19,7 +19,20 @@ export interface Instrument {
   tickSize: number;
   /** Quantities must be multiples of this (in quantity units). */
   lotSize: number;
+  /** Largest quantity one order may have (default DEFAULT_MAX_QUANTITY); larger is rejected. */
+  maxQuantity?: number;
+  /** Largest price (and stop price) an order may have (default DEFAULT_MAX_PRICE); higher is rejected. */
+  maxPrice?: number;
 }
+
+/**
+ * Default per-order quantity bound: 10^12 units. With it, and with a level's total kept
+ * at or below Number.MAX_SAFE_INTEGER (else "level-full"), every sum the book and its
+ * read models keep is an exact integer.
+ */
+export const DEFAULT_MAX_QUANTITY = 1e12;
+/** Default price bound: 10^12 price units. */
+export const DEFAULT_MAX_PRICE = 1e12;
 
 /** Why a command was rejected. */
 export type RejectReason =
@@ -38,12 +51,15 @@ export type RejectReason =
   | "post-only-not-limit"
   | "invalid-time-in-force"
   | "not-modifiable"
-  | "no-change";
+  | "no-change"
+  | "quantity-above-max"
+  | "price-above-max"
+  | "level-full";
 
 /** Why an order was cancelled. */
 export type CancelReason = "requested" | "self-trade";
 /** Why an order expired. */
-export type ExpireReason = "ioc-unfilled" | "fok-unfillable" | "market-unfilled";
+export type ExpireReason = "ioc-unfilled" | "fok-unfillable" | "market-unfilled" | "level-full";
 
 /** Every side (its index is its code in the WAL). */
 export const SIDES: readonly Side[] = ["buy", "sell"];
@@ -58,11 +74,11 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   "invalid-order-id", "duplicate-order-id", "unknown-order", "invalid-account", "account-mismatch",
   "invalid-quantity", "quantity-off-lot", "invalid-price", "price-off-tick", "missing-price",
   "invalid-stop-price", "post-only-would-cross", "post-only-not-limit", "invalid-time-in-force",
-  "not-modifiable", "no-change",
+  "not-modifiable", "no-change", "quantity-above-max", "price-above-max", "level-full",
 ];
 /** Every cancel reason (its index is its code in the WAL). */
 export const CANCEL_REASONS: readonly CancelReason[] = ["requested", "self-trade"];
 /** Every expire reason (its index is its code in the WAL). */
-export const EXPIRE_REASONS: readonly ExpireReason[] = ["ioc-unfilled", "fok-unfillable", "market-unfilled"];
+export const EXPIRE_REASONS: readonly ExpireReason[] = ["ioc-unfilled", "fok-unfillable", "market-unfilled", "level-full"];
 /** Commands a rejection can name (its index is its code in the WAL). */
 export const COMMAND_NAMES = ["place", "cancel", "modify"] as const;
