@@ -19,6 +19,9 @@ export {
   type Metadata,
   type RecordedEvent,
   type RecordedInfo,
+  type Schema,
+  type SchemaInput,
+  type SchemaOutput,
   type StoredRecord,
   type Upcaster,
 } from "./src/core/events.ts";

@@ -1,27 +1,12 @@
 #!/usr/bin/env node
-// The `eventfold` command: runs the TypeScript CLI (src/cli/main.ts) on Bun or Deno —
-// Bun when started by Bun (`bun run cli`), otherwise whichever is installed, the
-// project's own copy first.
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const main = join(root, "src", "cli", "main.ts");
-const args = process.argv.slice(2);
-const viaBun = process.versions.bun !== undefined || (process.env.npm_config_user_agent ?? "").startsWith("bun");
-const local = (name) => join(root, "node_modules", ".bin", name);
-const candidates = viaBun
-  ? [["bun", [main, ...args]]]
-  : [["deno", ["run", "-A", main, ...args]], ["bun", [main, ...args]]];
-
-for (const [name, commandArgs] of candidates) {
-  const command = existsSync(local(name)) ? local(name) : name;
-  const { status, error } = spawnSync(command, commandArgs, { stdio: "inherit" });
-  if (error?.code === "ENOENT") continue; // not installed: try the next runtime
-  if (error) throw error;
-  process.exit(status ?? 1);
+// The `eventfold` command: the CLI built into dist/ (plain JavaScript), so it runs the same
+// under `npx eventfold` (Node), `bunx eventfold` (Bun) and `deno run -A npm:eventfold` (Deno).
+let cli;
+try {
+  cli = await import("../dist/src/cli/main.js");
+} catch (error) {
+  if (error?.code !== "ERR_MODULE_NOT_FOUND" || !String(error.message).includes("dist")) throw error;
+  console.error("eventfold: dist/ is missing; in a clone of the repository, `npm ci` builds it (or `npm run build`)");
+  process.exit(1);
 }
-console.error("eventfold: needs Deno or Bun (npm install deno, or npm install bun)");
-process.exit(1);
+process.exitCode = await cli.main(process.argv.slice(2));

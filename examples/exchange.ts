@@ -13,7 +13,7 @@ import process from "node:process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileStorage } from "../src/adapter/file/index.ts";
+import { detectRuntime, fileStorage } from "../src/adapter/file/index.ts";
 import { bookDepth, exchangeCoreMix, marketDataProjection, orderBookCodecs, OrderBookEngine } from "../src/orderbook/index.ts";
 
 function option(name: string, fallback: number): number {
@@ -21,7 +21,7 @@ function option(name: string, fallback: number): number {
   return at < 0 ? fallback : Number(process.argv[at + 1]);
 }
 
-const runtime = "Deno" in globalThis ? `deno ${Deno.version.deno}` : `bun ${process.versions.bun}`;
+const runtime = `${detectRuntime()} ${process.versions[detectRuntime()]}`;
 const commands = option("commands", 500_000);
 const seed = option("seed", 42);
 const dirAt = process.argv.indexOf("--dir");

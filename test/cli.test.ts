@@ -4,17 +4,14 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { flipByte, segments } from "./support/wal.ts";
 import { temporaryDirectory } from "./support/temp.ts";
-
-const root = fileURLToPath(new URL("../", import.meta.url));
-const isDeno = "Deno" in globalThis;
+import { scriptCommand } from "./support/runtime.ts";
+import { detectRuntime } from "../src/adapter/file/index.ts";
 
 function run(script: string, args: string[]) {
-  const command = isDeno ? ["run", "-A", join(root, script), ...args] : [join(root, script), ...args];
-  const result = spawnSync(process.execPath, command, { encoding: "utf8" });
+  const [command, commandArgs] = scriptCommand(script, args);
+  const result = spawnSync(command, commandArgs, { encoding: "utf8" });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 const cli = (...args: string[]) => run("src/cli/main.ts", args);
@@ -120,7 +117,7 @@ test("demo, crash and bench run through the CLI", () => {
     const results = join(directory.path, "bench");
     const bench = cli("bench", "--quick", "--out", results);
     assert.equal(bench.status, 0, bench.stderr);
-    const runtime = isDeno ? "deno" : "bun";
+    const runtime = detectRuntime();
     for (const extension of ["json", "md", "svg"]) assert.ok(existsSync(join(results, `${runtime}.${extension}`)), extension);
   } finally {
     directory.remove();

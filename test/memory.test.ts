@@ -1,5 +1,5 @@
 import { createMemoryLog, memoryStorage } from "../mod.ts";
-import { conformanceSuite } from "./conformance.ts";
+import { conformanceSuite } from "../src/testing/index.ts";
 
 conformanceSuite("memory", () => {
   const log = createMemoryLog();

@@ -48,7 +48,7 @@ function checkInvariants(book: OrderBook): void {
 class Ledger {
   readonly open = new Map<number, number>();
   apply(event: OrderBookEvent): void {
-    const d = event.data as Record<string, number>;
+    const d = event.data as unknown as Record<string, number>;
     switch (event.type) {
       case "OrderAccepted":
         this.open.set(d.orderId, d.quantity);

@@ -7,13 +7,13 @@ import { random } from "../src/orderbook/index.ts";
 import { noted } from "./support/fixtures.ts";
 import { ns, openWal } from "./support/wal.ts";
 import { temporaryDirectory } from "./support/temp.ts";
+import { scriptCommand } from "./support/runtime.ts";
 
-const holder = new URL("./support/hold-wal.ts", import.meta.url).pathname;
 
 test("two processes: the second writer is refused while the first lives, and takes over once it is killed", async () => {
   const directory = temporaryDirectory();
-  const args = "Deno" in globalThis ? ["run", "-A", holder, directory.path] : [holder, directory.path];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const [command, args] = scriptCommand("test/support/hold-wal.ts", [directory.path]);
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const pid = await new Promise<number>((resolve, reject) => {
       let output = "";

@@ -1,7 +1,7 @@
 /** The storage conformance suite, unchanged, over the file WAL adapters. */
 import { fileStorage as nodeFsStorage } from "../src/adapter/bun/index.ts";
 import { detectRuntime, fileStorage } from "../src/adapter/file/index.ts";
-import { conformanceSuite } from "./conformance.ts";
+import { conformanceSuite } from "../src/testing/index.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 
 const runtime = detectRuntime();

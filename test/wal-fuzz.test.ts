@@ -7,15 +7,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import fc from "fast-check";
 import type { StoredRecord } from "../mod.ts";
 import { orderBookCodecs } from "../src/orderbook/index.ts";
 import { CodecTable } from "../src/wal/codec.ts";
 import { checkRecord, newPlan, paddedLength, RecordDecoder, RecordEncoder, sealRecord } from "../src/wal/record-format.ts";
 import { testSeed, withSeed } from "./support/seed.ts";
+import { sweepSize } from "./support/sweep.ts";
 
-const RUNS = Number(process.env.EVENTFOLD_FUZZ_RUNS ?? 1_000_000);
+const RUNS = sweepSize("EVENTFOLD_FUZZ_RUNS", 1_000_000, 50_000);
 const codecs = new CodecTable(orderBookCodecs);
 const PROBLEMS = new Set(["truncated", "zero", "bad-length", "bad-checksum"]);
 

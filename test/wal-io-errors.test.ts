@@ -12,8 +12,11 @@ import { fileStorage } from "../src/adapter/file/index.ts";
 import type { Fault, FaultOperation } from "../src/wal/faults.ts";
 import { appendEnd, noted, type TestEvent, testEvents } from "./support/fixtures.ts";
 import { temporaryDirectory } from "./support/temp.ts";
+import { sweepSize } from "./support/sweep.ts";
 
 const EVENTS = 40;
+/** Each fault at the 1st..NTH call of its operation. */
+const NTH = sweepSize("EVENTFOLD_IO_ERROR_NTH", 8, 3);
 const textOf = (n: number) => `${n}:`.padEnd(10 + ((n * 29) % 90), "xyz");
 
 /** Appends EVENTS events in batches of 1-3 until the log fails; returns what was acknowledged. */
@@ -77,7 +80,7 @@ test("EIO / ENOSPC at the nth open, write, fdatasync, rename, directory sync: fa
   for (const operation of operations) {
     for (const code of ["EIO", "ENOSPC"] as const) {
       for (const persistent of [false, true]) {
-        for (let nth = 1; nth <= 8; nth++) {
+        for (let nth = 1; nth <= NTH; nth++) {
           const directory = temporaryDirectory("eventfold-ioerror-");
           try {
             const fault: Fault = { operation, nth, code, persistent };

@@ -20,8 +20,9 @@ import { type PowerLoss, withPowerLoss } from "../src/wal/power-loss.ts";
 import { appendEnd, noted, type TestEvent, testEvents } from "./support/fixtures.ts";
 import { testSeed, withSeed } from "./support/seed.ts";
 import { temporaryDirectory } from "./support/temp.ts";
+import { sweepSize } from "./support/sweep.ts";
 
-const EVENTS = Number(process.env.EVENTFOLD_POWER_LOSS_EVENTS ?? 160);
+const EVENTS = sweepSize("EVENTFOLD_POWER_LOSS_EVENTS", 160, 30);
 /** Crash points run at once (each in its own directory). */
 const PARALLEL = 4;
 

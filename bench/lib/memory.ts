@@ -23,7 +23,7 @@ export function collectGarbage(): void {
   const global = globalThis as any;
   if (global.Bun) global.Bun.gc(true);
   else if (typeof global.gc === "function") global.gc();
-  else throw new Error("cannot force garbage collection: run deno with --v8-flags=--expose-gc");
+  else throw new Error("cannot force garbage collection: run deno with --v8-flags=--expose-gc, node with --expose-gc");
 }
 
 function liveHeap(): number {

@@ -10,7 +10,7 @@
  *   the covering sync); one transaction per command is `sync`'s. SQLite only appends;
  *   our figures include the matching.
  */
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { OrderBook as PeerOrderBook } from "nodejs-order-book";
 import { OrderBookEngine, type Workload } from "../../src/orderbook/index.ts";
 import { newHistogram, type Percentiles, percentiles } from "./stats.ts";
@@ -32,7 +32,7 @@ function peerCalls(workload: Workload): { setup: PeerCall[]; commands: PeerCall[
           side: command.side as never,
           id: String(command.orderId),
           size: command.quantity,
-          price: command.price,
+          price: command.price as number,
           timeInForce: command.timeInForce as never,
         };
         return (book) => book.limit(options);
@@ -106,14 +106,24 @@ export async function workloadEvents(workload: Workload): Promise<{ rows: EventR
   return { rows, commandEnds };
 }
 
+/** `node:sqlite`'s database class, or undefined where the runtime lacks it (Node before 22.5). */
+export async function loadSqlite(): Promise<typeof DatabaseSync | undefined> {
+  try {
+    return (await import("node:sqlite")).DatabaseSync;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Appends the workload's events to SQLite, committing every `commandsPerCommit` commands. */
 export function benchSqlite(
+  Database: typeof DatabaseSync,
   events: { rows: EventRow[]; commandEnds: Int32Array },
   directory: string,
   commandsPerCommit: number,
   limit = Infinity,
 ): PeerResult {
-  const database = new DatabaseSync(`${directory}/events-${commandsPerCommit}.sqlite`);
+  const database = new Database(`${directory}/events-${commandsPerCommit}.sqlite`);
   database.exec(`
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = FULL;

@@ -29,7 +29,7 @@ export function percentiles(histogram: Histogram): Percentiles {
   };
 }
 
-export const runtimeName = (): "deno" | "bun" => ("Deno" in globalThis ? "deno" : "bun");
+export { detectRuntime as runtimeName } from "../../src/adapter/file/index.ts";
 
 export const formatRate = (perSecond: number): string =>
   perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)} M/s` : `${(perSecond / 1e3).toFixed(1)} K/s`;

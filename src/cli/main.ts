@@ -7,7 +7,7 @@
  */
 import process from "node:process";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dump, inspect, replay, repair, verify } from "./log-commands.ts";
 import { CliError, consoleOutput } from "./output.ts";
@@ -52,12 +52,18 @@ class Arguments {
   }
 }
 
+/** The tree this file is in: the repository (sources), or dist/ or build/node/ (compiled). */
 const root = fileURLToPath(new URL("../../", import.meta.url));
+const compiled = import.meta.url.endsWith(".js");
 
-/** Runs one of the project's scripts on this same runtime. */
+/** Runs one of the project's scripts (given by its source path) on this same runtime. */
 function script(path: string, args: string[]): number {
-  if (!existsSync(`${root}${path}`)) throw new CliError(`${path} is not here: this command runs from a clone of the eventfold repository`);
-  const command = "Deno" in globalThis ? ["run", "-A", "--v8-flags=--expose-gc", `${root}${path}`, ...args] : [`${root}${path}`, ...args];
+  const file = `${root}${compiled ? path.replace(/\.ts$/, ".js") : path}`;
+  if (!existsSync(file)) throw new CliError(`${path} is not here: this command runs from a clone of the eventfold repository`);
+  // The benchmarks force collections: Deno and Node need V8's gc exposed (Bun has Bun.gc).
+  const command = "Deno" in globalThis
+    ? ["run", "-A", "--v8-flags=--expose-gc", file, ...args]
+    : "Bun" in globalThis ? [file, ...args] : ["--expose-gc", file, ...args];
   const { status, error } = spawnSync(process.execPath, command, { stdio: "inherit" });
   if (error) throw error;
   return status ?? 1;
@@ -151,4 +157,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) process.exitCode = await main(process.argv.slice(2));
+/** Run as a program (not imported)? Node before 24 has no import.meta.main: compare paths. */
+function isEntryPoint(): boolean {
+  const main = (import.meta as { main?: boolean }).main;
+  if (main !== undefined) return main;
+  const script = process.argv[1];
+  return script !== undefined && existsSync(script) && realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));

@@ -6,11 +6,10 @@
  * promise per command, for a stream already loaded; the caller awaits durability once
  * for a whole batch with `store.durable(position)` (or uses `handleMany`).
  */
-import type { z } from "zod";
 import { ConcurrencyError, ValidationError } from "./errors.ts";
 import type { Decider } from "./decider.ts";
 import type { Event, RecordedEvent } from "./events.ts";
-import { zodIssues } from "./events.ts";
+import { type Schema, validateWith } from "./events.ts";
 import type { EventStore } from "./event-store.ts";
 import type { SnapshotStore } from "./snapshots.ts";
 
@@ -36,8 +35,8 @@ export interface CommandHandlerOptions<C, S, E extends Event> {
   decider: Decider<C, S, E>;
   /** Which stream a command is about. */
   streamId(command: C): string;
-  /** Validates untrusted input (a zod schema); without it input is taken as typed. */
-  command?: z.ZodType<C>;
+  /** Validates untrusted input (any Standard Schema: zod, valibot, ...); without it input is taken as typed. */
+  command?: Schema<unknown, C>;
   /** Snapshot policy; none by default. */
   snapshots?: SnapshotPolicy<S>;
 }
@@ -77,7 +76,7 @@ export class CommandHandler<C, S, E extends Event> {
   readonly #store: EventStore<E>;
   readonly #decider: Decider<C, S, E>;
   readonly #streamIdOf: (command: C) => string;
-  readonly #schema?: z.ZodType<C>;
+  readonly #schema?: Schema<unknown, C>;
   readonly #snapshots?: Required<Omit<SnapshotPolicy<S>, "store">> & { store: SnapshotStore };
   readonly #cache = new Map<string, Loaded<S>>();
   readonly #loading = new Map<string, Promise<Loaded<S>>>();
@@ -108,9 +107,7 @@ export class CommandHandler<C, S, E extends Event> {
   /** Validates raw input into a command; throws ValidationError naming the field. */
   parse(input: unknown): C {
     if (this.#schema === undefined) return input as C;
-    const result = this.#schema.safeParse(input);
-    if (!result.success) throw new ValidationError("command", zodIssues(result.error));
-    return result.data;
+    return validateWith(this.#schema, input, "command");
   }
 
   /** Validates, loads, decides, appends and acknowledges by the store's durability mode. */

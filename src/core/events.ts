@@ -1,12 +1,20 @@
 /**
  * Event definitions, validation and upcasting.
  *
- * An event is `{ type, data, metadata? }`. Its `data` is described by a zod schema; an
+ * An event is `{ type, data, metadata? }`. Its `data` is described by a schema (any
+ * Standard Schema validator: zod 3.24+ or 4, valibot, arktype, ...); an
  * event type can evolve through schema versions, and stored events of an older version
  * are brought to the current one by a chain of upcasters (v1 -> v2 -> v3) when read.
  */
-import type { z } from "zod";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { type Issue, ValidationError } from "./errors.ts";
+
+/** Any Standard Schema validator (https://standardschema.dev): zod, valibot, arktype, ... */
+export type Schema<Input = unknown, Output = Input> = StandardSchemaV1<Input, Output>;
+/** What a schema accepts. */
+export type SchemaInput<S extends Schema> = StandardSchemaV1.InferInput<S>;
+/** What a schema produces. */
+export type SchemaOutput<S extends Schema> = StandardSchemaV1.InferOutput<S>;
 
 /** Free-form, JSON-compatible information carried next to an event's data. */
 export type Metadata = Record<string, unknown>;
@@ -42,10 +50,10 @@ export type RecordedEvent<E extends Event = Event> = E & RecordedInfo;
 export type Upcaster = (data: unknown, metadata: Metadata | undefined) => unknown;
 
 /** A typed event type: its name, schema, current schema version and upcasters. */
-export interface EventDefinition<T extends string = string, S extends z.ZodType = z.ZodType> {
+export interface EventDefinition<T extends string = string, S extends Schema = Schema> {
   /** The event type's name. */
   readonly type: T;
-  /** The zod schema of its data. */
+  /** The schema of its data. */
   readonly schema: S;
   /** Current schema version (1 for a type that never changed). */
   readonly version: number;
@@ -54,11 +62,11 @@ export interface EventDefinition<T extends string = string, S extends z.ZodType 
   /** Skip schema validation on append (see DefineEventOptions.trusted). */
   readonly trusted: boolean;
   /** Builds a validated event of this type. Throws ValidationError on bad data. */
-  create(data: z.input<S>, metadata?: Metadata): Event<T, z.output<S>>;
+  create(data: SchemaInput<S>, metadata?: Metadata): Event<T, SchemaOutput<S>>;
 }
 
 /** The event type a definition describes. */
-export type EventOf<D> = D extends EventDefinition<infer T, infer S> ? Event<T, z.output<S>>
+export type EventOf<D> = D extends EventDefinition<infer T, infer S> ? Event<T, SchemaOutput<S>>
   : never;
 
 /** Options of `defineEvent`. */
@@ -78,11 +86,19 @@ export interface DefineEventOptions {
 }
 
 /** Defines an event type whose data is validated by `schema`. */
-export function defineEvent<T extends string, S extends z.ZodType>(
+export function defineEvent<T extends string, S extends Schema>(
   type: T,
   schema: S,
   options: DefineEventOptions = {},
 ): EventDefinition<T, S> {
+  if (typeof type !== "string" || type.length === 0) {
+    throw new ValidationError("event definition", [{ path: "type", message: "must be a non-empty string" }]);
+  }
+  if (typeof (schema as Partial<Schema> | null)?.["~standard"]?.validate !== "function") {
+    throw new ValidationError(`event definition "${type}"`, [
+      { path: "schema", message: "must be a Standard Schema validator (zod 3.24+ or 4, valibot, arktype, ...)" },
+    ]);
+  }
   const version = options.version ?? 1;
   if (!Number.isInteger(version) || version < 1) {
     throw new ValidationError(`event definition "${type}"`, [
@@ -111,21 +127,33 @@ export function defineEvent<T extends string, S extends z.ZodType>(
   return definition;
 }
 
-/** Validates one value against a definition's schema, turning zod issues into ours. */
-function parseData<S extends z.ZodType>(
+/** Validates one value against a definition's schema, turning its issues into ours. */
+function parseData<S extends Schema>(
   definition: EventDefinition<string, S>,
   data: unknown,
   what: string,
-): z.output<S> {
-  const result = definition.schema.safeParse(data);
-  if (!result.success) throw new ValidationError(what, zodIssues(result.error, "data"));
-  return result.data;
+): SchemaOutput<S> {
+  return validateWith(definition.schema, data, what, "data");
 }
 
-/** Converts zod issues to `{ path, message }`, prefixing the path. */
-export function zodIssues(error: z.ZodError, prefix = ""): Issue[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter((p) => p !== "").join("."),
+/**
+ * Validates `value` with a Standard Schema; throws ValidationError (issue paths prefixed
+ * with `prefix`) on failure. Schemas must validate synchronously: appends are synchronous.
+ */
+export function validateWith<S extends Schema>(schema: S, value: unknown, what: string, prefix = ""): SchemaOutput<S> {
+  const result = schema["~standard"].validate(value);
+  if (result instanceof Promise) {
+    throw new ValidationError(what, [{ path: prefix, message: "the schema validates asynchronously; eventfold needs a synchronous schema" }]);
+  }
+  if (result.issues) throw new ValidationError(what, schemaIssues(result.issues, prefix));
+  return result.value as SchemaOutput<S>;
+}
+
+/** Converts Standard Schema issues to `{ path, message }`, prefixing the path. */
+export function schemaIssues(issues: readonly StandardSchemaV1.Issue[], prefix = ""): Issue[] {
+  return issues.map((issue) => ({
+    path: [prefix, ...(issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment))]
+      .filter((p) => p !== "").join("."),
     message: issue.message,
   }));
 }
@@ -251,9 +279,10 @@ export class EventRegistry<E extends Event = Event> {
   }
 
   #parse(definition: EventDefinition, data: unknown, label: () => string): unknown {
-    const result = definition.schema.safeParse(data);
-    if (!result.success) throw new ValidationError(`${label()} "${definition.type}"`, zodIssues(result.error, "data"));
-    return result.data;
+    const result = definition.schema["~standard"].validate(data);
+    // Labels are built only on failure (the append hot path).
+    if (result instanceof Promise || result.issues) return validateWith(definition.schema, data, `${label()} "${definition.type}"`, "data");
+    return result.value;
   }
 
   #definition(type: unknown, path: string): EventDefinition {

@@ -1,70 +1,110 @@
 /**
  * Order-book commands and their zod schemas. The schema checks shape (types, enums,
- * required fields); business rules (ticks, lots, known orders) are the decider's and
- * end in an OrderRejected event.
+ * required fields); business rules (ticks, lots, bounds, known orders) are the decider's
+ * and end in an OrderRejected event. The public types are written out below; each
+ * schema is checked against them where it is exported.
  */
-import { z } from "zod";
+import { z } from "zod/v4";
+import { KINDS, type OrderKind, SELF_TRADE, type SelfTradePrevention, type Side, SIDES, type TimeInForce, TIMES_IN_FORCE } from "./types.ts";
 
 const symbol = z.string().min(1).max(64);
 const id = z.number();
+const oneOf = <T extends string>(members: readonly T[]) => z.enum(members as [T, ...T[]]);
 
-/** Places a limit, market, stop-limit or stop-market order. */
-export const PlaceOrder = z.object({
+/** A validated place command. */
+export interface PlaceOrder {
+  type: "place";
+  symbol: string;
+  orderId: number;
+  account: number;
+  side: Side;
+  kind: OrderKind;
+  /** Limit price; required for limit and stop-limit orders. */
+  price?: number;
+  /** Trigger price for stop orders, compared with the last trade price. */
+  stopPrice?: number;
+  quantity: number;
+  /** Default: GTC for limit and stop-limit orders, IOC for market and stop-market orders. */
+  timeInForce?: TimeInForce;
+  postOnly: boolean;
+  selfTrade: SelfTradePrevention;
+}
+/** A place command as callers may send it: kind (limit), postOnly (false) and selfTrade (allow) may be left out. */
+export type PlaceOrderInput = Omit<PlaceOrder, "kind" | "postOnly" | "selfTrade"> & Partial<Pick<PlaceOrder, "kind" | "postOnly" | "selfTrade">>;
+
+const placeOrder = z.object({
   type: z.literal("place"),
   symbol,
   orderId: id,
   account: id,
-  side: z.enum(["buy", "sell"]),
-  kind: z.enum(["limit", "market", "stop-limit", "stop-market"]).default("limit"),
-  /** Limit price; required for limit and stop-limit orders. */
+  side: oneOf(SIDES),
+  kind: oneOf(KINDS).default("limit"),
   price: z.number().optional(),
-  /** Trigger price for stop orders, compared with the last trade price. */
   stopPrice: z.number().optional(),
   quantity: z.number(),
-  /** Default: GTC for limit and stop-limit orders, IOC for market and stop-market orders. */
-  timeInForce: z.enum(["GTC", "IOC", "FOK"]).optional(),
+  timeInForce: oneOf(TIMES_IN_FORCE).optional(),
   postOnly: z.boolean().default(false),
-  selfTrade: z.enum(["allow", "cancel-resting", "cancel-incoming", "cancel-both"]).default("allow"),
+  selfTrade: oneOf(SELF_TRADE).default("allow"),
 });
 
 /** Cancels a resting or stop order. */
-export const CancelOrder = z.object({
-  type: z.literal("cancel"),
-  symbol,
-  orderId: id,
+export interface CancelOrder {
+  type: "cancel";
+  symbol: string;
+  orderId: number;
   /** When given, must be the order's account. */
-  account: id.optional(),
-});
+  account?: number;
+}
+const cancelOrder = z.object({ type: z.literal("cancel"), symbol, orderId: id, account: id.optional() });
 
 /**
  * Changes a resting order. A lower quantity at the same price keeps its time priority;
  * a new price or a larger quantity loses it (and may trade, like a new order).
  */
-export const ModifyOrder = z.object({
+export interface ModifyOrder {
+  type: "modify";
+  symbol: string;
+  orderId: number;
+  /** When given, must be the order's account. */
+  account?: number;
+  /** The new price. */
+  price?: number;
+  /** The new open quantity. */
+  quantity?: number;
+}
+const modifyOrder = z.object({
   type: z.literal("modify"),
   symbol,
   orderId: id,
   account: id.optional(),
   price: z.number().optional(),
-  /** The new open quantity. */
   quantity: z.number().optional(),
 });
 
 /** Issued by the engine after a trade: executes the first stop order the last price triggered. */
-export const TriggerStops = z.object({ type: z.literal("trigger-stops"), symbol });
+export interface TriggerStops {
+  type: "trigger-stops";
+  symbol: string;
+}
+const triggerStops = z.object({ type: z.literal("trigger-stops"), symbol });
 
-/** Any order-book command (discriminated by `type`). */
-export const OrderCommand = z.discriminatedUnion("type", [PlaceOrder, CancelOrder, ModifyOrder, TriggerStops]);
-
-/** A validated place command. */
-export type PlaceOrder = z.output<typeof PlaceOrder>;
-/** A validated cancel command. */
-export type CancelOrder = z.output<typeof CancelOrder>;
-/** A validated modify command. */
-export type ModifyOrder = z.output<typeof ModifyOrder>;
-/** A trigger-stops command. */
-export type TriggerStops = z.output<typeof TriggerStops>;
 /** A validated order-book command. */
-export type OrderCommand = z.output<typeof OrderCommand>;
-/** What callers may send: defaults (kind, timeInForce, postOnly, selfTrade) may be left out. */
-export type OrderCommandInput = z.input<typeof OrderCommand>;
+export type OrderCommand = PlaceOrder | CancelOrder | ModifyOrder | TriggerStops;
+/** What callers may send: defaults (kind, postOnly, selfTrade) may be left out. */
+export type OrderCommandInput = PlaceOrderInput | CancelOrder | ModifyOrder | TriggerStops;
+
+/** Schema of a place command. */
+export const PlaceOrder: z.ZodType<PlaceOrder, PlaceOrderInput> = placeOrder;
+/** Schema of a cancel command. */
+export const CancelOrder: z.ZodType<CancelOrder, CancelOrder> = cancelOrder;
+/** Schema of a modify command. */
+export const ModifyOrder: z.ZodType<ModifyOrder, ModifyOrder> = modifyOrder;
+/** Schema of a trigger-stops command. */
+export const TriggerStops: z.ZodType<TriggerStops, TriggerStops> = triggerStops;
+/** Schema of any order-book command (discriminated by `type`). */
+export const OrderCommand: z.ZodType<OrderCommand, OrderCommandInput> = z.discriminatedUnion("type", [
+  placeOrder,
+  cancelOrder,
+  modifyOrder,
+  triggerStops,
+]);

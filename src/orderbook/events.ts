@@ -1,80 +1,164 @@
 /**
  * The order book's events: every outcome of a command is one of these. They are built
  * only by the decider from validated commands, so they are `trusted` (no schema check on
- * append); reads from storage still validate them.
+ * append); reads from storage still validate them. Each event's data is written out as
+ * an interface (the public type) and checked against its zod schema here.
  */
-import { z } from "zod";
-import { defineEvent, type EventOf, type EventRegistry, eventRegistry } from "../core/events.ts";
-import { EXPIRE_REASONS, type ExpireReason, REJECT_REASONS, type RejectReason } from "./types.ts";
+import { z } from "zod/v4";
+import { defineEvent, type EventDefinition, type EventOf, type EventRegistry, eventRegistry, type Schema } from "../core/events.ts";
+import {
+  CANCEL_REASONS,
+  type CancelReason,
+  COMMAND_NAMES,
+  EXPIRE_REASONS,
+  type ExpireReason,
+  KINDS,
+  type OrderKind,
+  REJECT_REASONS,
+  type RejectReason,
+  SELF_TRADE,
+  type SelfTradePrevention,
+  type Side,
+  SIDES,
+  type TimeInForce,
+  TIMES_IN_FORCE,
+} from "./types.ts";
 
 const int = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const side = z.enum(["buy", "sell"]);
+const oneOf = <T extends string>(members: readonly T[]) => z.enum(members as [T, ...T[]]);
 const trusted = { trusted: true };
 
+/** Data of OrderAccepted: the whole order. */
+export interface OrderAcceptedData {
+  orderId: number;
+  account: number;
+  side: Side;
+  kind: OrderKind;
+  /** 0 for market and stop-market orders. */
+  price: number;
+  /** 0 unless a stop order. */
+  stopPrice: number;
+  quantity: number;
+  timeInForce: TimeInForce;
+  postOnly: boolean;
+  selfTrade: SelfTradePrevention;
+}
+
 /** An order passed every check and entered the book (or the stop list). */
-export const OrderAccepted = defineEvent("OrderAccepted", z.object({
+export const OrderAccepted: EventDefinition<"OrderAccepted", Schema<OrderAcceptedData>> = defineEvent("OrderAccepted", z.object({
   orderId: int,
   account: int,
-  side,
-  kind: z.enum(["limit", "market", "stop-limit", "stop-market"]),
-  /** 0 for market and stop-market orders. */
+  side: oneOf(SIDES),
+  kind: oneOf(KINDS),
   price: int,
-  /** 0 unless a stop order. */
   stopPrice: int,
   quantity: int,
-  timeInForce: z.enum(["GTC", "IOC", "FOK"]),
+  timeInForce: oneOf(TIMES_IN_FORCE),
   postOnly: z.boolean(),
-  selfTrade: z.enum(["allow", "cancel-resting", "cancel-incoming", "cancel-both"]),
+  selfTrade: oneOf(SELF_TRADE),
 }), trusted);
+
+/** Data of OrderRejected: which command was refused, and why. */
+export interface OrderRejectedData {
+  orderId: number;
+  account: number;
+  command: (typeof COMMAND_NAMES)[number];
+  reason: RejectReason;
+}
 
 /** A command was refused; nothing changed. */
-export const OrderRejected = defineEvent("OrderRejected", z.object({
+export const OrderRejected: EventDefinition<"OrderRejected", Schema<OrderRejectedData>> = defineEvent("OrderRejected", z.object({
   orderId: z.number(),
   account: z.number(),
-  command: z.enum(["place", "cancel", "modify"]),
-  reason: z.enum(REJECT_REASONS as [RejectReason, ...RejectReason[]]),
+  command: oneOf(COMMAND_NAMES),
+  reason: oneOf(REJECT_REASONS),
 }), trusted);
 
+/** Data of TradeExecuted. */
+export interface TradeExecutedData {
+  /** The resting (maker) order's price. */
+  price: number;
+  quantity: number;
+  makerOrderId: number;
+  makerAccount: number;
+  takerOrderId: number;
+  takerAccount: number;
+  takerSide: Side;
+}
+
 /** Two orders traded. */
-export const TradeExecuted = defineEvent("TradeExecuted", z.object({
+export const TradeExecuted: EventDefinition<"TradeExecuted", Schema<TradeExecutedData>> = defineEvent("TradeExecuted", z.object({
   price: int,
   quantity: int,
   makerOrderId: int,
   makerAccount: int,
   takerOrderId: int,
   takerAccount: int,
-  takerSide: side,
+  takerSide: oneOf(SIDES),
 }), trusted);
+
+/** Data of OrderCancelled. */
+export interface OrderCancelledData {
+  orderId: number;
+  account: number;
+  /** Open quantity that was cancelled. */
+  remaining: number;
+  reason: CancelReason;
+}
 
 /** An order left the book: cancelled by its owner or by self-trade prevention. */
-export const OrderCancelled = defineEvent("OrderCancelled", z.object({
+export const OrderCancelled: EventDefinition<"OrderCancelled", Schema<OrderCancelledData>> = defineEvent("OrderCancelled", z.object({
   orderId: int,
   account: int,
-  /** Open quantity that was cancelled. */
   remaining: int,
-  reason: z.enum(["requested", "self-trade"]),
+  reason: oneOf(CANCEL_REASONS),
 }), trusted);
 
-/** An order ended unfilled by its time in force (IOC, FOK, market). */
-export const OrderExpired = defineEvent("OrderExpired", z.object({
+/** Data of OrderExpired. */
+export interface OrderExpiredData {
+  orderId: number;
+  account: number;
+  /** Quantity left unfilled. */
+  remaining: number;
+  reason: ExpireReason;
+}
+
+/** An order ended unfilled by its time in force (IOC, FOK, market), or could not rest (level-full). */
+export const OrderExpired: EventDefinition<"OrderExpired", Schema<OrderExpiredData>> = defineEvent("OrderExpired", z.object({
   orderId: int,
   account: int,
   remaining: int,
-  reason: z.enum(EXPIRE_REASONS as [ExpireReason, ...ExpireReason[]]),
+  reason: oneOf(EXPIRE_REASONS),
 }), trusted);
+
+/** Data of OrderModified. */
+export interface OrderModifiedData {
+  orderId: number;
+  account: number;
+  price: number;
+  quantity: number;
+  /** True when only the quantity went down at the same price. */
+  keptPriority: boolean;
+}
 
 /** A resting order's price or quantity changed. */
-export const OrderModified = defineEvent("OrderModified", z.object({
+export const OrderModified: EventDefinition<"OrderModified", Schema<OrderModifiedData>> = defineEvent("OrderModified", z.object({
   orderId: int,
   account: int,
   price: int,
   quantity: int,
-  /** True when only the quantity went down at the same price. */
   keptPriority: z.boolean(),
 }), trusted);
 
+/** Data of StopTriggered. */
+export interface StopTriggeredData {
+  orderId: number;
+  account: number;
+  lastTradePrice: number;
+}
+
 /** A stop order's trigger price was reached; it now acts as a limit or market order. */
-export const StopTriggered = defineEvent("StopTriggered", z.object({
+export const StopTriggered: EventDefinition<"StopTriggered", Schema<StopTriggeredData>> = defineEvent("StopTriggered", z.object({
   orderId: int,
   account: int,
   lastTradePrice: int,

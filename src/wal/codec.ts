@@ -1,3 +1,5 @@
+import { ValidationError } from "../core/errors.ts";
+
 /**
  * How an event's data becomes bytes in a WAL record.
  *
@@ -5,8 +7,6 @@
  * register a fixed-layout codec (ids 1-255) that writes its fields straight into the
  * record with a DataView: no string building, no parsing on replay.
  */
-import { ValidationError } from "../core/errors.ts";
-
 export interface DataCodec<D = unknown> {
   /** Stored in each record; never reuse an id for another layout. 1-255. */
   readonly id: number;

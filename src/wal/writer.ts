@@ -16,20 +16,29 @@ import { recordContinues, recordPosition, sealRecord } from "./record-format.ts"
 import { DURABLE_OFFSET_BYTES, MARKER_BYTES, publishFailure, ROLL_MARKER, Slot, State, WRAP_MARKER } from "./ring.ts";
 import { createSegment } from "./segment.ts";
 
+/** The one message that starts the writer thread. */
 export interface WriterStart {
+  /** The ring's bytes (shared with the main thread). */
   data: SharedArrayBuffer;
+  /** The ring's cursors and flags (ring.ts). */
   control: SharedArrayBuffer;
+  /** The WAL directory. */
   directory: string;
   /** Module whose default export is the FileSystem to use. */
   fileSystemModule: string;
+  /** Injected file faults (tests). */
   faults?: Fault[];
+  /** Simulated power loss (tests). */
   powerLoss?: PowerLoss;
   /** Segment to keep appending to (the last one recovered), if any. */
   segmentPath?: string;
+  /** Group commit: sync once this many records are pending. */
   maxBatch: number;
+  /** Group commit: sync once the oldest unsynced record is this old. */
   maxDelayMs: number;
 }
 
+/** What the writer tells the main thread: started, durable up to a position, failed, closed. */
 export type WriterMessage =
   | { type: "ready" }
   | { type: "durable"; position: number }

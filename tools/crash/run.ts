@@ -22,8 +22,10 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { EventStore } from "../../mod.ts";
-import { fileStorage } from "../../src/adapter/file/index.ts";
+import { detectRuntime, fileStorage } from "../../src/adapter/file/index.ts";
+import { siblingModule } from "../../src/wal/writer-thread.ts";
 import { orderBookCodecs, OrderBookEngine, random, WORKLOAD_INSTRUMENT } from "../../src/orderbook/index.ts";
 import { crashProbeEvents, probeText } from "./probe.ts";
 
@@ -36,8 +38,9 @@ const seed = option("seed", Date.now() % 1_000_000);
 const ITERATIONS_PER_DIRECTORY = 10;
 const next = random(seed);
 const isDeno = "Deno" in globalThis;
-const runtime = isDeno ? `deno ${Deno.version.deno}` : `bun ${process.versions.bun}`;
-const childScript = new URL("./child.ts", import.meta.url).pathname;
+const runtime = `${detectRuntime()} ${process.versions[detectRuntime()]}`;
+// The child beside this file: child.ts from the sources, child.js once compiled for Node.
+const childScript = fileURLToPath(siblingModule(import.meta.url, "child"));
 
 interface Killed {
   acknowledged: { generic: number; book: number };

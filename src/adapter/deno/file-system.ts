@@ -4,9 +4,14 @@
  */
 import process from "node:process";
 import type { FileHandle, FileSystem } from "../../wal/file-system.ts";
+import { type DenoApi, denoApi, type DenoFile } from "./deno-api.ts";
+
+/** Looked up on first use, so that importing this module off Deno does no harm. */
+let api: DenoApi | undefined;
+const deno = (): DenoApi => (api ??= denoApi());
 
 class DenoFileHandle implements FileHandle {
-  constructor(private readonly file: Deno.FsFile) {}
+  constructor(private readonly file: DenoFile) {}
 
   append(bytes: Uint8Array, offset: number, length: number): void {
     if (offset < 0 || offset + length > bytes.length) {
@@ -25,7 +30,7 @@ class DenoFileHandle implements FileHandle {
   }
 
   readAt(buffer: Uint8Array, position: number): number {
-    this.file.seekSync(position, Deno.SeekMode.Start);
+    this.file.seekSync(position, deno().SeekMode.Start);
     let read = 0;
     while (read < buffer.length) {
       const n = this.file.readSync(buffer.subarray(read));
@@ -49,48 +54,48 @@ function withCode<T>(operation: () => T): T {
   try {
     return operation();
   } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) Object.assign(error, { code: "EEXIST" });
-    else if (error instanceof Deno.errors.NotFound) Object.assign(error, { code: "ENOENT" });
+    if (error instanceof deno().errors.AlreadyExists) Object.assign(error, { code: "EEXIST" });
+    else if (error instanceof deno().errors.NotFound) Object.assign(error, { code: "ENOENT" });
     throw error;
   }
 }
 
 export const denoFileSystem: FileSystem = {
-  openAppend: (path) => new DenoFileHandle(withCode(() => Deno.openSync(path, { append: true, create: true, read: true }))),
-  openRead: (path) => new DenoFileHandle(withCode(() => Deno.openSync(path, { read: true }))),
+  openAppend: (path) => new DenoFileHandle(withCode(() => deno().openSync(path, { append: true, create: true, read: true }))),
+  openRead: (path) => new DenoFileHandle(withCode(() => deno().openSync(path, { read: true }))),
   createExclusive: (path) =>
-    new DenoFileHandle(withCode(() => Deno.openSync(path, { write: true, createNew: true, read: true }))),
-  readFile: (path) => withCode(() => Deno.readFileSync(path)),
-  rename: (from, to) => withCode(() => Deno.renameSync(from, to)),
+    new DenoFileHandle(withCode(() => deno().openSync(path, { write: true, createNew: true, read: true }))),
+  readFile: (path) => withCode(() => deno().readFileSync(path)),
+  rename: (from, to) => withCode(() => deno().renameSync(from, to)),
   remove(path) {
     try {
-      Deno.removeSync(path);
+      deno().removeSync(path);
     } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      if (!(error instanceof deno().errors.NotFound)) throw error;
     }
   },
-  truncate: (path, length) => withCode(() => Deno.truncateSync(path, length)),
+  truncate: (path, length) => withCode(() => deno().truncateSync(path, length)),
   syncDirectory(path) {
-    const directory = Deno.openSync(path, { read: true });
+    const directory = deno().openSync(path, { read: true });
     try {
       directory.syncSync();
     } finally {
       directory.close();
     }
   },
-  list: (path) => [...Deno.readDirSync(path)].map((entry) => entry.name),
+  list: (path) => [...deno().readDirSync(path)].map((entry) => entry.name),
   exists(path) {
     try {
-      Deno.statSync(path);
+      deno().statSync(path);
       return true;
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return false;
+      if (error instanceof deno().errors.NotFound) return false;
       throw error;
     }
   },
-  makeDirectory: (path) => Deno.mkdirSync(path, { recursive: true }),
+  makeDirectory: (path) => deno().mkdirSync(path, { recursive: true }),
   get pid() {
-    return Deno.pid;
+    return deno().pid;
   },
   processAlive(pid) {
     try {

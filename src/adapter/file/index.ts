@@ -16,6 +16,8 @@ export type { PowerLoss } from "../../wal/power-loss.ts";
 export type { Recovered, SegmentIndex } from "../../wal/recovery.ts";
 export type { FileHandle, FileSystem } from "../../wal/file-system.ts";
 export { type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
+export type { SpawnWriter, WriterThread } from "../../wal/writer-thread.ts";
+export type { WriterMessage, WriterStart } from "../../wal/writer.ts";
 
 /** The runtime whose file API and threads the WAL uses. */
 export type FileRuntime = "deno" | "bun" | "node";

@@ -1,31 +1,36 @@
 /**
  * The storage conformance suite: written once, run against every adapter. An adapter
- * passes when the event store behaves the same over it as over memory.
+ * passes when the event store behaves the same over it as over memory. Third-party
+ * adapter authors run it from their own `node:test` tests:
+ *
+ *   import { conformanceSuite } from "eventfold/testing";
+ *   conformanceSuite("my adapter", async () => ({ open: () => myAdapter(url), cleanup: () => dropIt(url) }));
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { z } from "zod";
+import { ClosedError, ConcurrencyError, UnknownStreamError, ValidationError } from "../core/errors.ts";
+import { type Event, type EventRegistry, eventRegistry, type RecordedEvent } from "../core/events.ts";
+import { EventStore } from "../core/event-store.ts";
+import type { StorageAdapter } from "../core/storage.ts";
 import {
-  ClosedError,
-  ConcurrencyError,
-  defineEvent,
-  type Event,
-  type EventRegistry,
-  EventStore,
-  eventRegistry,
-  type RecordedEvent,
-  type StorageAdapter,
-  UnknownStreamError,
-  ValidationError,
-} from "../mod.ts";
-import { noted, Tagged, type TestEvent, testEvents } from "./support/fixtures.ts";
+  type ConformanceEvent as TestEvent,
+  conformanceEvents as testEvents,
+  noted,
+  PricedV1,
+  PricedV3,
+  StrictNoted,
+  Tagged,
+} from "./conformance-events.ts";
 
 /** Storage for one test: `open()` gives an adapter; called again after close, it reopens the same log. */
 export interface StorageFixture {
+  /** A new adapter over this test's log (the same log again after the previous one closed). */
   open(): StorageAdapter | Promise<StorageAdapter>;
+  /** Removes what the test's log left (files, a database). */
   cleanup(): Promise<void>;
 }
 
+/** Registers the conformance tests (node:test) for the adapter `fixture` provides. */
 export function conformanceSuite(name: string, fixture: () => Promise<StorageFixture>): void {
   describe(`storage conformance: ${name}`, () => {
     async function withStore<E extends Event = TestEvent>(
@@ -214,31 +219,20 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
 
     test("stored events are upcast to the current schema on read", () =>
       withStore(async (store, reopen) => {
-        const V1 = defineEvent("Priced", z.object({ price: z.number() }));
-        const v1Store = store as unknown as EventStore;
-        void V1;
-        const reopened = await reopen(eventRegistry(V1) as unknown as EventRegistry<TestEvent>);
-        await reopened.append("p", [V1.create({ price: 5 })] as unknown as TestEvent[]);
+        void store;
+        const reopened = await reopen(eventRegistry(PricedV1) as unknown as EventRegistry<TestEvent>);
+        await reopened.append("p", [PricedV1.create({ price: 5 })] as unknown as TestEvent[]);
         await reopened.durable();
-        void v1Store;
-        const V3 = defineEvent("Priced", z.object({ cents: z.number().int(), currency: z.string() }), {
-          version: 3,
-          upcasters: {
-            1: (data) => ({ amount: (data as { price: number }).price * 100 }),
-            2: (data) => ({ cents: (data as { amount: number }).amount, currency: "EUR" }),
-          },
-        });
-        const upgraded = await reopen(eventRegistry(V3) as unknown as EventRegistry<TestEvent>);
+        const upgraded = await reopen(eventRegistry(PricedV3) as unknown as EventRegistry<TestEvent>);
         const [event] = await upgraded.readStream("p");
-        assert.deepEqual(event.data, { cents: 500, currency: "EUR" });
-      }, { events: eventRegistry(defineEvent("Priced", z.object({ price: z.number() }))) as unknown as EventRegistry<TestEvent> }));
+        assert.deepEqual(event!.data, { cents: 500, currency: "EUR" });
+      }, { events: eventRegistry(PricedV1) as unknown as EventRegistry<TestEvent> }));
 
     test("a stored event that no longer validates is rejected naming its position", () =>
       withStore(async (store, reopen) => {
         await store.append("a", [noted(1, "x".repeat(50))]);
         await store.durable();
-        const Strict = defineEvent("Noted", z.object({ text: z.string().max(10), n: z.number().int() }));
-        await assert.rejects(reopen(eventRegistry(Strict, Tagged) as unknown as EventRegistry<TestEvent>), (error: unknown) =>
+        await assert.rejects(reopen(eventRegistry(StrictNoted, Tagged) as unknown as EventRegistry<TestEvent>), (error: unknown) =>
           error instanceof ValidationError && /stored event at position 1/.test(error.message) &&
           error.issues[0].path === "data.text");
       }));
