@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the npm package: ESM JavaScript + .d.ts from the TypeScript sources into dist/
-// (tsconfig.json), from scratch so no file of a removed module lingers. `npm ci` runs it
-// (the prepare script), and so do npm pack and npm publish.
+// (tsconfig.json), from scratch so no file of a removed module lingers. npm pack and npm
+// publish run it (prepack); `npm run cli` too. Not a prepare script: users installing the
+// package would be asked to approve it.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -3,7 +3,19 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { EventBuffer, EventStore, eventRegistry, memoryStorage, StorageError, ValidationError } from "../mod.ts";
+import {
+  CatchUpProjection,
+  CommandHandler,
+  EventBuffer,
+  EventStore,
+  eventRegistry,
+  MemoryCheckpointStore,
+  memoryStorage,
+  openEventStore,
+  StorageError,
+  ValidationError,
+} from "../mod.ts";
+import { orderBookCodecs, OrderBookEngine } from "../src/orderbook/index.ts";
 import { fileStorage, type WalOptions } from "../src/adapter/file/index.ts";
 import { Noted, noted, testEvents } from "./support/fixtures.ts";
 import { temporaryDirectory } from "./support/temp.ts";
@@ -245,3 +257,40 @@ function snapshotDirectory(directory: string): Record<string, string> {
   }
   return files;
 }
+
+test("an engine whose open fails after its store opened releases the store: the same process can open it again", () =>
+  withDirectory(async (directory) => {
+    const instruments = [{ symbol: "XBT-USD", tickSize: 1, lotSize: 1 }];
+    const engine = await OrderBookEngine.open({ instruments, storage: fileStorage(directory, { codecs: orderBookCodecs }), snapshotEvery: 1 });
+    engine.submit({ type: "place", symbol: "XBT-USD", orderId: 1, account: 1, side: "buy", price: 100, quantity: 5 });
+    await engine.close();
+    // A snapshot the engine cannot load: its book names no known instrument.
+    const storage = fileStorage(directory, { codecs: orderBookCodecs });
+    await storage.snapshots.save({ streamId: "book-XBT-USD", streamVersion: 1, schemaVersion: 1, state: { symbol: "NOPE" } });
+    await assert.rejects(OrderBookEngine.open({ instruments, storage, snapshotEvery: 1 }), /unknown symbol "NOPE"/);
+    const again = await OrderBookEngine.open({ instruments, storage: fileStorage(directory, { codecs: orderBookCodecs }) });
+    assert.equal(again.book("XBT-USD").bids.best()?.quantity, 5);
+    await again.close();
+  }));
+
+test("bad handler, subscription, projection and engine options are refused naming the option", async () => {
+  const store = await openEventStore({ events: testEvents() });
+  const decider = { initialState: () => 0, decide: () => [], evolve: (state: number) => state };
+  const refused = (make: () => unknown, pattern: RegExp) =>
+    assert.throws(make, (error: unknown) => error instanceof ValidationError && pattern.test(error.message));
+  refused(() => new CommandHandler({ store, decider, streamId: "s" } as never), /streamId: must be a function/);
+  refused(() => new CommandHandler({ store, decider: { ...decider, evolve: 1 }, streamId: () => "s" } as never), /decider\.evolve: must be a function/);
+  refused(() => new CommandHandler({ store, decider, streamId: () => "s", command: {} } as never), /command: must be a Standard Schema/);
+  refused(() => new CommandHandler({ store, decider, streamId: () => "s", snapshot: { every: 1 } } as never), /snapshot: unknown option/);
+  refused(() => new CommandHandler({ store, decider, streamId: () => "s", snapshots: { every: 0, schemaVersion: 1 } }), /every: must be an integer >= 1/);
+  refused(() => new CommandHandler({ store, decider, streamId: () => "s", snapshots: { every: 5 } } as never), /schemaVersion: is required/);
+  refused(() => store.subscribe(() => {}, { from: 0 }), /from: must be an integer >= 1/);
+  refused(() => store.subscribe(() => {}, { durableonly: true } as never), /durableonly: unknown option/);
+  const definition = { name: "n", initialState: () => 0, apply: (n: number) => n };
+  const checkpoints = new MemoryCheckpointStore();
+  refused(() => new CatchUpProjection(store, definition, { checkpoints, checkpointEvery: 0 }), /checkpointEvery: must be an integer >= 1/);
+  refused(() => new CatchUpProjection(store, definition, {} as never), /checkpoints: must be a checkpoint store/);
+  await assert.rejects(OrderBookEngine.open({ instruments: [] }), /instruments: must be a non-empty array/);
+  await assert.rejects(OrderBookEngine.open({ instruments: [{ symbol: "X", tickSize: 1, lotSize: 1 }], snapshotEvery: -1 }), /snapshotEvery: must be an integer >= 1/);
+  await store.close();
+});

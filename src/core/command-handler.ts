@@ -6,7 +6,8 @@
  * promise per command, for a stream already loaded; the caller awaits durability once
  * for a whole batch with `store.durable(position)` (or uses `handleMany`).
  */
-import { ConcurrencyError, ValidationError } from "./errors.ts";
+import { ConcurrencyError } from "./errors.ts";
+import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import type { Decider } from "./decider.ts";
 import type { Event, RecordedEvent } from "./events.ts";
 import { type Schema, validateWith } from "./events.ts";
@@ -85,15 +86,13 @@ export class CommandHandler<C, S, E extends Event> {
 
   /** A handler for `options.decider` over `options.store`. */
   constructor(options: CommandHandlerOptions<C, S, E>) {
+    checkHandlerOptions(options);
     this.#store = options.store;
     this.#decider = options.decider;
     this.#streamIdOf = options.streamId;
     this.#schema = options.command;
     const policy = options.snapshots;
     if (policy !== undefined) {
-      if (!Number.isInteger(policy.every) || policy.every < 1) {
-        throw new ValidationError("snapshot policy", [{ path: "every", message: `must be an integer >= 1, got ${policy.every}` }]);
-      }
       this.#snapshots = {
         every: policy.every,
         schemaVersion: policy.schemaVersion,
@@ -303,4 +302,30 @@ export function createCommandHandler<C, S, E extends Event>(
   options: CommandHandlerOptions<C, S, E>,
 ): CommandHandler<C, S, E> {
   return new CommandHandler(options);
+}
+
+/** Checks a handler's options where they enter: each wrong one is named. */
+function checkHandlerOptions<C, S, E extends Event>(options: CommandHandlerOptions<C, S, E>): void {
+  const what = "command handler options";
+  checkKeys(what, options, ["store", "decider", "streamId", "command", "snapshots"]);
+  const store = options.store as Partial<EventStore<E>> | undefined;
+  if (typeof store?.enqueue !== "function" || typeof store.readStreamChunks !== "function") invalid(what, "store", "must be an event store");
+  const decider = options.decider as Partial<Decider<C, S, E>> | undefined;
+  for (const key of ["initialState", "decide", "evolve"] as const) {
+    if (typeof decider?.[key] !== "function") invalid(what, `decider.${key}`, "must be a function");
+  }
+  if (typeof options.streamId !== "function") invalid(what, "streamId", "must be a function");
+  const schema = options.command as { "~standard"?: { validate?: unknown } } | undefined;
+  if (schema !== undefined && typeof schema?.["~standard"]?.validate !== "function") {
+    invalid(what, "command", "must be a Standard Schema validator (zod, valibot, ...)");
+  }
+  const policy = options.snapshots;
+  if (policy === undefined) return;
+  checkKeys("snapshot policy", policy, ["every", "schemaVersion", "store", "serialize", "deserialize"]);
+  if (policy.every === undefined) invalid("snapshot policy", "every", "is required");
+  checkInteger("snapshot policy", "every", policy.every, 1);
+  if (policy.schemaVersion === undefined) invalid("snapshot policy", "schemaVersion", "is required");
+  checkInteger("snapshot policy", "schemaVersion", policy.schemaVersion, 1);
+  checkFunction("snapshot policy", "serialize", policy.serialize);
+  checkFunction("snapshot policy", "deserialize", policy.deserialize);
 }

@@ -19,6 +19,8 @@ import { DEFAULT_BUFFER_SIZE, EventBuffer } from "./event-buffer.ts";
 import { StreamIndex } from "./stream-index.ts";
 import type { DurabilityMode, StorageAdapter } from "./storage.ts";
 import { Subscription, type SubscriptionOptions } from "./subscription.ts";
+import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
+import { releaseAndThrow } from "./release.ts";
 
 /** Records decoded per storage read when replaying at open. */
 const REPLAY_CHUNK = 65_536;
@@ -150,12 +152,7 @@ export class EventStore<E extends Event = Event> {
       await this.#replay();
     } catch (error) {
       this.#state = "closed";
-      try {
-        await this.storage.close();
-      } catch (closeError) {
-        throw new AggregateError([error, closeError], `${(error as Error).message}; closing storage failed too: ${(closeError as Error).message}`);
-      }
-      throw error;
+      await releaseAndThrow(error, () => this.storage.close());
     }
     this.#state = "open";
   }
@@ -332,6 +329,8 @@ export class EventStore<E extends Event = Event> {
     options: SubscriptionOptions = {},
   ): Subscription<E> {
     this.#assertOpen();
+    if (typeof handler !== "function") invalid("subscribe", "handler", "must be a function");
+    checkSubscriptionOptions(options);
     const subscription = new Subscription<E>(this, handler, {
       from: options.from ?? this.#head + 1,
       durableOnly: options.durableOnly ?? this.storage.durability === "durable",
@@ -444,36 +443,37 @@ function checkExpected(streamId: string, expected: ExpectedVersion, current: num
 }
 
 function checkStoreOptions<E extends Event>(options: EventStoreOptions<E>): void {
-  const fail = (path: string, message: string): never => {
-    throw new ValidationError("event store options", [{ path, message }]);
-  };
-  if (typeof options !== "object" || options === null) fail("", "must be an object");
+  const what = "event store options";
+  checkKeys(what, options, ["events", "storage", "bufferSize", "projections", "onProjectionError"]);
   const events = options.events as Partial<EventRegistry> | undefined;
   if (typeof events?.toRecord !== "function" || typeof events.decode !== "function") {
-    fail("events", "must be an event registry (eventRegistry(...))");
+    invalid(what, "events", "must be an event registry (eventRegistry(...))");
   }
   const storage = options.storage as Partial<StorageAdapter> | undefined;
   if (typeof storage !== "object" || storage === null || typeof storage.open !== "function" || typeof storage.append !== "function") {
-    fail("storage", "must be a storage adapter");
+    invalid(what, "storage", "must be a storage adapter");
   }
-  const size = options.bufferSize;
-  if (size !== undefined && !(Number.isSafeInteger(size) && size >= 1)) fail("bufferSize", `must be an integer >= 1, got ${size}`);
+  checkInteger(what, "bufferSize", options.bufferSize, 1);
   if (options.projections !== undefined) {
-    if (!Array.isArray(options.projections)) fail("projections", "must be an array");
+    if (!Array.isArray(options.projections)) invalid(what, "projections", "must be an array");
     options.projections.forEach((projection, i) => checkProjection(projection, `projections[${i}]`));
   }
-  if (options.onProjectionError !== undefined && typeof options.onProjectionError !== "function") {
-    fail("onProjectionError", "must be a function");
-  }
-  const known = new Set(["events", "storage", "bufferSize", "projections", "onProjectionError"]);
-  for (const key of Object.keys(options)) if (!known.has(key)) fail(key, "unknown option");
+  checkFunction(what, "onProjectionError", options.onProjectionError);
 }
 
 function checkProjection(projection: unknown, path: string): void {
   const candidate = projection as Partial<InlineProjection> | null;
   if (typeof candidate !== "object" || candidate === null || typeof candidate.apply !== "function" || typeof candidate.name !== "string") {
-    throw new ValidationError("event store options", [{ path, message: "must be an inline projection ({ name, apply })" }]);
+    invalid("event store options", path, "must be an inline projection ({ name, apply })");
   }
+}
+
+function checkSubscriptionOptions(options: SubscriptionOptions): void {
+  const what = "subscription options";
+  checkKeys(what, options, ["from", "durableOnly", "onError"]);
+  checkInteger(what, "from", options.from, 1);
+  if (options.durableOnly !== undefined && typeof options.durableOnly !== "boolean") invalid(what, "durableOnly", "must be a boolean");
+  checkFunction(what, "onError", options.onError);
 }
 
 function checkLimit(limit: number | undefined): number {

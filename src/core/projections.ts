@@ -7,6 +7,7 @@
  *   after a restart and rebuildable from zero (`CatchUpProjection`).
  */
 import type { ProjectionError } from "./errors.ts";
+import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import type { Event, RecordedEvent } from "./events.ts";
 import type { EventStore, InlineProjection } from "./event-store.ts";
 import type { Subscription } from "./subscription.ts";
@@ -116,6 +117,16 @@ export class CatchUpProjection<S, E extends Event> {
     private readonly definition: ProjectionDefinition<S, E>,
     private readonly options: CatchUpOptions<S>,
   ) {
+    const what = "catch-up projection options";
+    checkKeys(what, options, ["checkpoints", "checkpointEvery", "durableOnly", "serialize", "deserialize", "onError"]);
+    const checkpoints = options.checkpoints as Partial<CheckpointStore> | undefined;
+    if (typeof checkpoints?.load !== "function" || typeof checkpoints.save !== "function") invalid(what, "checkpoints", "must be a checkpoint store");
+    checkInteger(what, "checkpointEvery", options.checkpointEvery, 1);
+    if (options.durableOnly !== undefined && typeof options.durableOnly !== "boolean") invalid(what, "durableOnly", "must be a boolean");
+    for (const key of ["serialize", "deserialize", "onError"] as const) checkFunction(what, key, options[key]);
+    if (typeof definition?.name !== "string" || typeof definition.apply !== "function" || typeof definition.initialState !== "function") {
+      invalid("catch-up projection", "definition", "must be { name, initialState, apply }");
+    }
     this.#state = definition.initialState();
   }
 

@@ -13,20 +13,29 @@ const oneOf = <T extends string>(members: readonly T[]) => z.enum(members as [T,
 
 /** A validated place command. */
 export interface PlaceOrder {
+  /** Which command. */
   type: "place";
+  /** The instrument. */
   symbol: string;
+  /** The order's id (a positive safe integer, unique per book). */
   orderId: number;
+  /** The account that owns the order. */
   account: number;
+  /** Buy or sell. */
   side: Side;
+  /** Limit, market, stop-limit or stop-market. */
   kind: OrderKind;
   /** Limit price; required for limit and stop-limit orders. */
   price?: number;
   /** Trigger price for stop orders, compared with the last trade price. */
   stopPrice?: number;
+  /** Quantity in the instrument's quantity unit (a multiple of its lot size). */
   quantity: number;
   /** Default: GTC for limit and stop-limit orders, IOC for market and stop-market orders. */
   timeInForce?: TimeInForce;
+  /** Refuse rather than trade on arrival. */
   postOnly: boolean;
+  /** What to do when it would trade with the same account. */
   selfTrade: SelfTradePrevention;
 }
 /** A place command as callers may send it: kind (limit), postOnly (false) and selfTrade (allow) may be left out. */
@@ -49,8 +58,11 @@ const placeOrder = z.object({
 
 /** Cancels a resting or stop order. */
 export interface CancelOrder {
+  /** Which command. */
   type: "cancel";
+  /** The instrument. */
   symbol: string;
+  /** The order's id (a positive safe integer, unique per book). */
   orderId: number;
   /** When given, must be the order's account. */
   account?: number;
@@ -62,8 +74,11 @@ const cancelOrder = z.object({ type: z.literal("cancel"), symbol, orderId: id, a
  * a new price or a larger quantity loses it (and may trade, like a new order).
  */
 export interface ModifyOrder {
+  /** Which command. */
   type: "modify";
+  /** The instrument. */
   symbol: string;
+  /** The order's id (a positive safe integer, unique per book). */
   orderId: number;
   /** When given, must be the order's account. */
   account?: number;
@@ -83,7 +98,9 @@ const modifyOrder = z.object({
 
 /** Issued by the engine after a trade: executes the first stop order the last price triggered. */
 export interface TriggerStops {
+  /** Which command. */
   type: "trigger-stops";
+  /** The instrument. */
   symbol: string;
 }
 const triggerStops = z.object({ type: z.literal("trigger-stops"), symbol });

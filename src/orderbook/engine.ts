@@ -8,6 +8,8 @@
  * `store.durable(position)`) once per batch.
  */
 import { ValidationError } from "../core/errors.ts";
+import { releaseAndThrow } from "../core/release.ts";
+import { checkInteger, checkKeys, invalid } from "../core/check.ts";
 import type { RecordedEvent } from "../core/events.ts";
 import { EventStore, type InlineProjection } from "../core/event-store.ts";
 import { CommandHandler } from "../core/command-handler.ts";
@@ -78,6 +80,11 @@ export class OrderBookEngine {
 
   /** Opens the store (recovering the log), then loads every instrument's book. */
   static async open(options: OrderBookEngineOptions): Promise<OrderBookEngine> {
+    checkKeys("order book engine options", options, ["instruments", "storage", "bufferSize", "snapshotEvery", "projections"]);
+    if (!Array.isArray(options.instruments) || options.instruments.length === 0) {
+      invalid("order book engine options", "instruments", "must be a non-empty array");
+    }
+    checkInteger("order book engine options", "snapshotEvery", options.snapshotEvery, 1);
     const instruments = new Map<string, Instrument>();
     for (const instrument of options.instruments) {
       checkInstrument(instrument);
@@ -93,17 +100,23 @@ export class OrderBookEngine {
       projections: options.projections,
     });
     await store.open();
-    const engine = new OrderBookEngine(store, instruments, options.snapshotEvery);
-    for (const symbol of instruments.keys()) {
-      const book = await engine.handler.load(bookStreamId(symbol));
-      // A crash between a command's append and its stop triggers' appends leaves triggered
-      // stops waiting: execute them now, as the command would have.
-      if (book.triggeredStop() !== undefined) {
-        engine.#triggerStops(symbol, [], 0);
-        await engine.durable();
+    try {
+      const engine = new OrderBookEngine(store, instruments, options.snapshotEvery);
+      for (const symbol of instruments.keys()) {
+        const book = await engine.handler.load(bookStreamId(symbol));
+        // A crash between a command's append and its stop triggers' appends leaves triggered
+        // stops waiting: execute them now, as the command would have.
+        if (book.triggeredStop() !== undefined) {
+          engine.#triggerStops(symbol, [], 0);
+          await engine.durable();
+        }
       }
+      return engine;
+    } catch (error) {
+      // Whatever failed after the store opened (a snapshot that does not load, a failed
+      // sync), release what the store took (writer, lock) so the caller can retry.
+      return await releaseAndThrow(error, () => store.close());
     }
-    return engine;
   }
 
   /** Validates and executes a command. Throws ValidationError (and changes nothing) on bad shape. */

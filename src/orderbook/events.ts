@@ -30,17 +30,25 @@ const trusted = { trusted: true };
 
 /** Data of OrderAccepted: the whole order. */
 export interface OrderAcceptedData {
+  /** The order's id (a positive safe integer, unique per book). */
   orderId: number;
+  /** The account that owns the order. */
   account: number;
+  /** Buy or sell. */
   side: Side;
+  /** Limit, market, stop-limit or stop-market. */
   kind: OrderKind;
   /** 0 for market and stop-market orders. */
   price: number;
   /** 0 unless a stop order. */
   stopPrice: number;
+  /** Quantity in the instrument's quantity unit (a multiple of its lot size). */
   quantity: number;
+  /** Good till cancelled, immediate or cancel, fill or kill. */
   timeInForce: TimeInForce;
+  /** Refuse rather than trade on arrival. */
   postOnly: boolean;
+  /** What to do when it would trade with the same account. */
   selfTrade: SelfTradePrevention;
 }
 
@@ -60,9 +68,13 @@ export const OrderAccepted: EventDefinition<"OrderAccepted", Schema<OrderAccepte
 
 /** Data of OrderRejected: which command was refused, and why. */
 export interface OrderRejectedData {
+  /** The order's id (a positive safe integer, unique per book). */
   orderId: number;
+  /** The account that owns the order. */
   account: number;
+  /** The command that was refused. */
   command: (typeof COMMAND_NAMES)[number];
+  /** Why. */
   reason: RejectReason;
 }
 
@@ -78,11 +90,17 @@ export const OrderRejected: EventDefinition<"OrderRejected", Schema<OrderRejecte
 export interface TradeExecutedData {
   /** The resting (maker) order's price. */
   price: number;
+  /** Quantity in the instrument's quantity unit (a multiple of its lot size). */
   quantity: number;
+  /** The resting order. */
   makerOrderId: number;
+  /** The resting order's account. */
   makerAccount: number;
+  /** The incoming order. */
   takerOrderId: number;
+  /** The incoming order's account. */
   takerAccount: number;
+  /** The incoming order's side. */
   takerSide: Side;
 }
 
@@ -99,10 +117,13 @@ export const TradeExecuted: EventDefinition<"TradeExecuted", Schema<TradeExecute
 
 /** Data of OrderCancelled. */
 export interface OrderCancelledData {
+  /** The order's id (a positive safe integer, unique per book). */
   orderId: number;
+  /** The account that owns the order. */
   account: number;
   /** Open quantity that was cancelled. */
   remaining: number;
+  /** Why. */
   reason: CancelReason;
 }
 
@@ -116,10 +137,13 @@ export const OrderCancelled: EventDefinition<"OrderCancelled", Schema<OrderCance
 
 /** Data of OrderExpired. */
 export interface OrderExpiredData {
+  /** The order's id (a positive safe integer, unique per book). */
   orderId: number;
+  /** The account that owns the order. */
   account: number;
   /** Quantity left unfilled. */
   remaining: number;
+  /** Why. */
   reason: ExpireReason;
 }
 
@@ -133,9 +157,13 @@ export const OrderExpired: EventDefinition<"OrderExpired", Schema<OrderExpiredDa
 
 /** Data of OrderModified. */
 export interface OrderModifiedData {
+  /** The order's id (a positive safe integer, unique per book). */
   orderId: number;
+  /** The account that owns the order. */
   account: number;
+  /** Price in the instrument's price unit (a multiple of its tick size). */
   price: number;
+  /** Quantity in the instrument's quantity unit (a multiple of its lot size). */
   quantity: number;
   /** True when only the quantity went down at the same price. */
   keptPriority: boolean;
@@ -152,8 +180,11 @@ export const OrderModified: EventDefinition<"OrderModified", Schema<OrderModifie
 
 /** Data of StopTriggered. */
 export interface StopTriggeredData {
+  /** The order's id (a positive safe integer, unique per book). */
   orderId: number;
+  /** The account that owns the order. */
   account: number;
+  /** The last trade price that reached the stop price. */
   lastTradePrice: number;
 }
 
