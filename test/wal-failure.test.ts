@@ -285,6 +285,11 @@ test("bad handler, subscription, projection and engine options are refused namin
   refused(() => new CommandHandler({ store, decider, streamId: () => "s", snapshots: { every: 0, schemaVersion: 1 } }), /every: must be an integer >= 1/);
   refused(() => new CommandHandler({ store, decider, streamId: () => "s", snapshots: { every: 5 } } as never), /schemaVersion: is required/);
   refused(() => store.subscribe(() => {}, { from: 0 }), /from: must be an integer >= 1/);
+  await store.append("s", [noted(1)]);
+  await assert.rejects(store.readAll({ limit: -1 }), /limit: must be an integer >= 0/);
+  await assert.rejects(store.readAll({ form: 1 } as never), /form: unknown option/);
+  await assert.rejects(store.readStream("s", { direction: "sideways" } as never), /direction: must be "forwards" or "backwards"/);
+  await assert.rejects(store.readStream("s", { to: 1.5 }), /to: must be an integer >= 0/);
   refused(() => store.subscribe(() => {}, { durableonly: true } as never), /durableonly: unknown option/);
   const definition = { name: "n", initialState: () => 0, apply: (n: number) => n };
   const checkpoints = new MemoryCheckpointStore();

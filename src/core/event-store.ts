@@ -266,8 +266,11 @@ export class EventStore<E extends Event = Event> {
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent<E>[]> {
     this.#assertOpen();
     const version = this.#index.version(streamId);
+    const limit = checkReadOptions(options, ["from", "to", "limit", "direction"]);
+    if (options.direction !== undefined && options.direction !== "forwards" && options.direction !== "backwards") {
+      invalid("read", "direction", `must be "forwards" or "backwards", got ${JSON.stringify(options.direction)}`);
+    }
     if (version === 0) throw new UnknownStreamError(streamId);
-    const limit = checkLimit(options.limit);
     const backwards = options.direction === "backwards";
     const versions: number[] = [];
     if (backwards) {
@@ -312,8 +315,8 @@ export class EventStore<E extends Event = Event> {
   /** Reads the global log from `from` (default 1) in position order. */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent<E>[]> {
     this.#assertOpen();
+    const limit = checkReadOptions(options, ["from", "to", "limit"]);
     const from = Math.max(options.from ?? 1, 1);
-    const limit = checkLimit(options.limit);
     const to = Math.min(options.to ?? this.#head, this.#head, from + limit - 1);
     if (to < from) return [];
     return await this.#readRange(from, to);
@@ -476,10 +479,11 @@ function checkSubscriptionOptions(options: SubscriptionOptions): void {
   checkFunction(what, "onError", options.onError);
 }
 
-function checkLimit(limit: number | undefined): number {
-  if (limit === undefined) return Infinity;
-  if (!Number.isInteger(limit) || limit < 0) {
-    throw new ValidationError("read", [{ path: "limit", message: `must be an integer >= 0, got ${limit}` }]);
-  }
-  return limit;
+/** Checks a read's options; returns its limit (Infinity when none). */
+function checkReadOptions(options: ReadAllOptions | ReadStreamOptions, known: readonly string[]): number {
+  checkKeys("read", options, known);
+  checkInteger("read", "from", options.from, 0);
+  checkInteger("read", "to", options.to, 0);
+  checkInteger("read", "limit", options.limit, 0);
+  return options.limit ?? Infinity;
 }
