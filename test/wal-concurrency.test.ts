@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
 import { ConcurrencyError, StorageError } from "../mod.ts";
 import { random } from "../src/orderbook/index.ts";
@@ -8,6 +10,7 @@ import { noted } from "./support/fixtures.ts";
 import { ns, openWal } from "./support/wal.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 import { scriptCommand } from "./support/runtime.ts";
+import { sweepSize } from "./support/sweep.ts";
 
 
 test("two processes: the second writer is refused while the first lives, and takes over once it is killed", async () => {
@@ -29,6 +32,108 @@ test("two processes: the second writer is refused while the first lives, and tak
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGKILL");
     await exited;
+    const { store } = await openWal(directory.path);
+    assert.deepEqual(await ns(store), [1, 2, 3]);
+    await store.close();
+  } finally {
+    child.kill("SIGKILL");
+    directory.remove();
+  }
+});
+
+/** Runs `count` racers at once on `directory`; resolves to their outputs. */
+function race(directory: string, journal: string, count: number): Promise<string[]> {
+  const startAt = String(Date.now() + 1500); // all started and loaded by then (2 cores)
+  return Promise.all(Array.from({ length: count }, () =>
+    new Promise<string>((resolve, reject) => {
+      const [command, args] = scriptCommand("test/support/race-open.ts", [directory, journal, startAt]);
+      const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
+      let output = "";
+      child.stdout!.on("data", (chunk: Uint8Array) => (output += new TextDecoder().decode(chunk)));
+      child.on("error", reject);
+      child.on("exit", () => resolve(output.trim()));
+    })
+  ));
+}
+
+/** The journal's tenures must never overlap: every "enter" is followed by the same racer's "leave". */
+function checkOneWriterAtATime(journal: string): number {
+  const lines = existsSync(journal) ? readFileSync(journal, "utf8").trim().split("\n") : [];
+  let holder: string | undefined;
+  let tenures = 0;
+  for (const line of lines) {
+    const [what, pid] = line.split(" ");
+    if (what === "enter") {
+      assert.equal(holder, undefined, `process ${pid} got the directory while ${holder} held it:\n${lines.join("\n")}`);
+      holder = pid;
+      tenures++;
+    } else {
+      assert.equal(pid, holder, `process ${pid} left a directory it did not hold:\n${lines.join("\n")}`);
+      holder = undefined;
+    }
+  }
+  assert.equal(holder, undefined, "a racer never left");
+  return tenures;
+}
+
+const ROUNDS = sweepSize("EVENTFOLD_LOCK_ROUNDS", 12, 3);
+const RACERS = 6;
+
+for (const start of ["no LOCK file", "a stale LOCK naming a dead process", "an empty LOCK", "a LOCK holding 0", "a LOCK holding -1"]) {
+  test(`${RACERS} openers racing for a directory with ${start}: exactly one writer at any moment (${ROUNDS} rounds)`, async () => {
+    const directory = temporaryDirectory();
+    try {
+      let wins = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        const wal = join(directory.path, `round-${round}`);
+        mkdirSync(wal);
+        if (start !== "no LOCK file") {
+          const content = { "a stale LOCK naming a dead process": `${spawnSync(process.execPath, ["--version"]).pid}\n`, "an empty LOCK": "", "a LOCK holding 0": "0\n", "a LOCK holding -1": "-1\n" }[start];
+          writeFileSync(join(wal, "LOCK"), content!);
+        }
+        const journal = join(directory.path, `journal-${round}`);
+        const outputs = await race(wal, journal, RACERS);
+        for (const output of outputs) assert.match(output, /^(won|refused)$/);
+        const won = outputs.filter((output) => output === "won").length;
+        assert.ok(won >= 1, `round ${round}: nobody got the directory (${outputs.join(", ")})`);
+        assert.equal(checkOneWriterAtATime(journal), won);
+        // Every winner's append is in the log, in tenure order: no writer clobbered another.
+        const { store } = await openWal(wal);
+        assert.equal(store.headPosition, won);
+        await store.close();
+        wins += won;
+      }
+      console.log(`lock race (${start}): ${ROUNDS} rounds of ${RACERS} openers, ${wins} tenures, never two at once`);
+    } finally {
+      directory.remove();
+    }
+  });
+}
+
+test("a holder that dies as PID 1 of its own pid namespace (a container's entrypoint) releases the directory", async (context) => {
+  if (spawnSync("unshare", ["--pid", "--fork", "--kill-child", "true"]).status !== 0) {
+    context.skip("unshare --pid needs root or user namespaces here");
+    return;
+  }
+  const directory = temporaryDirectory();
+  const [command, args] = scriptCommand("test/support/hold-wal.ts", [directory.path]);
+  const child = spawn("unshare", ["--pid", "--fork", "--kill-child", command, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const pid = await new Promise<number>((resolve, reject) => {
+      let output = "";
+      child.stdout!.on("data", (chunk: Uint8Array) => {
+        output += new TextDecoder().decode(chunk);
+        const ready = /ready (\d+)/.exec(output);
+        if (ready) resolve(Number(ready[1]));
+      });
+      child.on("exit", (code) => reject(new Error(`the holder exited early (code ${code})`)));
+    });
+    assert.equal(pid, 1, "the holder is PID 1 in its namespace");
+    await assert.rejects(openWal(directory.path), /already open for writing by process 1\b/);
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL"); // --kill-child: the holder dies with unshare
+    await exited;
+    // Its LOCK still says 1, which is alive in every namespace: only the OS lock tells.
     const { store } = await openWal(directory.path);
     assert.deepEqual(await ns(store), [1, 2, 3]);
     await store.close();

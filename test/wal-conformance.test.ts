@@ -1,5 +1,5 @@
 /** The storage conformance suite, unchanged, over the file WAL adapters. */
-import { fileStorage as nodeFsStorage } from "../src/adapter/bun/index.ts";
+import { fileStorage as nodeStorage } from "../src/adapter/node/index.ts";
 import { detectRuntime, fileStorage } from "../src/adapter/file/index.ts";
 import { conformanceSuite } from "../src/testing/index.ts";
 import { temporaryDirectory } from "./support/temp.ts";
@@ -17,8 +17,8 @@ const fixture = (make: (directory: string) => ReturnType<typeof fileStorage>) =>
 conformanceSuite(`wal, ${runtime} adapter chosen automatically`, fixture((d) => fileStorage(d)));
 conformanceSuite(`wal, async mode`, fixture((d) => fileStorage(d, { durability: "async", maxDelayMs: 2 })));
 if (runtime === "deno") {
-  // The node:fs file layer (Bun's adapter: node:fs and a Web Worker) runs on Deno too.
-  conformanceSuite("wal, node:fs adapter on deno", fixture((d) => nodeFsStorage(d, { ringBytes: 4096 })));
+  // Node's adapter (node:fs, a worker_threads writer, the flock(1) lock) runs on Deno too.
+  conformanceSuite("wal, node adapter on deno", fixture((d) => nodeStorage(d, { ringBytes: 4096 })));
 } else {
   conformanceSuite("wal, sync mode", fixture((d) => fileStorage(d, { durability: "sync" })));
 }

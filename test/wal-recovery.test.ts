@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { EventStore, StorageError } from "../mod.ts";
 import { nodeFileSystem } from "../src/adapter/node/file-system.ts";
@@ -144,15 +144,18 @@ test("a segment file that does not start where the previous ended is refused", (
     await assert.rejects(openWal(directory), /segment starts at position \d+, expected \d+/);
   }));
 
-test("a leftover temp segment (a crash before its rename) is removed at open", () =>
+test("the WAL's own leftover temp files (a crash before their rename) are removed at open; nobody else's", () =>
   withDirectory(async (directory) => {
     const first = await openWal(directory);
     await fill(first.store, 3);
     await first.store.close();
     writeFileSync(join(directory, "segment-0000000000000004.wal.tmp"), new Uint8Array(32));
+    writeFileSync(join(directory, "segment-0000000000000001.wal.broken-96.tmp"), new Uint8Array(5));
+    const others = ["important.tmp", "segment-4.wal.tmp", "notes.wal.tmp", "segment-0000000000000004.wal.tmp.tmp"];
+    for (const name of others) writeFileSync(join(directory, name), "an operator's file");
     const again = await openWal(directory);
     assert.deepEqual(await ns(again.store), [1, 2, 3]);
-    assert.ok(!readdirSync(directory).some((name) => name.endsWith(".tmp")));
+    assert.deepEqual(readdirSync(directory).filter((name) => name.endsWith(".tmp")).sort(), [...others].sort());
     await again.store.close();
   }));
 
@@ -293,4 +296,43 @@ test("an append split across a segment roll is cut back whole when the next segm
     assert.equal(recovered.length % 3, 0, `recovered ${recovered.length} events: half an append is visible`);
     assert.equal(recovered.length, lastKept - (lastKept % 3));
     await again.store.close();
+  }));
+
+test("file errors are StorageErrors naming the file: a directory where a segment or LOCK should be, a full disk while saving a torn tail, a write failing in the writer", () =>
+  withDirectory(async (directory) => {
+    const first = await openWal(directory);
+    await fill(first.store, 3);
+    await first.store.close();
+    const storageErrorNaming = (file: string) => (error: unknown) =>
+      error instanceof StorageError && error.file === file && error.message.includes(file);
+
+    const segmentDirectory = join(directory, "segment-0000000000000004.wal");
+    mkdirSync(segmentDirectory);
+    await assert.rejects(openWal(directory), storageErrorNaming(segmentDirectory));
+    rmSync(segmentDirectory, { recursive: true });
+
+    const other = join(dirname(directory), "locked-by-a-directory");
+    mkdirSync(join(other, "LOCK"), { recursive: true });
+    await assert.rejects(openWal(other), storageErrorNaming(join(other, "LOCK")));
+
+    // A torn tail to save aside, on a disk that is still full: the runtime's raw error names nothing.
+    appendBytes(lastSegment(directory), new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    const full = forwardingFileSystem(nodeFileSystem, {
+      createExclusive(path) {
+        const handle = nodeFileSystem.createExclusive(path);
+        return forwardingHandle(handle, { append: () => { throw Object.assign(new Error("No space left on device"), { code: "ENOSPC" }); } });
+      },
+    });
+    const storage = new WalStorage({ ...walRuntime(), fs: full }, directory);
+    await assert.rejects(new EventStore({ events: testEvents(), storage }).open(), (error: unknown) =>
+      error instanceof StorageError && /\.broken-\d+\.tmp$/.test(error.file ?? "") && /No space left on device/.test(error.message));
+
+    // The writer's failing write names its segment. (A plan counts calls per thread: on the
+    // main thread the first append is LOCK's, so the second one fails in the writer only.)
+    await (await openWal(directory)).store.close(); // saves the torn tail aside, with room now
+    const { store } = await openWal(directory, { faults: [{ operation: "append", nth: 2, code: "ENOSPC" }] });
+    await store.append("s", [noted(4)]);
+    await assert.rejects(store.append("s", [noted(5)]), (error: unknown) =>
+      error instanceof StorageError && /ENOSPC/.test(error.message) && /segment-0000000000000001\.wal/.test(error.message));
+    await store.close();
   }));

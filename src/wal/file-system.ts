@@ -1,8 +1,17 @@
 /**
  * The file operations the WAL needs, all synchronous (they run on the writer Worker's own
- * thread, or once at open). Each runtime adapter implements this small surface with its
- * native API; tests wrap it to inject faults.
+ * thread, or once at open) but for taking the directory's lock. Each runtime adapter
+ * implements this small surface with its native API; tests wrap it to inject faults.
  */
+import { StorageError } from "../core/errors.ts";
+
+/** An exclusive OS lock on a file, held until released or until its holder dies. */
+export interface FileLock {
+  /** Releases the lock (and whatever holds it). */
+  release(): Promise<void>;
+}
+
+/** An open file. */
 export interface FileHandle {
   /** Writes all of `bytes[offset, offset + length)` at the end of the file. */
   append(bytes: Uint8Array, offset: number, length: number): void;
@@ -40,15 +49,19 @@ export interface FileSystem {
   exists(path: string): boolean;
   /** Creates a directory and its parents. */
   makeDirectory(path: string): void;
-  /** This process's id, and whether another process id is running (for the lock file). */
+  /** This process's id (recorded in the lock file, for messages). */
   readonly pid: number;
-  /** Whether a process with this id is running. */
-  processAlive(pid: number): boolean;
+  /**
+   * Takes an exclusive advisory lock (flock semantics: per open file, released by the
+   * kernel when the holder dies) on `path`, creating the file if needed. Resolves to the
+   * lock, or to undefined at once if anyone else holds it, this process included.
+   */
+  tryLock(path: string): Promise<FileLock | undefined>;
 }
 
 /** A file system forwarding everything to `fs` but `overrides` (for wrappers that inject faults or crashes). */
 export function forwardingFileSystem(fs: FileSystem, overrides: Partial<FileSystem>): FileSystem {
-  return { ...fs, pid: fs.pid, processAlive: (pid) => fs.processAlive(pid), ...overrides };
+  return { ...fs, pid: fs.pid, tryLock: (path) => fs.tryLock(path), ...overrides };
 }
 
 /** A handle forwarding everything to `handle` but `overrides`. */
@@ -61,6 +74,50 @@ export function forwardingHandle(handle: FileHandle, overrides: Partial<FileHand
     close: () => handle.close(),
     ...overrides,
   };
+}
+
+/**
+ * The same file system, but every error an operation throws becomes a StorageError naming
+ * the file it was about (the runtime's own errors often do not: a failed write or fsync
+ * on a descriptor names none, Deno's errors name nothing). The first cause is kept.
+ */
+export function namingFiles(fs: FileSystem): FileSystem {
+  const named = <T>(file: string, operation: string, run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      // An injected crash (faults.ts) stands for the thread dying, not an I/O error: as is.
+      if (error instanceof StorageError || (error as { crash?: boolean })?.crash) throw error;
+      throw new StorageError(`${operation} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error, file });
+    }
+  };
+  const handle = (path: string, inner: FileHandle): FileHandle => ({
+    append: (bytes, offset, length) => named(path, "write", () => inner.append(bytes, offset, length)),
+    syncData: () => named(path, "fdatasync", () => inner.syncData()),
+    readAt: (buffer, position) => named(path, "read", () => inner.readAt(buffer, position)),
+    size: () => named(path, "stat", () => inner.size()),
+    close: () => named(path, "close", () => inner.close()),
+  });
+  return forwardingFileSystem(fs, {
+    openAppend: (path) => handle(path, named(path, "open", () => fs.openAppend(path))),
+    openRead: (path) => handle(path, named(path, "open", () => fs.openRead(path))),
+    createExclusive: (path) => handle(path, named(path, "create", () => fs.createExclusive(path))),
+    readFile: (path) => named(path, "read", () => fs.readFile(path)),
+    rename: (from, to) => named(from, `rename to ${to}`, () => fs.rename(from, to)),
+    remove: (path) => named(path, "remove", () => fs.remove(path)),
+    truncate: (path, length) => named(path, "truncate", () => fs.truncate(path, length)),
+    syncDirectory: (path) => named(path, "directory fsync", () => fs.syncDirectory(path)),
+    list: (path) => named(path, "list", () => fs.list(path)),
+    exists: (path) => named(path, "stat", () => fs.exists(path)),
+    makeDirectory: (path) => named(path, "mkdir", () => fs.makeDirectory(path)),
+    tryLock: async (path) => {
+      try {
+        return await fs.tryLock(path);
+      } catch (error) {
+        throw new StorageError(`lock failed: ${(error as Error)?.message ?? String(error)}`, { cause: error, file: path });
+      }
+    },
+  });
 }
 
 /** Joins path parts with "/" (both runtimes accept it on every platform they run on here). */

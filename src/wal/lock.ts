@@ -1,49 +1,63 @@
 /**
- * One writer per WAL directory: a `LOCK` file created exclusively, holding the owner's
- * process id. A lock left by a process that no longer runs (killed) is taken over; a
- * lock held by a running process, this one included, is refused with a clear error.
+ * One writer per WAL directory: an exclusive OS lock (flock semantics) on `<dir>/LOCK`.
+ * The kernel releases it when its holder dies, however it dies (kill -9, a container's
+ * PID 1, a zombie), so nothing is judged from process ids: they are written into the file
+ * for messages only. Two openers racing can never both hold it, in one process or in two.
+ *
+ * The LOCK file is never removed: removing a locked file would let the next opener create
+ * and lock a new file of the same name while the old holder still holds the old one.
  */
 import { StorageError } from "../core/errors.ts";
-import { type FileHandle, type FileSystem, joinPath } from "./file-system.ts";
+import { type FileSystem, joinPath } from "./file-system.ts";
 
 const LOCK = "LOCK";
+/**
+ * How long a held lock is retried before the open is refused. A holder that was just
+ * killed lets go a moment later, not at once: its exit, or on Node the helper's (flock(1)
+ * notices the closed pipe), takes a few milliseconds. A supervisor restarting a killed
+ * writer at once must not be refused for that.
+ */
+const RETRY_MS = 250;
+const RETRY_EVERY_MS = 10;
 
-export function acquireLock(fs: FileSystem, directory: string): () => void {
+/** Locks `directory` for writing; resolves to the function that releases it. Throws StorageError if it is held. */
+export async function acquireLock(fs: FileSystem, directory: string): Promise<() => Promise<void>> {
   const path = joinPath(directory, LOCK);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let handle: FileHandle;
-    try {
-      handle = fs.createExclusive(path);
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EEXIST") {
-        throw new StorageError(`cannot create the WAL lock: ${(error as Error).message}`, { cause: error, file: path });
-      }
-      const owner = Number.parseInt(new TextDecoder().decode(fs.readFile(path)), 10);
-      if (Number.isInteger(owner) && (owner === fs.pid || fs.processAlive(owner))) {
-        throw new StorageError(
-          `WAL directory ${directory} is already open for writing by process ${owner}${owner === fs.pid ? " (this one)" : ""}`,
-          { file: path },
-        );
-      }
-      fs.remove(path); // stale: its owner is gone
-      continue;
+  let lock;
+  const deadline = Date.now() + RETRY_MS;
+  try {
+    while ((lock = await fs.tryLock(path)) === undefined && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
     }
-    try {
-      const bytes = new TextEncoder().encode(`${fs.pid}\n`);
-      handle.append(bytes, 0, bytes.length);
-      handle.syncData();
-      handle.close();
-      fs.syncDirectory(directory);
-      return () => fs.remove(path);
-    } catch (error) {
-      // The lock file exists but could not be made durable: take it back, so that a retry
-      // in this process is not refused by a lock nobody holds.
-      try {
-        handle.close();
-      } catch { /* already closed */ }
-      fs.remove(path);
-      throw new StorageError(`cannot create the WAL lock: ${(error as Error).message}`, { cause: error, file: path });
-    }
+  } catch (error) {
+    throw new StorageError(`cannot lock the WAL directory: ${(error as Error).message}`, { cause: error, file: path });
   }
-  throw new StorageError(`WAL directory ${directory}: lost the race for the lock`, { file: path });
+  if (lock === undefined) {
+    throw new StorageError(`WAL directory ${directory} is already open for writing${describeHolder(fs, path)}`, { file: path });
+  }
+  try {
+    // Who holds it, for the message another opener gets; the lock itself is the flock.
+    const bytes = new TextEncoder().encode(`${fs.pid}\n`);
+    fs.truncate(path, 0);
+    const handle = fs.openAppend(path);
+    try {
+      handle.append(bytes, 0, bytes.length);
+    } finally {
+      handle.close();
+    }
+  } catch (error) {
+    await lock.release();
+    throw new StorageError(`cannot write the WAL lock file: ${(error as Error).message}`, { cause: error, file: path });
+  }
+  return () => lock.release();
+}
+
+/** " by process N" (and " (this one)") as the holder recorded it, if it did. */
+function describeHolder(fs: FileSystem, path: string): string {
+  let owner = Number.NaN;
+  try {
+    owner = Number.parseInt(new TextDecoder().decode(fs.readFile(path)), 10);
+  } catch { /* the holder may not have written it yet: the message just says less */ }
+  if (!Number.isSafeInteger(owner)) return "";
+  return ` by process ${owner}${owner === fs.pid ? " (this one)" : ""}`;
 }

@@ -20,7 +20,7 @@ import {
   type RecordProblem,
   recordStreamVersion,
 } from "./record-format.ts";
-import { decodeSegmentHeader, parseSegmentName, SEGMENT_HEADER_BYTES } from "./segment.ts";
+import { decodeSegmentHeader, isWalTempName, parseSegmentName, SEGMENT_HEADER_BYTES } from "./segment.ts";
 
 /** Every this many records a segment's file offset is kept in memory, for reads. */
 export const SPARSE_EVERY = 64;
@@ -67,8 +67,9 @@ interface Problem {
 
 export function recover(fs: FileSystem, directory: string, decoder: RecordDecoder, options: RecoverOptions): Recovered {
   const names = fs.list(directory);
-  // A temp file is a segment whose creation never reached its rename: it never held a record.
-  if (!options.readOnly) for (const name of names.filter((n) => n.endsWith(".tmp"))) fs.remove(joinPath(directory, name));
+  // A temp file of ours is a segment (or a saved tail) whose creation never reached its
+  // rename: it never held an acknowledged record. Anyone else's .tmp file is not ours to remove.
+  if (!options.readOnly) for (const name of names.filter(isWalTempName)) fs.remove(joinPath(directory, name));
   const segmentNames = names.filter((n) => parseSegmentName(n) !== undefined).sort();
   const result: Recovered = { segments: [], headPosition: 0 };
   const appends: Appends = { pending: [], onRecord: options.onRecord };

@@ -17,6 +17,14 @@ export const SEGMENT_HEADER_BYTES = 32;
 export const FORMAT_VERSION = 1;
 const MAGIC = new TextEncoder().encode("EVFOLDWL");
 const NAME = /^segment-(\d{16})\.wal$/;
+/**
+ * The temp files the WAL itself makes in its directory (writeFileAtomically): a segment
+ * being created, or a cut tail being saved aside. Recovery removes these and no other.
+ */
+const TEMP_NAME = /^segment-\d{16}\.wal(\.broken-\d+)?\.tmp$/;
+
+/** Whether `name` is one of the WAL's own temp files (see TEMP_NAME). */
+export const isWalTempName = (name: string): boolean => TEMP_NAME.test(name);
 
 export const segmentName = (firstPosition: number): string =>
   `segment-${String(firstPosition).padStart(16, "0")}.wal`;

@@ -16,8 +16,9 @@ import type { SnapshotStore } from "../core/snapshots.ts";
 import { CodecTable } from "./codec.ts";
 import { withFaults } from "./faults.ts";
 import type { FileHandle, FileSystem } from "./file-system.ts";
-import { joinPath, makeDirectoryDurably } from "./file-system.ts";
+import { joinPath, makeDirectoryDurably, namingFiles } from "./file-system.ts";
 import { acquireLock } from "./lock.ts";
+import { releaseAndThrow } from "../core/release.ts";
 import { checkRecord, newPlan, paddedLength, RecordDecoder, RecordEncoder } from "./record-format.ts";
 import { recover, type Recovered, type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
 import {
@@ -92,7 +93,7 @@ export class WalStorage implements StorageAdapter {
   #lastDurableSeen = 0;
   #failure?: StorageError;
   #state: "new" | "open" | "closing" | "closed" = "new";
-  #releaseLock?: () => void;
+  #releaseLock?: () => Promise<void>;
   #readers = new Map<string, FileHandle>();
   #closed?: () => void;
 
@@ -104,7 +105,8 @@ export class WalStorage implements StorageAdapter {
       throw new ValidationError("WAL storage", [{ path: "directory", message: "must be a non-empty string" }]);
     }
     const { faults, codecs } = this.#options;
-    this.#fs = faults?.length ? withFaults(runtime.fs, faults) : runtime.fs;
+    // Injected faults stand for the runtime's own errors, so they sit below the naming layer.
+    this.#fs = namingFiles(faults?.length ? withFaults(runtime.fs, faults) : runtime.fs);
     this.#fileSystemModule = runtime.fileSystemModule;
     this.#spawnWriter = runtime.spawnWriter;
     this.directory = directory;
@@ -120,7 +122,7 @@ export class WalStorage implements StorageAdapter {
     } catch (error) {
       throw new StorageError(`cannot create the WAL directory: ${(error as Error).message}`, { cause: error, file: this.directory });
     }
-    this.#releaseLock = acquireLock(this.#fs, this.directory);
+    this.#releaseLock = await acquireLock(this.#fs, this.directory);
     try {
       const recovered = recover(this.#fs, this.directory, new RecordDecoder(this.#codecs), {
         repair: this.#options.repair,
@@ -135,9 +137,9 @@ export class WalStorage implements StorageAdapter {
       if (this.#control) this.#abandonWriter();
       this.#worker?.terminate();
       this.#worker = undefined;
-      this.#releaseLock();
+      const release = this.#releaseLock;
       this.#releaseLock = undefined;
-      throw error;
+      await releaseAndThrow(error, release);
     }
     this.#state = "open";
   }
@@ -443,8 +445,9 @@ export class WalStorage implements StorageAdapter {
       this.#worker = undefined;
       for (const reader of this.#readers.values()) reader.close();
       this.#readers.clear();
-      this.#releaseLock?.();
+      const release = this.#releaseLock;
       this.#releaseLock = undefined;
+      await release?.();
       this.#state = "closed";
       for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#failure ?? new ClosedError("WAL storage"));
     }

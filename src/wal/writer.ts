@@ -9,7 +9,7 @@
  * for good (fail-stop: an fsync is never retried, since a failed fsync may have dropped
  * the data it was meant to save) and is reported to the main thread.
  */
-import type { FileHandle, FileSystem } from "./file-system.ts";
+import { type FileHandle, type FileSystem, namingFiles } from "./file-system.ts";
 import { type Fault, withFaults } from "./faults.ts";
 import { type PowerLoss, withPowerLoss } from "./power-loss.ts";
 import { recordContinues, recordPosition, sealRecord } from "./record-format.ts";
@@ -53,8 +53,11 @@ export async function runWriter(start: WriterStart, post: PostToMain): Promise<v
   const control = new Int32Array(start.control, 0, DURABLE_OFFSET_BYTES / 4);
   try {
     const module = await import(start.fileSystemModule);
+    // Injected faults stand for the runtime's own errors (below the naming layer); a
+    // simulated power loss stops the writer from above it, as the real one would.
     let fs: FileSystem = module.default;
     if (start.faults?.length) fs = withFaults(fs, start.faults);
+    fs = namingFiles(fs);
     if (start.powerLoss) fs = withPowerLoss(fs, start.powerLoss);
     const segment = start.segmentPath === undefined ? undefined : fs.openAppend(start.segmentPath);
     post({ type: "ready" });

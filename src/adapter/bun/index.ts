@@ -4,14 +4,14 @@
  */
 import { type WalOptions, type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
 import { siblingModule, webWorkerThread } from "../../wal/writer-thread.ts";
-import { nodeFileSystem } from "../node/file-system.ts";
+import { bunFileSystem } from "./file-system.ts";
 
 export type { WalOptions } from "../../wal/wal-storage.ts";
 export { WalStorage } from "../../wal/wal-storage.ts";
 
 /** The WAL's file layer and writer thread on Bun. */
 export const bunWalRuntime: WalRuntime = {
-  fs: nodeFileSystem,
+  fs: bunFileSystem,
   fileSystemModule: siblingModule(import.meta.url, "../node/file-system"),
   spawnWriter: webWorkerThread,
 };

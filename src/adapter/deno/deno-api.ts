@@ -12,6 +12,9 @@ export interface DenoFile {
   syncSync(): void;
   syncDataSync(): void;
   statSync(): { size: number };
+  /** flock(LOCK_EX or LOCK_SH | LOCK_NB): false if held elsewhere. */
+  tryLockSync(exclusive: boolean): boolean;
+  unlockSync(): void;
   close(): void;
 }
 

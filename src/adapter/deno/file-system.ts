@@ -2,7 +2,6 @@
  * The WAL's file operations on Deno's own file API (`Deno.FsFile#syncDataSync` is
  * fdatasync, and F_FULLFSYNC on macOS).
  */
-import process from "node:process";
 import type { FileHandle, FileSystem } from "../../wal/file-system.ts";
 import { type DenoApi, denoApi, type DenoFile } from "./deno-api.ts";
 
@@ -97,13 +96,19 @@ export const denoFileSystem: FileSystem = {
   get pid() {
     return deno().pid;
   },
-  processAlive(pid) {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as { code?: string }).code === "EPERM";
+  tryLock(path) {
+    const file = withCode(() => deno().openSync(path, { read: true, write: true, create: true }));
+    if (!file.tryLockSync(true)) {
+      file.close();
+      return Promise.resolve(undefined);
     }
+    return Promise.resolve({
+      release() {
+        file.unlockSync();
+        file.close();
+        return Promise.resolve();
+      },
+    });
   },
 };
 

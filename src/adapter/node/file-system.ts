@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import process from "node:process";
 import type { FileHandle, FileSystem } from "../../wal/file-system.ts";
+import { flockHelper } from "./lock.ts";
 
 class NodeFileHandle implements FileHandle {
   constructor(private readonly fd: number) {}
@@ -61,14 +62,7 @@ export const nodeFileSystem: FileSystem = {
   exists: (path) => fs.existsSync(path),
   makeDirectory: (path) => void fs.mkdirSync(path, { recursive: true }),
   pid: process.pid,
-  processAlive(pid) {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as { code?: string }).code === "EPERM";
-    }
-  },
+  tryLock: flockHelper,
 };
 
 export default nodeFileSystem;
