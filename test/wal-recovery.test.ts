@@ -79,9 +79,9 @@ test("a bad checksum followed by valid records refuses to open, naming file and 
     await fill(first.store, 20);
     await first.store.close();
     const path = lastSegment(directory);
-    flipByte(path, 32 + 60); // inside the first record
+    flipByte(path, SEGMENT_HEADER_BYTES + 60); // inside the first record
     await assert.rejects(openWal(directory), (error: unknown) =>
-      error instanceof StorageError && error.code === "STORAGE" && error.file === path && error.offset === 32 &&
+      error instanceof StorageError && error.code === "STORAGE" && error.file === path && error.offset === SEGMENT_HEADER_BYTES &&
       /checksum mismatch/.test(error.message) && /repair: true/.test(error.message));
     // Refusing changed nothing, and released the lock.
     await assert.rejects(openWal(directory), StorageError);

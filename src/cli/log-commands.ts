@@ -139,7 +139,7 @@ export async function repair(directory: string, confirmed: boolean, out: Output)
   await storage.open(() => {});
   const recovered = storage.recovered!;
   await storage.close();
-  const moved = recovered.repaired?.movedAside ?? (recovered.truncated ? [recovered.truncated.savedAs] : []);
-  out.line(`repaired: kept ${recovered.headPosition} records; moved aside: ${moved.join(", ")}`);
+  out.line(`repaired: kept ${recovered.headPosition} records; set aside (nothing deleted):`);
+  for (const name of recovered.setAside) out.line(`  ${name}`);
   return 0;
 }

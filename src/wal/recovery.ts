@@ -1,13 +1,21 @@
 /**
  * Opening a WAL directory: scan every segment, verify every record, hand them to the
- * store, and apply the documented tail policy (docs/wal-format.md):
+ * store, and apply the documented policy (docs/wal-format.md):
  *
+ * - The scan (scanLog) walks the segments in name order and stops at the first problem:
+ *   a header that is not whole, a segment of another log, one that does not start where
+ *   the previous ended or does not link to its last record, a bad record, a position out
+ *   of order. What comes before is the valid prefix.
  * - A torn tail (a record cut short, a zero-filled or garbled end with no valid record
  *   after it) in the LAST segment is what a crash mid-write leaves: the cut bytes are
  *   saved aside as `<segment>.broken-<offset>`, the segment is truncated and synced.
- * - Anything else (a bad record followed by valid ones, a bad record in an earlier
- *   segment, a gap in positions) is corruption: open refuses with the file and offset,
- *   unless `repair` is set, which keeps the valid prefix and moves the rest aside.
+ * - Anything else is corruption: open refuses naming the file and offset, unless `repair`
+ *   is set, which keeps the valid prefix and sets the rest aside (never deletes it).
+ * - The log ends at a whole append: a prefix ending inside one is cut back to the last
+ *   whole append, the cut bytes and any later segment set aside.
+ *
+ * Open, `repair` and the read-only tools (LogReader: verify, inspect) all stand on the same
+ * scan, so they agree on what is valid in every case.
  */
 import { StorageError } from "../core/errors.ts";
 import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
@@ -41,82 +49,286 @@ export interface SegmentIndex {
 
 /** What a recovery scan found (and, unless read-only, did). */
 export interface Recovered {
-  /** The segments, oldest first. */
+  /** The segments of the valid prefix, oldest first. */
   segments: SegmentIndex[];
   /** Position of the last valid record (0 for an empty log). */
   headPosition: number;
-  /** With `readOnly`: the first problem found, which open would have cut (`torn`) or refused. */
+  /** The log's id (hex), if it has a segment. */
+  logId?: string;
+  /** CRC32C of the last valid record (0 for an empty log): the next segment's link. */
+  lastCrc: number;
+  /** With `readOnly`: the first problem found, which open would cut (`torn`) or refuse. */
   problem?: { file: string; offset: number; reason: string; torn: boolean };
   /** What the tail policy cut, if anything. */
   truncated?: { file: string; offset: number; bytes: number; savedAs: string };
-  /** What `repair` moved aside, if anything. */
-  repaired?: { file: string; offset: number; movedAside: string[] };
+  /** What `repair` kept and set aside, if it had anything to do. */
+  repaired?: { file: string; offset: number; reason: string; movedAside: string[] };
+  /** Every file this recovery made or renamed to keep bytes aside, in order. */
+  setAside: string[];
 }
 
+/** How to recover. */
 export interface RecoverOptions {
+  /** Keep the valid prefix of a corrupt log and set the rest aside, instead of refusing. */
   repair?: boolean;
   /** Inspect only: change nothing on disk, report the first problem instead of acting on it. */
   readOnly?: boolean;
+  /** Told each record of the final valid prefix, in order. */
   onRecord(streamId: string, streamVersion: number, position: number): void;
 }
 
+/** Where the valid prefix stops, and why. */
 interface Problem {
+  /** Index of the segment (in name order) the problem is in. */
+  at: number;
   offset: number;
   reason: string;
 }
 
+/** A point of the log at an append boundary. */
+interface Boundary {
+  segment: SegmentIndex;
+  bytes: number;
+  records: number;
+  sparse: number;
+  crc: number;
+}
+
+/** What the scan found. */
+interface Scan {
+  names: string[];
+  segments: SegmentIndex[];
+  logId?: string;
+  problem?: Problem;
+  /** Records of an append not yet known to be whole (the log ends inside it). */
+  pending: [streamId: string, streamVersion: number, position: number][];
+  /** Where the last whole append ends. */
+  lastWhole?: Boundary;
+}
+
 export function recover(fs: FileSystem, directory: string, decoder: RecordDecoder, options: RecoverOptions): Recovered {
   const names = fs.list(directory);
-  // A temp file of ours is a segment (or a saved tail) whose creation never reached its
-  // rename: it never held an acknowledged record. Anyone else's .tmp file is not ours to remove.
+  // A temp file of ours is a segment (or saved bytes) whose creation never reached its
+  // rename: it never held an acknowledged record. Anyone else's .tmp file is not ours.
   if (!options.readOnly) for (const name of names.filter(isWalTempName)) fs.remove(joinPath(directory, name));
-  const segmentNames = names.filter((n) => parseSegmentName(n) !== undefined).sort();
-  const result: Recovered = { segments: [], headPosition: 0 };
-  const appends: Appends = { pending: [], onRecord: options.onRecord };
-  let expected = 1;
-  for (let i = 0; i < segmentNames.length; i++) {
-    const name = segmentNames[i];
-    const path = joinPath(directory, name);
-    const isLast = i === segmentNames.length - 1;
-    const bytes = fs.readFile(path);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const header = decodeSegmentHeader(bytes);
-    let problem: Problem | undefined;
-    const segment: SegmentIndex = { name, firstPosition: expected, bytes: SEGMENT_HEADER_BYTES, sparse: [], records: 0 };
-    if ("problem" in header) problem = { offset: 0, reason: header.problem };
-    else if (header.firstPosition !== expected || parseSegmentName(name) !== expected) {
-      problem = { offset: 0, reason: `segment starts at position ${header.firstPosition}, expected ${expected}` };
-    } else {
-      problem = scanRecords(bytes, view, segment, decoder, appends, path);
-    }
-    expected = segment.firstPosition + segment.records;
-    if (segment.records > 0 || problem === undefined || problem.offset > 0) result.segments.push(segment);
-    if (problem === undefined) continue;
-
-    const torn = isLast && problem.offset >= SEGMENT_HEADER_BYTES &&
-      !validRecordAfter(bytes, view, problem.offset, expected);
+  const scan = scanLog(fs, directory, names.filter((n) => parseSegmentName(n) !== undefined).sort(), decoder, options.onRecord);
+  const result: Recovered = { segments: scan.segments, headPosition: 0, logId: scan.logId, lastCrc: 0, setAside: [] };
+  const { problem } = scan;
+  if (problem !== undefined) {
+    const path = joinPath(directory, scan.names[problem.at]!);
+    const torn = problem.at === scan.names.length - 1 && problem.offset >= SEGMENT_HEADER_BYTES &&
+      !validRecordAfter(fs.readFile(path), problem.offset, positionAfter(scan));
     if (options.readOnly) {
       result.problem = { file: path, offset: problem.offset, reason: problem.reason, torn };
     } else if (torn) {
-      result.truncated = cutTail(fs, directory, name, bytes, problem.offset);
+      result.truncated = cutTail(fs, directory, scan.names[problem.at]!, problem.offset, result.setAside);
     } else if (options.repair) {
-      result.repaired = repairAt(fs, directory, name, bytes, problem.offset, segmentNames.slice(i + 1));
-      if (problem.offset === 0) result.segments.pop();
+      const movedAside = setAsideFrom(fs, directory, scan, problem, result.setAside);
+      result.repaired = { file: path, offset: problem.offset, reason: problem.reason, movedAside };
     } else {
       throw new StorageError(
-        `WAL is corrupt: ${problem.reason}; open with { repair: true } to keep the valid prefix`,
+        `WAL is corrupt: ${problem.reason}; open with { repair: true } (or run \`eventfold repair\`) to keep the valid prefix`,
         { file: path, offset: problem.offset },
       );
     }
-    break;
   }
-  if (appends.pending.length > 0) {
-    expected -= appends.pending.length;
-    cutUnfinishedAppend(fs, directory, result, appends, options.readOnly === true);
+  if (scan.pending.length > 0) cutUnfinishedAppend(fs, directory, scan, result, options.readOnly === true);
+  const last = result.segments.at(-1);
+  result.headPosition = last === undefined ? 0 : last.firstPosition + last.records - 1;
+  result.lastCrc = scan.lastWhole?.crc ?? 0;
+  if (!options.readOnly) {
+    if (result.setAside.length > 0) fs.syncDirectory(directory);
+    makeRecoveredDurable(fs, directory, result.segments);
   }
-  result.headPosition = expected - 1;
-  if (!options.readOnly) makeRecoveredDurable(fs, directory, result.segments);
   return result;
+}
+
+/** Walks the segments in order up to the first problem; reports whole appends to `onRecord`. */
+function scanLog(
+  fs: FileSystem,
+  directory: string,
+  names: string[],
+  decoder: RecordDecoder,
+  onRecord: RecoverOptions["onRecord"],
+): Scan {
+  const scan: Scan = { names, segments: [], pending: [] };
+  let expected = 1;
+  let link = 0;
+  for (let at = 0; at < names.length; at++) {
+    const name = names[at]!;
+    const path = joinPath(directory, name);
+    const bytes = fs.readFile(path);
+    const header = decodeSegmentHeader(bytes);
+    let reason: string | undefined;
+    if ("problem" in header) reason = header.problem;
+    else if (scan.logId !== undefined && header.logId !== scan.logId) {
+      reason = `segment belongs to another log (log id ${header.logId}, this log is ${scan.logId})`;
+    } else if (parseSegmentName(name) !== header.firstPosition) {
+      reason = `segment is named for position ${parseSegmentName(name)} but starts at position ${header.firstPosition}`;
+    } else if (header.firstPosition !== expected) {
+      reason = `segment starts at position ${header.firstPosition}, expected ${expected}`;
+    } else if (header.link !== link) {
+      reason = `segment does not follow the previous one (it links to a record with CRC ${header.link}, the log's last record has CRC ${link})`;
+    }
+    if (reason !== undefined) {
+      scan.problem = { at, offset: 0, reason };
+      return scan;
+    }
+    scan.logId ??= (header as { logId: string }).logId;
+    const segment: SegmentIndex = { name, firstPosition: expected, bytes: SEGMENT_HEADER_BYTES, sparse: [], records: 0 };
+    scan.segments.push(segment);
+    const problem = scanRecords(bytes, segment, decoder, scan, onRecord, path);
+    expected = segment.firstPosition + segment.records;
+    if (problem !== undefined) {
+      scan.problem = { at, ...problem };
+      return scan;
+    }
+    if (segment.records > 0) link = lastCrcOf(bytes, segment);
+  }
+  return scan;
+}
+
+const REASONS: Record<RecordProblem, string> = {
+  truncated: "record cut short",
+  zero: "zero-filled record",
+  "bad-length": "record length out of bounds",
+  "bad-checksum": "record checksum mismatch",
+};
+
+function scanRecords(
+  bytes: Uint8Array,
+  segment: SegmentIndex,
+  decoder: RecordDecoder,
+  scan: Scan,
+  onRecord: RecoverOptions["onRecord"],
+  path: string,
+): { offset: number; reason: string } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = SEGMENT_HEADER_BYTES;
+  while (offset < bytes.length) {
+    const checked = checkRecord(bytes, view, offset, bytes.length);
+    if (typeof checked !== "number") return { offset, reason: REASONS[checked] };
+    const position = recordPosition(view, offset);
+    const expected = segment.firstPosition + segment.records;
+    if (position !== expected) return { offset, reason: `record has position ${position}, expected ${expected}` };
+    let streamId: string;
+    try {
+      streamId = decoder.streamIdOf(bytes, view, offset);
+    } catch (error) {
+      // The checksum matched, so these are the bytes that were written: not a torn tail.
+      throw new StorageError(`WAL record cannot be decoded: ${(error as Error).message}`, { file: path, offset, cause: error });
+    }
+    if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(offset);
+    scan.pending.push([streamId, recordStreamVersion(view, offset), position]);
+    const endsAppend = !recordContinues(view, offset);
+    const crc = view.getUint32(offset, true);
+    segment.records++;
+    offset += paddedLength(checked);
+    segment.bytes = offset;
+    if (endsAppend) {
+      for (const [id, version, at] of scan.pending) onRecord(id, version, at);
+      scan.pending.length = 0;
+      scan.lastWhole = { segment, bytes: offset, records: segment.records, sparse: segment.sparse.length, crc };
+    }
+  }
+  return undefined;
+}
+
+/** The CRC32C of a scanned segment's last record. */
+function lastCrcOf(bytes: Uint8Array, segment: SegmentIndex): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = segment.sparse.at(-1)!;
+  for (;;) {
+    const next = offset + paddedLength(checkRecord(bytes, view, offset, bytes.length) as number);
+    if (next >= segment.bytes) return view.getUint32(offset, true);
+    offset = next;
+  }
+}
+
+/** The position the record at the problem would have had. */
+function positionAfter(scan: Scan): number {
+  const last = scan.segments.at(-1);
+  return last === undefined ? 1 : last.firstPosition + last.records;
+}
+
+/**
+ * Repair: the valid prefix stays; from the problem on, everything is set aside. A bad
+ * header (offset 0) sets the whole file aside; a bad record saves the segment's rest as
+ * `.broken-<offset>` and truncates it; every later segment file is set aside whole.
+ */
+function setAsideFrom(fs: FileSystem, directory: string, scan: Scan, problem: Problem, setAside: string[]): string[] {
+  const first = setAside.length;
+  const name = scan.names[problem.at]!;
+  if (problem.offset === 0) moveAside(fs, directory, name, setAside);
+  else cutTail(fs, directory, name, problem.offset, setAside);
+  for (const later of scan.names.slice(problem.at + 1)) moveAside(fs, directory, later, setAside);
+  return setAside.slice(first);
+}
+
+/**
+ * The log ends inside an append (a crash between the writes of one append's records):
+ * keep it whole or not at all — cut back to the end of the last whole append, saving the
+ * cut bytes aside (`.broken-<offset>`) and setting later segments aside (`.broken`).
+ */
+function cutUnfinishedAppend(fs: FileSystem, directory: string, scan: Scan, result: Recovered, readOnly: boolean): void {
+  const first = result.segments[0]!;
+  const keep = scan.lastWhole ?? { segment: first, bytes: SEGMENT_HEADER_BYTES, records: 0, sparse: 0, crc: 0 };
+  const at = result.segments.indexOf(keep.segment);
+  const file = joinPath(directory, keep.segment.name);
+  if (readOnly) {
+    result.problem ??= { file, offset: keep.bytes, reason: "an append cut short (its last records never reached the disk)", torn: true };
+  } else {
+    for (const later of result.segments.slice(at + 1)) moveAside(fs, directory, later.name, result.setAside);
+    if (keep.segment.bytes > keep.bytes) {
+      result.truncated = cutTail(fs, directory, keep.segment.name, keep.bytes, result.setAside);
+    }
+  }
+  result.segments.length = at + 1;
+  keep.segment.bytes = keep.bytes;
+  keep.segment.records = keep.records;
+  keep.segment.sparse.length = keep.sparse;
+}
+
+/** Is there any whole, checksummed record at or past `position` after `offset`? */
+function validRecordAfter(bytes: Uint8Array, offset: number, position: number): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = offset + 8; at + 8 <= bytes.length; at += 8) {
+    if (typeof checkRecord(bytes, view, at, bytes.length) === "number" && recordPosition(view, at) >= position) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** A name not yet taken: `base`, else `base.2`, `base.3`, ... (a second repair never overwrites the first's). */
+function freeName(fs: FileSystem, directory: string, base: string): string {
+  let name = base;
+  for (let n = 2; fs.exists(joinPath(directory, name)); n++) name = `${base}.${n}`;
+  return name;
+}
+
+/** Saves segment `name`'s bytes from `offset` on aside, then cuts the segment there. */
+function cutTail(fs: FileSystem, directory: string, name: string, offset: number, setAside: string[]) {
+  const path = joinPath(directory, name);
+  const bytes = fs.readFile(path);
+  const savedAs = freeName(fs, directory, `${name}.broken-${offset}`);
+  writeFileAtomically(fs, directory, savedAs, bytes.subarray(offset));
+  setAside.push(savedAs);
+  fs.truncate(path, offset);
+  const handle = fs.openAppend(path);
+  try {
+    handle.syncData();
+  } finally {
+    handle.close();
+  }
+  return { file: path, offset, bytes: bytes.length - offset, savedAs };
+}
+
+/** Renames a whole segment file aside (`.broken`). */
+function moveAside(fs: FileSystem, directory: string, name: string, setAside: string[]): void {
+  const target = freeName(fs, directory, `${name}.broken`);
+  fs.rename(joinPath(directory, name), joinPath(directory, target));
+  setAside.push(target);
 }
 
 /**
@@ -134,126 +346,4 @@ function makeRecoveredDurable(fs: FileSystem, directory: string, segments: Segme
     handle.close();
   }
   fs.syncDirectory(directory);
-}
-
-const REASONS: Record<RecordProblem, string> = {
-  truncated: "record cut short",
-  zero: "zero-filled record",
-  "bad-length": "record length out of bounds",
-  "bad-checksum": "record checksum mismatch",
-};
-
-/**
- * Records of an append not yet known to be whole: they reach the store only when the
- * append's last record (the one without the "more" flag) does.
- */
-interface Appends {
-  pending: [streamId: string, streamVersion: number, position: number][];
-  /** Where the last whole append ends. */
-  lastWhole?: { segment: SegmentIndex; bytes: number; records: number; sparse: number };
-  onRecord: RecoverOptions["onRecord"];
-}
-
-function scanRecords(
-  bytes: Uint8Array,
-  view: DataView,
-  segment: SegmentIndex,
-  decoder: RecordDecoder,
-  appends: Appends,
-  path: string,
-): Problem | undefined {
-  let offset = SEGMENT_HEADER_BYTES;
-  while (offset < bytes.length) {
-    const checked = checkRecord(bytes, view, offset, bytes.length);
-    if (typeof checked !== "number") return { offset, reason: REASONS[checked] };
-    const position = recordPosition(view, offset);
-    const expected = segment.firstPosition + segment.records;
-    if (position !== expected) return { offset, reason: `record has position ${position}, expected ${expected}` };
-    let streamId: string;
-    try {
-      streamId = decoder.streamIdOf(bytes, view, offset);
-    } catch (error) {
-      // The checksum matched, so these are the bytes that were written: not a torn tail.
-      throw new StorageError(`WAL record cannot be decoded: ${(error as Error).message}`, { file: path, offset, cause: error });
-    }
-    if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(offset);
-    appends.pending.push([streamId, recordStreamVersion(view, offset), position]);
-    const endsAppend = !recordContinues(view, offset);
-    segment.records++;
-    offset += paddedLength(checked);
-    segment.bytes = offset;
-    if (endsAppend) {
-      for (const [id, version, at] of appends.pending) appends.onRecord(id, version, at);
-      appends.pending.length = 0;
-      appends.lastWhole = { segment, bytes: offset, records: segment.records, sparse: segment.sparse.length };
-    }
-  }
-  return undefined;
-}
-
-/**
- * The log ends inside an append (a crash between the writes of one append's records):
- * keep it whole or not at all — cut back to the end of the last whole append, saving the
- * cut bytes aside (`.broken-<offset>`) and moving later segments aside (`.broken`).
- */
-function cutUnfinishedAppend(fs: FileSystem, directory: string, result: Recovered, appends: Appends, readOnly: boolean): void {
-  const keep = appends.lastWhole ?? { segment: result.segments[0], bytes: SEGMENT_HEADER_BYTES, records: 0, sparse: 0 };
-  const at = result.segments.indexOf(keep.segment);
-  if (at < 0) throw new StorageError(`WAL recovery: the last whole append is in ${keep.segment.name}, which was set aside`);
-  const file = joinPath(directory, keep.segment.name);
-  if (readOnly) {
-    result.problem ??= { file, offset: keep.bytes, reason: "an append cut short (its last records never reached the disk)", torn: true };
-  } else {
-    for (const later of result.segments.slice(at + 1)) {
-      fs.rename(joinPath(directory, later.name), joinPath(directory, `${later.name}.broken`));
-    }
-    if (keep.segment.bytes > keep.bytes) {
-      result.truncated = cutTail(fs, directory, keep.segment.name, fs.readFile(file), keep.bytes);
-    }
-    fs.syncDirectory(directory);
-  }
-  result.segments.length = at + 1;
-  keep.segment.bytes = keep.bytes;
-  keep.segment.records = keep.records;
-  keep.segment.sparse.length = keep.sparse;
-}
-
-/** Is there any whole, checksummed record at or past `position` after `offset`? */
-function validRecordAfter(bytes: Uint8Array, view: DataView, offset: number, position: number): boolean {
-  for (let at = offset + 8; at + 8 <= bytes.length; at += 8) {
-    if (typeof checkRecord(bytes, view, at, bytes.length) === "number" && recordPosition(view, at) >= position) {
-      return true;
-    }
-  }
-  return false;
-}
-
-function cutTail(fs: FileSystem, directory: string, name: string, bytes: Uint8Array, offset: number) {
-  const savedAs = `${name}.broken-${offset}`;
-  writeFileAtomically(fs, directory, savedAs, bytes.subarray(offset));
-  const path = joinPath(directory, name);
-  fs.truncate(path, offset);
-  const handle = fs.openAppend(path);
-  try {
-    handle.syncData();
-  } finally {
-    handle.close();
-  }
-  return { file: path, offset, bytes: bytes.length - offset, savedAs };
-}
-
-function repairAt(fs: FileSystem, directory: string, name: string, bytes: Uint8Array, offset: number, later: string[]) {
-  const movedAside: string[] = [];
-  if (offset === 0) {
-    fs.rename(joinPath(directory, name), joinPath(directory, `${name}.broken`));
-    movedAside.push(`${name}.broken`);
-  } else {
-    movedAside.push(cutTail(fs, directory, name, bytes, offset).savedAs);
-  }
-  for (const next of later) {
-    fs.rename(joinPath(directory, next), joinPath(directory, `${next}.broken`));
-    movedAside.push(`${next}.broken`);
-  }
-  fs.syncDirectory(directory);
-  return { file: joinPath(directory, name), offset, movedAside };
 }

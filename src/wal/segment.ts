@@ -1,27 +1,33 @@
 /**
- * Segment files: `segment-<first position, 16 digits>.wal`, each opening with a 32-byte
+ * Segment files: `segment-<first position, 16 digits>.wal`, each opening with a 48-byte
  * header, then records back to back. A segment is created as a temp file, synced,
  * renamed, and the directory synced, so a segment name on disk always has a whole header.
  *
  *   0  8 bytes  magic "EVFOLDWL"
- *   8  u32      format version (1)
- *  12  u32      salt: random per segment, tells apart files that look alike
- *  16  u64      position of the segment's first record
- *  24  u32      reserved, 0
- *  28  u32      CRC32C of bytes [0, 28)
+ *   8  u32      format version (2)
+ *  12  u32      reserved, 0
+ *  16  16 bytes log id: random, chosen when the log's first segment is created and
+ *               copied into every later one; a segment of another log is refused
+ *  32  u64      position of the segment's first record
+ *  40  u32      link: the CRC32C of the log's record just before this segment (0 for the
+ *               first segment), so each segment names its predecessor (as etcd chains
+ *               its CRCs) and a segment of a fork or a stray copy cannot pass as the next
+ *  44  u32      CRC32C of bytes [0, 44)
  */
 import { crc32c } from "./crc32c.ts";
 import { type FileHandle, type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
 
-export const SEGMENT_HEADER_BYTES = 32;
-export const FORMAT_VERSION = 1;
+export const SEGMENT_HEADER_BYTES = 48;
+export const FORMAT_VERSION = 2;
+/** Bytes of a log id. */
+export const LOG_ID_BYTES = 16;
 const MAGIC = new TextEncoder().encode("EVFOLDWL");
 const NAME = /^segment-(\d{16})\.wal$/;
 /**
  * The temp files the WAL itself makes in its directory (writeFileAtomically): a segment
- * being created, or a cut tail being saved aside. Recovery removes these and no other.
+ * being created, or cut bytes being saved aside. Recovery removes these and no other.
  */
-const TEMP_NAME = /^segment-\d{16}\.wal(\.broken-\d+)?\.tmp$/;
+const TEMP_NAME = /^segment-\d{16}\.wal(\.broken(-\d+)?(\.\d+)?)?\.tmp$/;
 
 /** Whether `name` is one of the WAL's own temp files (see TEMP_NAME). */
 export const isWalTempName = (name: string): boolean => TEMP_NAME.test(name);
@@ -35,35 +41,57 @@ export function parseSegmentName(name: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-export function encodeSegmentHeader(firstPosition: number, salt: number): Uint8Array {
+/** What a segment header says. */
+export interface SegmentHeader {
+  /** The log this segment belongs to (hex). */
+  logId: string;
+  /** Position of its first record. */
+  firstPosition: number;
+  /** CRC32C of the log's record just before it (0 for the first segment). */
+  link: number;
+}
+
+/** A new random log id, as hex. */
+export function newLogId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(LOG_ID_BYTES));
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+export function encodeSegmentHeader(header: SegmentHeader): Uint8Array {
   const bytes = new Uint8Array(SEGMENT_HEADER_BYTES);
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC, 0);
   view.setUint32(8, FORMAT_VERSION, true);
-  view.setUint32(12, salt >>> 0, true);
-  view.setUint32(16, firstPosition % 0x1_0000_0000, true);
-  view.setUint32(20, Math.floor(firstPosition / 0x1_0000_0000), true);
-  view.setUint32(28, crc32c(bytes, 0, 28), true);
+  for (let i = 0; i < LOG_ID_BYTES; i++) bytes[16 + i] = Number.parseInt(header.logId.slice(2 * i, 2 * i + 2), 16);
+  view.setUint32(32, header.firstPosition % 0x1_0000_0000, true);
+  view.setUint32(36, Math.floor(header.firstPosition / 0x1_0000_0000), true);
+  view.setUint32(40, header.link >>> 0, true);
+  view.setUint32(44, crc32c(bytes, 0, 44), true);
   return bytes;
 }
 
-/** Reads a segment header; returns the first position or a description of what is wrong. */
-export function decodeSegmentHeader(bytes: Uint8Array): { firstPosition: number } | { problem: string } {
+/** Reads a segment header; returns what it says or a description of what is wrong. */
+export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | { problem: string } {
   if (bytes.length < SEGMENT_HEADER_BYTES) return { problem: "segment header is cut short" };
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) return { problem: "not a WAL segment (bad magic)" };
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, SEGMENT_HEADER_BYTES);
-  if (view.getUint32(28, true) !== crc32c(bytes, 0, 28)) return { problem: "segment header checksum mismatch" };
   const version = view.getUint32(8, true);
-  if (version !== FORMAT_VERSION) return { problem: `unsupported WAL format version ${version}` };
-  return { firstPosition: view.getUint32(16, true) + view.getUint32(20, true) * 0x1_0000_0000 };
+  if (version !== FORMAT_VERSION) {
+    return { problem: `WAL format version ${version}, this eventfold reads version ${FORMAT_VERSION}` };
+  }
+  if (view.getUint32(44, true) !== crc32c(bytes, 0, 44)) return { problem: "segment header checksum mismatch" };
+  return {
+    logId: [...bytes.subarray(16, 16 + LOG_ID_BYTES)].map((byte) => byte.toString(16).padStart(2, "0")).join(""),
+    firstPosition: view.getUint32(32, true) + view.getUint32(36, true) * 0x1_0000_0000,
+    link: view.getUint32(40, true),
+  };
 }
 
 /** Creates a segment (temp, fsync, rename, directory fsync) and opens it for appending. */
-export function createSegment(fs: FileSystem, directory: string, firstPosition: number): FileHandle {
-  const name = segmentName(firstPosition);
-  const salt = (Math.random() * 0x1_0000_0000) >>> 0;
-  writeFileAtomically(fs, directory, name, encodeSegmentHeader(firstPosition, salt));
+export function createSegment(fs: FileSystem, directory: string, header: SegmentHeader): FileHandle {
+  const name = segmentName(header.firstPosition);
+  writeFileAtomically(fs, directory, name, encodeSegmentHeader(header));
   return fs.openAppend(joinPath(directory, name));
 }

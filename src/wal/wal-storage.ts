@@ -34,7 +34,7 @@ import {
   State,
   WRAP_MARKER,
 } from "./ring.ts";
-import { SEGMENT_HEADER_BYTES } from "./segment.ts";
+import { newLogId, SEGMENT_HEADER_BYTES } from "./segment.ts";
 import { FileSnapshotStore } from "./file-snapshots.ts";
 import type { WriterMessage, WriterStart } from "./writer.ts";
 import type { SpawnWriter, WriterThread } from "./writer-thread.ts";
@@ -162,6 +162,8 @@ export class WalStorage implements StorageAdapter {
       faults: this.#options.faults,
       powerLoss: this.#options.powerLoss,
       segmentPath: last && joinPath(this.directory, last.name),
+      logId: this.recovered!.logId ?? newLogId(),
+      lastCrc: this.recovered!.lastCrc,
       maxBatch: this.#options.maxBatch,
       maxDelayMs: this.#options.maxDelayMs,
     };

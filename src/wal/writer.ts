@@ -32,6 +32,10 @@ export interface WriterStart {
   powerLoss?: PowerLoss;
   /** Segment to keep appending to (the last one recovered), if any. */
   segmentPath?: string;
+  /** The log's id, written into every segment it creates. */
+  logId: string;
+  /** CRC32C of the log's last record (0 if empty): the first new segment's link. */
+  lastCrc: number;
   /** Group commit: sync once this many records are pending. */
   maxBatch: number;
   /** Group commit: sync once the oldest unsynced record is this old. */
@@ -99,6 +103,8 @@ class Writer {
   #lastWritten = 0;
   #rollPending = false;
   #lastDrainAt = 0;
+  /** CRC32C of the last record written (a new segment's link to its predecessor). */
+  #lastCrc: number;
 
   constructor(
     private readonly start: WriterStart,
@@ -112,6 +118,7 @@ class Writer {
     this.#capacity = start.data.byteLength;
     this.#durable = new BigInt64Array(start.control, DURABLE_OFFSET_BYTES, 1);
     this.#tail = Atomics.load(control, Slot.Tail) >>> 0;
+    this.#lastCrc = start.lastCrc;
   }
 
   run(): void {
@@ -207,6 +214,7 @@ class Writer {
         this.#roll(recordPosition(view, offset));
       }
       sealRecord(bytes, view, offset);
+      this.#lastCrc = view.getUint32(offset, true); // the next segment's link
       const padded = (length + 7) & ~7;
       spanLength += padded;
       // Durable is published at append boundaries only: half an append is never acknowledged.
@@ -248,7 +256,7 @@ class Writer {
       if (this.#unsynced > 0) this.#sync();
       this.segment.close();
     }
-    this.segment = createSegment(this.fs, this.start.directory, firstPosition);
+    this.segment = createSegment(this.fs, this.start.directory, { logId: this.start.logId, firstPosition, link: this.#lastCrc });
     this.#rollPending = false;
   }
 
