@@ -11,7 +11,7 @@ import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import type { Decider } from "./decider.ts";
 import type { Event, RecordedEvent } from "./events.ts";
 import { type Schema, validateWith } from "./events.ts";
-import type { EventStore } from "./event-store.ts";
+import type { AppendResult, EventStore } from "./event-store.ts";
 import type { SnapshotStore } from "./snapshots.ts";
 
 /** When and how the command handler snapshots a stream's state. */
@@ -112,7 +112,22 @@ export class CommandHandler<C, S, E extends Event> {
   /** Validates, loads, decides, appends and acknowledges by the store's durability mode. */
   async handle(input: unknown): Promise<ExecuteResult<S, E>> {
     const command = this.parse(input);
-    await this.load(this.#streamIdOf(command));
+    const streamId = this.#streamIdOf(command);
+    if (this.#store.shared) {
+      // Another writer may have appended: decide on the log's latest, and let the log
+      // refuse the append (ConcurrencyError) if someone got in between.
+      await this.#store.catchUp();
+      await this.load(streamId);
+      const loaded = this.#current(streamId);
+      const decided = this.#decider.decide(command, loaded.state);
+      const appended = await this.#store.append(streamId, decided, { expectedVersion: loaded.version });
+      // The append brought the events into the store; fold them (and any that came after)
+      // the one way every other load does, so that concurrent handles never fold them twice.
+      const state = await this.load(streamId);
+      this.#snapshotIfDue(streamId, this.#current(streamId), appended.position);
+      return { streamId, events: appended.events, state, streamVersion: appended.streamVersion, position: appended.position };
+    }
+    await this.load(streamId);
     const result = this.execute(command);
     await this.#acknowledge(result.position);
     return result;
@@ -136,13 +151,16 @@ export class CommandHandler<C, S, E extends Event> {
         failures.push({ index: i, error });
       }
     }
-    for (const streamId of streams) await this.load(streamId);
+    const shared = this.#store.shared;
+    if (!shared) for (const streamId of streams) await this.load(streamId);
     let succeeded = 0;
     for (let i = 0; i < commands.length; i++) {
       const command = commands[i];
       if (command === undefined) continue;
       try {
-        this.execute(command);
+        // A shared log's appends are asynchronous, each checked by the log.
+        if (shared) await this.handle(command);
+        else this.execute(command);
         succeeded++;
       } catch (error) {
         failures.push({ index: i, error });
@@ -162,7 +180,11 @@ export class CommandHandler<C, S, E extends Event> {
     const streamId = this.#streamIdOf(command);
     const loaded = this.#current(streamId);
     const decided = this.#decider.decide(command, loaded.state);
-    const appended = this.#store.enqueue(streamId, decided, { expectedVersion: loaded.version });
+    return this.#evolve(streamId, loaded, this.#store.enqueue(streamId, decided, { expectedVersion: loaded.version }));
+  }
+
+  /** Folds what an append stored into the cached state; snapshots when due. */
+  #evolve(streamId: string, loaded: Loaded<S>, appended: AppendResult<E>): ExecuteResult<S, E> {
     try {
       for (const event of appended.events) loaded.state = this.#decider.evolve(loaded.state, event);
     } catch (error) {
@@ -171,9 +193,7 @@ export class CommandHandler<C, S, E extends Event> {
       throw error;
     }
     loaded.version = appended.streamVersion;
-    if (this.#snapshots && loaded.version - loaded.snapshotVersion >= this.#snapshots.every) {
-      this.#snapshot(streamId, loaded, appended.position);
-    }
+    this.#snapshotIfDue(streamId, loaded, appended.position);
     return {
       streamId,
       events: appended.events,
@@ -268,6 +288,10 @@ export class CommandHandler<C, S, E extends Event> {
         loaded.version = event.streamVersion;
       }
     }
+  }
+
+  #snapshotIfDue(streamId: string, loaded: Loaded<S>, position: number): void {
+    if (this.#snapshots && loaded.version - loaded.snapshotVersion >= this.#snapshots.every) this.#snapshot(streamId, loaded, position);
   }
 
   #snapshot(streamId: string, loaded: Loaded<S>, position: number): void {

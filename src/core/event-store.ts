@@ -17,7 +17,7 @@ import {
 import type { Event, EventRegistry, RecordedEvent, StoredRecord } from "./events.ts";
 import { DEFAULT_BUFFER_SIZE, EventBuffer } from "./event-buffer.ts";
 import { StreamIndex } from "./stream-index.ts";
-import type { DurabilityMode, StorageAdapter } from "./storage.ts";
+import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "./storage.ts";
 import { Subscription, type SubscriptionOptions } from "./subscription.ts";
 import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import { releaseAndThrow } from "./release.ts";
@@ -25,8 +25,7 @@ import { releaseAndThrow } from "./release.ts";
 /** Records decoded per storage read when replaying at open. */
 const REPLAY_CHUNK = 65_536;
 
-/** What the stream's version must be for an append: `no_stream`, `stream_exists`, `any`, or an exact version. */
-export type ExpectedVersion = "no_stream" | "stream_exists" | "any" | number;
+export type { ExpectedVersion } from "./storage.ts";
 
 /** Options of an append. */
 export interface AppendOptions {
@@ -113,6 +112,9 @@ export class EventStore<E extends Event = Event> {
   readonly #onProjectionError: (error: ProjectionError) => void;
   readonly #subscriptions = new Set<Subscription<E>>();
   #wakeAppended: (() => void)[] = [];
+  readonly #shared: boolean;
+  #catchingUp: Promise<void> = Promise.resolve();
+  #unwatch?: () => void;
   #head = 0;
   #state: "new" | "opening" | "open" | "closed" = "new";
 
@@ -121,6 +123,10 @@ export class EventStore<E extends Event = Event> {
     checkStoreOptions(options);
     this.events = options.events;
     this.storage = options.storage;
+    this.#shared = options.storage.shared === true;
+    if (this.#shared && (typeof options.storage.appendShared !== "function" || typeof options.storage.head !== "function")) {
+      invalid("event store options", "storage", "is shared but lacks appendShared or head");
+    }
     this.buffer = new EventBuffer(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
     for (const projection of options.projections ?? []) this.#projections.push(projection);
     this.#onProjectionError = options.onProjectionError ?? ((error) => console.error(error));
@@ -155,6 +161,12 @@ export class EventStore<E extends Event = Event> {
       await releaseAndThrow(error, () => this.storage.close());
     }
     this.#state = "open";
+    // Follow the other writers of a shared log as they commit.
+    this.#unwatch = this.storage.watch?.(() => {
+      this.catchUp().catch((error) => {
+        if (!this.closed) console.error(`eventfold: catching up with ${this.storage.name} storage failed:`, error);
+      });
+    });
   }
 
   /** Decodes what the buffer keeps, plus everything when projections must be rebuilt. */
@@ -208,11 +220,9 @@ export class EventStore<E extends Event = Event> {
    */
   enqueue(streamId: string, events: readonly E[], options?: AppendOptions): AppendResult<E> {
     if (this.#state !== "open") this.#assertOpen();
-    if (typeof streamId !== "string" || streamId.length === 0) {
-      throw new ValidationError("append", [{ path: "streamId", message: "must be a non-empty string" }]);
-    }
-    if (!Array.isArray(events)) {
-      throw new ValidationError("append", [{ path: "events", message: "must be an array" }]);
+    checkAppendArguments(streamId, events);
+    if (this.#shared) {
+      throw new StorageError(`${this.storage.name} storage is shared with other writers: its appends are asynchronous, use append()`);
     }
     const current = this.#index.version(streamId);
     if (options?.expectedVersion !== undefined) checkExpected(streamId, options.expectedVersion, current);
@@ -236,10 +246,70 @@ export class EventStore<E extends Event = Event> {
    * fdatasync in `durable` and `sync`, at once in `async` and `memory`.
    */
   async append(streamId: string, events: readonly E[], options?: AppendOptions): Promise<AppendResult<E>> {
+    if (this.#shared) return await this.#appendShared(streamId, events, options);
     const result = this.enqueue(streamId, events, options);
     const mode = this.storage.durability;
     if (mode === "durable" || mode === "sync") await this.storage.whenDurable(result.position);
     return result;
+  }
+
+  /**
+   * A shared log's append: validated here, committed by the log (which assigns positions
+   * and checks the expected version against every writer's events), then taken in with
+   * whatever other writers committed before it, in position order.
+   */
+  async #appendShared(streamId: string, events: readonly E[], options?: AppendOptions): Promise<AppendResult<E>> {
+    this.#assertOpen();
+    checkAppendArguments(streamId, events);
+    const expected = options?.expectedVersion ?? "any";
+    checkExpectedShape(expected);
+    if (events.length === 0) {
+      await this.catchUp();
+      return { streamVersion: this.#index.version(streamId), firstPosition: this.#head + 1, position: this.#head, events: [] };
+    }
+    const timestamp = Date.now();
+    const records = events.map((event, i) => this.events.toRecord(event, i, streamId, 0, 0, timestamp));
+    const position = await this.storage.appendShared!(streamId, expected, records);
+    await this.catchUp(position);
+    const firstPosition = position - records.length + 1;
+    const recorded = await this.#readRange(firstPosition, position);
+    return { streamVersion: recorded.at(-1)!.streamVersion, firstPosition, position, events: recorded };
+  }
+
+  /** Whether the log is shared with other writers (appends are then asynchronous only). */
+  get shared(): boolean {
+    return this.#shared;
+  }
+
+  /**
+   * Takes in what other writers committed to a shared log, up to `position` (default: the
+   * log's head): index, buffer, inline projections, subscriptions. A no-op for logs this
+   * store alone writes. Runs one at a time.
+   */
+  catchUp(position?: number): Promise<void> {
+    if (!this.#shared) return Promise.resolve();
+    const next = this.#catchingUp.then(() => this.#catchUpTo(position));
+    this.#catchingUp = next.catch(() => {});
+    return next;
+  }
+
+  async #catchUpTo(position: number | undefined): Promise<void> {
+    this.#assertOpen();
+    const target = position ?? await this.storage.head!();
+    while (this.#head < target) {
+      const records = await this.storage.read(this.#head + 1, Math.min(target, this.#head + REPLAY_CHUNK));
+      if (records.length === 0 || records[0]!.position !== this.#head + 1) {
+        throw new StorageError(`${this.storage.name} storage returned no record at position ${this.#head + 1} (head ${target})`);
+      }
+      for (const record of records) {
+        const event = this.events.decode(record);
+        this.#index.add(event.streamId, event.position, 1);
+        this.#head = event.position;
+        this.buffer.push(event);
+        if (this.#projections.length > 0) this.#project(event);
+      }
+      if (this.#wakeAppended.length > 0) this.#wake();
+    }
   }
 
   /** Resolves once every event up to `position` (default: the head) is durable. */
@@ -358,6 +428,7 @@ export class EventStore<E extends Event = Event> {
   async close(): Promise<void> {
     if (this.#state === "closed") return;
     this.#state = "closed";
+    this.#unwatch?.();
     for (const subscription of this.#subscriptions) subscription.close();
     this.#wake();
     await this.storage.close();
@@ -436,13 +507,22 @@ function checkExpected(streamId: string, expected: ExpectedVersion, current: num
     (expected === "stream_exists" && current > 0) ||
     (typeof expected === "number" && expected === current);
   if (ok) return;
-  if (typeof expected === "number" ? !Number.isInteger(expected) || expected < 0 : !["no_stream", "stream_exists"].includes(expected)) {
-    throw new ValidationError("append", [{
-      path: "expectedVersion",
-      message: `must be "no_stream", "stream_exists", "any" or an integer >= 0, got ${JSON.stringify(expected)}`,
-    }]);
-  }
+  checkExpectedShape(expected);
   throw new ConcurrencyError(streamId, expected, current);
+}
+
+function checkExpectedShape(expected: unknown): void {
+  const ok = typeof expected === "number"
+    ? Number.isInteger(expected) && expected >= 0
+    : expected === "any" || expected === "no_stream" || expected === "stream_exists";
+  if (!ok) {
+    invalid("append", "expectedVersion", `must be "no_stream", "stream_exists", "any" or an integer >= 0, got ${JSON.stringify(expected)}`);
+  }
+}
+
+function checkAppendArguments(streamId: unknown, events: unknown): void {
+  if (typeof streamId !== "string" || streamId.length === 0) invalid("append", "streamId", "must be a non-empty string");
+  if (!Array.isArray(events)) invalid("append", "events", "must be an array");
 }
 
 function checkStoreOptions<E extends Event>(options: EventStoreOptions<E>): void {

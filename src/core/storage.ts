@@ -18,6 +18,9 @@ import type { SnapshotStore } from "./snapshots.ts";
  */
 export type DurabilityMode = "memory" | "async" | "durable" | "sync";
 
+/** What the stream's version must be for an append: `no_stream`, `stream_exists`, `any`, or an exact version. */
+export type ExpectedVersion = "no_stream" | "stream_exists" | "any" | number;
+
 /** What a log must do for the event store (see docs/guides/storage-adapters.md). */
 export interface StorageAdapter {
   /** A short name for messages and benchmarks ("memory", "wal"). */
@@ -45,4 +48,22 @@ export interface StorageAdapter {
   readonly snapshots: SnapshotStore;
   /** Flushes, makes everything durable and releases the storage. */
   close(): Promise<void>;
+  /**
+   * True for a shared log: other stores (in this process or others) append to it too, so
+   * positions and stream versions are the log's to assign. The store then appends through
+   * `appendShared` (asynchronously: `append`, not `enqueue`) and follows what the others
+   * wrote (`head`, `watch`). A shared adapter's `append` is never called.
+   */
+  readonly shared?: boolean;
+  /**
+   * Shared logs: appends `records` (their `position` and `streamVersion` are assigned here)
+   * as one all-or-nothing unit if `streamId` is at `expected`, else throws ConcurrencyError.
+   * Resolves, once committed per the durability mode, to the last record's position. The
+   * log's readers never see a position before every lower one is committed.
+   */
+  appendShared?(streamId: string, expected: ExpectedVersion, records: StoredRecord[]): Promise<number>;
+  /** Shared logs: the position of the last committed record, every writer's. */
+  head?(): Promise<number>;
+  /** Shared logs: calls `listener` when another writer may have appended; returns what stops it. */
+  watch?(listener: () => void): () => void;
 }

@@ -80,12 +80,12 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
         await store.append("s", [noted(3)], { expectedVersion: "stream_exists" });
         await store.append("s", [noted(4)], { expectedVersion: "any" });
         await store.append("t", [noted(5)], { expectedVersion: "any" });
-        assert.throws(() => store.enqueue("s", [noted(9)], { expectedVersion: 2 }), (error: unknown) =>
+        await assert.rejects(store.append("s", [noted(9)], { expectedVersion: 2 }), (error: unknown) =>
           error instanceof ConcurrencyError && error.code === "CONCURRENCY" && error.actual === 4 &&
           /stream "s" is at version 4, expected version 2/.test(error.message));
-        assert.throws(() => store.enqueue("s", [noted(9)], { expectedVersion: "no_stream" }), ConcurrencyError);
-        assert.throws(() => store.enqueue("u", [noted(9)], { expectedVersion: "stream_exists" }), ConcurrencyError);
-        assert.throws(() => store.enqueue("s", [noted(9)], { expectedVersion: -1 }), ValidationError);
+        await assert.rejects(store.append("s", [noted(9)], { expectedVersion: "no_stream" }), ConcurrencyError);
+        await assert.rejects(store.append("u", [noted(9)], { expectedVersion: "stream_exists" }), ConcurrencyError);
+        await assert.rejects(store.append("s", [noted(9)], { expectedVersion: -1 }), ValidationError);
         assert.equal(store.streamVersion("s"), 4);
         assert.equal(store.streamVersion("u"), 0);
         assert.equal(store.headPosition, 5);
@@ -95,13 +95,13 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
       withStore(async (store) => {
         await store.append("s", [noted(1)]);
         const bad = [noted(2), { type: "Noted", data: { text: 42, n: 1 } }] as unknown as TestEvent[];
-        assert.throws(() => store.enqueue("s", bad), (error: unknown) =>
+        await assert.rejects(store.append("s", bad), (error: unknown) =>
           error instanceof ValidationError && error.code === "VALIDATION" &&
           error.issues[0].path === "data.text" && /events\[1\]/.test(error.message));
-        assert.throws(() => store.enqueue("s", [{ type: "Nope", data: {} }] as unknown as TestEvent[]),
+        await assert.rejects(store.append("s", [{ type: "Nope", data: {} }] as unknown as TestEvent[]),
           /unknown event type "Nope"/);
-        assert.throws(() => store.enqueue("", [noted(1)]), /streamId: must be a non-empty string/);
-        assert.throws(() => store.enqueue("s", [{ ...noted(3), metadata: [] }] as unknown as TestEvent[]),
+        await assert.rejects(store.append("", [noted(1)]), /streamId: must be a non-empty string/);
+        await assert.rejects(store.append("s", [{ ...noted(3), metadata: [] }] as unknown as TestEvent[]),
           /metadata: must be an object/);
         assert.equal(store.headPosition, 1);
         assert.equal(store.streamVersion("s"), 1);
@@ -111,7 +111,7 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
 
     test("reads a stream by range, limit and backwards", () =>
       withStore(async (store) => {
-        for (let i = 1; i <= 6; i++) store.enqueue(i % 2 ? "odd" : "even", [noted(i)]);
+        for (let i = 1; i <= 6; i++) await store.append(i % 2 ? "odd" : "even", [noted(i)]);
         await store.durable();
         const n = (events: RecordedEvent<TestEvent>[]) => events.map((e) => (e.data as { n: number }).n);
         assert.deepEqual(n(await store.readStream("odd")), [1, 3, 5]);
@@ -127,9 +127,9 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
 
     test("reads all by global position", () =>
       withStore(async (store) => {
-        store.enqueue("a", [noted(1), noted(2)]);
-        store.enqueue("b", [Tagged.create({ tag: "a" })]);
-        store.enqueue("a", [noted(3)]);
+        await store.append("a", [noted(1), noted(2)]);
+        await store.append("b", [Tagged.create({ tag: "a" })]);
+        await store.append("a", [noted(3)]);
         const all = await store.readAll();
         assert.deepEqual(all.map((e) => [e.position, e.streamId, e.streamVersion]), [
           [1, "a", 1], [2, "a", 2], [3, "b", 1], [4, "a", 3],
@@ -140,7 +140,7 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
 
     test("reads older than the event buffer fall through to storage and match", () =>
       withStore(async (store) => {
-        for (let i = 1; i <= 20; i++) store.enqueue(i % 3 ? "x" : "y", [noted(i)]);
+        for (let i = 1; i <= 20; i++) await store.append(i % 3 ? "x" : "y", [noted(i)]);
         await store.durable();
         assert.equal(store.buffer.oldestPosition, 17);
         const all = await store.readAll();
@@ -153,7 +153,7 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
 
     test("a subscription catches up from a position and follows appends in order", () =>
       withStore(async (store) => {
-        store.enqueue("a", [noted(1), noted(2), noted(3)]);
+        await store.append("a", [noted(1), noted(2), noted(3)]);
         const seen: number[] = [];
         let notify = () => {};
         const reached = new Promise<void>((resolve) => (notify = resolve));
@@ -162,8 +162,8 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
           if (event.position === 5) notify();
         }, { from: 2 });
         await new Promise((resolve) => setTimeout(resolve, 5));
-        store.enqueue("b", [noted(4)]);
-        store.enqueue("a", [noted(5)]);
+        await store.append("b", [noted(4)]);
+        await store.append("a", [noted(5)]);
         await reached;
         subscription.close();
         await subscription.done;
@@ -172,7 +172,7 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
 
     test("durable(position) resolves and append acknowledges", () =>
       withStore(async (store) => {
-        const result = store.enqueue("a", [noted(1), noted(2)]);
+        const result = await store.append("a", [noted(1), noted(2)]);
         await store.durable(result.position);
         assert.ok(store.durablePosition >= 2);
         const appended = await store.append("a", [noted(3)]);
@@ -204,8 +204,8 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
 
     test("reopening recovers the same streams, versions and positions", () =>
       withStore(async (store, reopen) => {
-        store.enqueue("a", [noted(1), noted(2)]);
-        store.enqueue("b", [Tagged.create({ tag: "c" }, { user: "u1" })]);
+        await store.append("a", [noted(1), noted(2)]);
+        await store.append("b", [Tagged.create({ tag: "c" }, { user: "u1" })]);
         await store.durable();
         const before = await store.readAll();
         const again = await reopen();
@@ -241,7 +241,7 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
       withStore(async (store) => {
         await store.append("a", [noted(1)]);
         await store.close();
-        assert.throws(() => store.enqueue("a", [noted(2)]), (error: unknown) =>
+        await assert.rejects(store.append("a", [noted(2)]), (error: unknown) =>
           error instanceof ClosedError && error.code === "CLOSED");
         await assert.rejects(store.readAll(), ClosedError);
       }));

@@ -3,9 +3,9 @@
  * default storage, the reference for the conformance suite, and the `memory` baseline.
  */
 import type { StoredRecord } from "../../core/events.ts";
-import type { DurabilityMode, StorageAdapter } from "../../core/storage.ts";
+import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
 import { MemorySnapshotStore, type SnapshotStore } from "../../core/snapshots.ts";
-import { ClosedError, StorageError } from "../../core/errors.ts";
+import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
 
 /** The records a memory adapter keeps; pass the same log to a new adapter to "reopen". */
 export interface MemoryLog {
@@ -13,6 +13,10 @@ export interface MemoryLog {
   records: StoredRecord[];
   /** Snapshots kept beside the log. */
   snapshots: SnapshotStore;
+  /** Each stream's version (kept by shared adapters over this log). */
+  versions?: Map<string, number>;
+  /** Shared adapters over this log to tell of an append. */
+  watchers?: Set<() => void>;
 }
 
 /** A new, empty memory log (share one between adapters to reopen the same log). */
@@ -29,10 +33,14 @@ export class MemoryAdapter implements StorageAdapter {
   readonly #log: MemoryLog;
   #closed = false;
 
-  /** An adapter over `log` (a fresh one by default). */
-  constructor(log: MemoryLog = createMemoryLog()) {
+  /** Several stores share this log (see StorageAdapter.shared). */
+  readonly shared: boolean;
+
+  /** An adapter over `log` (a fresh one by default); `shared` for several stores over one log. */
+  constructor(log: MemoryLog = createMemoryLog(), options: { shared?: boolean } = {}) {
     this.#log = log;
     this.snapshots = log.snapshots;
+    this.shared = options.shared === true;
   }
 
   open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {
@@ -42,11 +50,15 @@ export class MemoryAdapter implements StorageAdapter {
 
   append(records: readonly StoredRecord[]): void {
     if (this.#closed) throw new ClosedError("memory storage");
+    if (this.shared) throw new StorageError("a shared memory log is appended with appendShared");
     const log = this.#log.records;
     if (records.length > 0 && records[0].position !== log.length + 1) {
       throw new StorageError(`append at position ${records[0].position}, but the log ends at ${log.length}`);
     }
-    for (const record of records) log.push(record);
+    for (const record of records) {
+      log.push(record);
+      this.#log.versions?.set(record.streamId, record.streamVersion);
+    }
   }
 
   durablePosition(): number {
@@ -64,13 +76,48 @@ export class MemoryAdapter implements StorageAdapter {
     return Promise.resolve(this.#log.records.slice(Math.max(from, 1) - 1, Math.max(to, 0)));
   }
 
+  appendShared(streamId: string, expected: ExpectedVersion, records: StoredRecord[]): Promise<number> {
+    if (this.#closed) return Promise.reject(new ClosedError("memory storage"));
+    const log = this.#log;
+    const versions = log.versions ??= streamVersions(log.records);
+    const current = versions.get(streamId) ?? 0;
+    const ok = expected === "any" || (expected === "no_stream" && current === 0) ||
+      (expected === "stream_exists" && current > 0) || expected === current;
+    if (!ok) return Promise.reject(new ConcurrencyError(streamId, expected, current));
+    records.forEach((record, i) => {
+      record.streamVersion = current + i + 1;
+      record.position = log.records.length + 1;
+      log.records.push(record);
+    });
+    versions.set(streamId, current + records.length);
+    for (const watcher of log.watchers ?? []) queueMicrotask(watcher);
+    return Promise.resolve(log.records.length);
+  }
+
+  head(): Promise<number> {
+    return Promise.resolve(this.#log.records.length);
+  }
+
+  watch(listener: () => void): () => void {
+    const watchers = this.#log.watchers ??= new Set();
+    watchers.add(listener);
+    return () => watchers.delete(listener);
+  }
+
   close(): Promise<void> {
     this.#closed = true;
     return Promise.resolve();
   }
 }
 
-/** A memory adapter, optionally over an existing log. */
-export function memoryStorage(log?: MemoryLog): MemoryAdapter {
-  return new MemoryAdapter(log);
+/** Each stream's version in `records`. */
+function streamVersions(records: readonly StoredRecord[]): Map<string, number> {
+  const versions = new Map<string, number>();
+  for (const record of records) versions.set(record.streamId, record.streamVersion);
+  return versions;
+}
+
+/** A memory adapter, optionally over an existing log; `{ shared: true }` lets several stores share one log. */
+export function memoryStorage(log?: MemoryLog, options?: { shared?: boolean }): MemoryAdapter {
+  return new MemoryAdapter(log, options);
 }
