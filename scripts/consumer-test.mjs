@@ -35,9 +35,13 @@ function run(label, command, args, { cwd, expect } = {}) {
   return output;
 }
 
-/** The ```ts blocks of a markdown file (ignore-tagged ones too: they continue the earlier ones). */
+/**
+ * The ```ts blocks of a markdown file (ignore-tagged ones too: they continue the earlier
+ * ones), but for those tagged `service`: they need a database server, and their adapter
+ * is tested against one in the suite.
+ */
 function snippets(file) {
-  return [...readFileSync(file, "utf8").matchAll(/```ts( ignore)?\n([\s\S]*?)```/g)].map((m) => m[2]);
+  return [...readFileSync(file, "utf8").matchAll(/```ts( ignore)?( service)?\n([\s\S]*?)```/g)].filter((m) => !m[2]).map((m) => m[3]);
 }
 
 /**

@@ -58,14 +58,15 @@ const crashHarness = {
   node: () => [process.execPath, ["build/node/tools/crash/run.js"]],
 };
 
-/** Counts leaf test cases in a JUnit report: Deno also lists each describe() as a case. */
+/** Counts leaf test cases in a JUnit report (Deno also lists each describe() as a case); skipped ones apart. */
 function count(xml) {
   const cases = [...xml.matchAll(/<testcase\b[^>]*?name="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)]
-    .map((m) => ({ name: m[1], failed: /<(failure|error)\b/.test(m[3] ?? "") }));
+    .map((m) => ({ name: m[1], failed: /<(failure|error)\b/.test(m[3] ?? ""), skipped: /<skipped\b/.test(m[3] ?? "") }));
   const names = cases.map((c) => c.name);
   const leaves = cases.filter((c) => !names.some((other) => other.startsWith(`${c.name} &gt; `)));
   const failed = leaves.filter((c) => c.failed).length;
-  return { passed: leaves.length - failed, failed };
+  const skipped = leaves.filter((c) => c.skipped && !c.failed).length;
+  return { passed: leaves.length - failed - skipped, failed, skipped };
 }
 
 let passed = 0;
@@ -74,7 +75,7 @@ let ok = true;
 const lines = [];
 const crashSeed = process.env.CRASH_SEED ?? String(Date.now() % 1_000_000_000);
 for (const runtime of runtimes) {
-  const result = { passed: 0, failed: 0 };
+  const result = { passed: 0, failed: 0, skipped: 0 };
   const notes = [];
   if (runtime === "node" && !buildForNode()) {
     console.error("node: the tests did not compile");
@@ -111,9 +112,11 @@ for (const runtime of runtimes) {
     }
     result.passed += tests.passed;
     result.failed += tests.failed;
+    result.skipped += tests.skipped ?? 0;
   }
   passed += result.passed;
   failed += result.failed;
+  if (result.skipped) notes.push(`${result.skipped} skipped`);
   lines.push(`${runtime}: ${result.passed} passed, ${result.failed} failed${notes.length ? ` (${notes.join(", ")})` : ""}`);
 }
 rmSync(reports, { recursive: true, force: true });

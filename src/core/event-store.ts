@@ -270,10 +270,19 @@ export class EventStore<E extends Event = Event> {
     const timestamp = Date.now();
     const records = events.map((event, i) => this.events.toRecord(event, i, streamId, 0, 0, timestamp));
     const position = await this.storage.appendShared!(streamId, expected, records);
-    await this.catchUp(position);
-    const firstPosition = position - records.length + 1;
-    const recorded = await this.#readRange(firstPosition, position);
-    return { streamVersion: recorded.at(-1)!.streamVersion, firstPosition, position, events: recorded };
+    // Committed: from here on the append is done, whatever happens. The log assigned the
+    // records' positions and versions, so they double as the recorded events.
+    const recorded = records as unknown as RecordedEvent<E>[];
+    const result = { streamVersion: recorded.at(-1)!.streamVersion, firstPosition: recorded[0]!.position, position, events: recorded };
+    try {
+      await this.catchUp(position);
+    } catch {
+      // Taking in the log (ours and the others' appends) failed, say on a lost connection:
+      // that must not turn a committed append into a failed one. The store's view lags
+      // until the next catchUp, which reads from where this one stopped (and fails loudly
+      // if the log is still out of reach).
+    }
+    return result;
   }
 
   /** Whether the log is shared with other writers (appends are then asynchronous only). */
