@@ -13,20 +13,28 @@ import { scriptCommand } from "./support/runtime.ts";
 import { sweepSize } from "./support/sweep.ts";
 
 
+/** Starts test/support/hold-wal.ts on `directory` (inside `wrapper`, a command prefix); `ready` is its pid once it holds the directory. */
+function holdWal(directory: string, wrapper: readonly string[] = []) {
+  const [command, args] = scriptCommand("test/support/hold-wal.ts", [directory]);
+  const [program, ...programArgs] = [...wrapper, command, ...args];
+  const child = spawn(program!, programArgs, { stdio: ["ignore", "pipe", "inherit"] });
+  const ready = new Promise<number>((resolve, reject) => {
+    let output = "";
+    child.stdout!.on("data", (chunk: Uint8Array) => {
+      output += new TextDecoder().decode(chunk);
+      const held = /ready (\d+)/.exec(output);
+      if (held) resolve(Number(held[1]));
+    });
+    child.on("exit", (code) => reject(new Error(`the holder exited early (code ${code})`)));
+  });
+  return { child, ready };
+}
+
 test("two processes: the second writer is refused while the first lives, and takes over once it is killed", async () => {
   const directory = temporaryDirectory();
-  const [command, args] = scriptCommand("test/support/hold-wal.ts", [directory.path]);
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const { child, ready } = holdWal(directory.path);
   try {
-    const pid = await new Promise<number>((resolve, reject) => {
-      let output = "";
-      child.stdout!.on("data", (chunk: Uint8Array) => {
-        output += new TextDecoder().decode(chunk);
-        const ready = /ready (\d+)/.exec(output);
-        if (ready) resolve(Number(ready[1]));
-      });
-      child.on("exit", (code) => reject(new Error(`the holder exited early (code ${code})`)));
-    });
+    const pid = await ready;
     await assert.rejects(openWal(directory.path), (error: unknown) =>
       error instanceof StorageError && new RegExp(`already open for writing by process ${pid}`).test(error.message));
     const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -110,24 +118,16 @@ for (const start of ["no LOCK file", "a stale LOCK naming a dead process", "an e
   });
 }
 
-test("a holder that dies as PID 1 of its own pid namespace (a container's entrypoint) releases the directory", async (context) => {
-  if (spawnSync("unshare", ["--pid", "--fork", "--kill-child", "true"]).status !== 0) {
-    context.skip("unshare --pid needs root or user namespaces here");
-    return;
-  }
+const PID_NAMESPACE = ["unshare", "--pid", "--fork", "--kill-child"];
+const noPidNamespace = spawnSync(PID_NAMESPACE[0]!, [...PID_NAMESPACE.slice(1), "true"]).status === 0
+  ? false
+  : "unshare --pid needs root or user namespaces here";
+
+test("a holder that dies as PID 1 of its own pid namespace (a container's entrypoint) releases the directory", { skip: noPidNamespace }, async () => {
   const directory = temporaryDirectory();
-  const [command, args] = scriptCommand("test/support/hold-wal.ts", [directory.path]);
-  const child = spawn("unshare", ["--pid", "--fork", "--kill-child", command, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const { child, ready } = holdWal(directory.path, PID_NAMESPACE);
   try {
-    const pid = await new Promise<number>((resolve, reject) => {
-      let output = "";
-      child.stdout!.on("data", (chunk: Uint8Array) => {
-        output += new TextDecoder().decode(chunk);
-        const ready = /ready (\d+)/.exec(output);
-        if (ready) resolve(Number(ready[1]));
-      });
-      child.on("exit", (code) => reject(new Error(`the holder exited early (code ${code})`)));
-    });
+    const pid = await ready;
     assert.equal(pid, 1, "the holder is PID 1 in its namespace");
     await assert.rejects(openWal(directory.path), /already open for writing by process 1\b/);
     const exited = new Promise((resolve) => child.once("exit", resolve));
