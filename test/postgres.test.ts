@@ -16,7 +16,7 @@ import process from "node:process";
 
 let schemas = 0;
 const freshSchema = () => `t${process.pid}_${++schemas}`;
-const dropSchema = (schema: string) => admin((sql) => sql.unsafe(`drop schema if exists "${schema}" cascade`)).then(() => {});
+const dropSchema = (schema: string) => admin(`drop schema if exists "${schema}" cascade`).then(() => {});
 
 conformanceSuite("postgres", async () => {
   const url = await databaseUrl();
@@ -105,15 +105,7 @@ test("postgres: a writer killed mid-transaction leaves no partial append", async
   await dropSchema(schema);
 });
 
-// Seen here on Node and Bun (not every run): postgres@3.4.9 throws an uncaught TypeError
-// when a connection dies with a write scheduled (connection.js nextWrite: the socket is
-// already null), which no caller can catch. Until the adapter's client handles it, this
-// test runs only on request (EVENTFOLD_PG_LOST_CONNECTION=1); docs/postgres.md says so.
-const lostConnection = process.env.EVENTFOLD_PG_LOST_CONNECTION === "1"
-  ? false
-  : "postgres@3.4.9: an uncaught TypeError when a connection dies mid-write (EVENTFOLD_PG_LOST_CONNECTION=1 runs it)";
-
-test("postgres: a lost connection: appends reject with a StorageError, nothing is acknowledged that did not commit, the next appends reconnect", { skip: lostConnection }, async () => {
+test("postgres: a lost connection: appends reject with a StorageError, nothing is acknowledged that did not commit, the next appends reconnect", async () => {
   const schema = freshSchema();
   const store = await openStore(schema);
   await store.append("s", [noted(0)]);
@@ -121,7 +113,7 @@ test("postgres: a lost connection: appends reject with a StorageError, nothing i
   const attempts = Promise.allSettled(Array.from({ length: 40 }, (_, i) => store.append(`s-${i % 4}`, [noted(i + 1)])));
   // Cut the connections appends are running on, mid-transaction. (Idle and LISTEN ones
   // are left: on Deno the client reports an idle connection's death outside any query.)
-  await admin((sql) => sql`select pg_terminate_backend(pid) from pg_stat_activity
+  await admin(`select pg_terminate_backend(pid) from pg_stat_activity
     where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle' and query not ilike 'listen%'`);
   const results = await attempts;
   for (const result of results) {
@@ -140,7 +132,7 @@ test("postgres: a lost connection: appends reject with a StorageError, nothing i
     }
   }
   assert.ok(after.position > 0);
-  const stored = new Set((await admin((sql) => sql.unsafe(`select (data->>'n')::int as n from "${schema}".events`))).map((row) => row.n as number));
+  const stored = new Set((await admin(`select (data->>'n')::int as n from "${schema}".events`)).map((row) => row.n as number));
   for (const n of acknowledged) assert.ok(stored.has(n), `event ${n} was acknowledged but is not in the database`);
   assert.ok(stored.has(999));
   // A refused append may still have committed (the connection died at its COMMIT): the

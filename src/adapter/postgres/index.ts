@@ -1,7 +1,8 @@
 /**
  * PostgreSQL storage: one log shared by every process that opens the same database and
- * schema (StorageAdapter.shared). Client: the `postgres` npm package (an optional peer
- * dependency), on Node, Deno and Bun. The schema is in docs/postgres.md.
+ * schema (StorageAdapter.shared). Client: node-postgres (`pg`, an optional peer
+ * dependency), on Node, Deno and Bun: it reports a connection's death as an event, which
+ * this adapter handles, never as an uncaught exception. The schema is in docs/postgres.md.
  *
  * Global order without gaps: every append transaction takes one transaction-scoped
  * advisory lock before it picks positions, and holds it until it commits, so positions
@@ -11,7 +12,7 @@
  * next one together (one round of inserts, one COMMIT); each is still all or nothing and
  * a conflict refuses only its own append.
  */
-import postgres from "postgres";
+import pg from "pg";
 import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
 import type { StoredRecord } from "../../core/events.ts";
 import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
@@ -41,8 +42,9 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
-type Sql = ReturnType<typeof postgres>;
 type Row = Record<string, unknown>;
+/** A connection or the pool: what runs a query. */
+type Queryable = { query(text: string, values?: unknown[]): Promise<{ rows: Row[] }> };
 
 /** PostgreSQL storage over `options.url` (or DATABASE_URL). Throws ValidationError on bad options. */
 export function postgresStorage(options: PostgresOptions = {}): PostgresStorage {
@@ -58,7 +60,7 @@ export class PostgresStorage implements StorageAdapter {
   readonly snapshots: SnapshotStore;
   /** The schema holding the log. */
   readonly schema: string;
-  readonly #sql: Sql;
+  readonly #pool: pg.Pool;
   readonly #url: string;
   readonly #maxBatch: number;
   readonly #pollMs: number;
@@ -66,7 +68,7 @@ export class PostgresStorage implements StorageAdapter {
   #flushing?: Promise<void>;
   #committed = 0;
   #closed = false;
-  #listening?: { unlisten(): Promise<void> };
+  #listener?: pg.PoolClient;
   #listenReady?: Promise<void>;
   readonly #watchers = new Set<() => void>();
   #poll?: ReturnType<typeof setInterval>;
@@ -90,12 +92,11 @@ export class PostgresStorage implements StorageAdapter {
     this.#url = redact(url);
     this.#maxBatch = options.maxBatch ?? 512;
     this.#pollMs = options.pollMs ?? 1000;
-    this.#sql = postgres(url, {
-      connect_timeout: options.connectTimeoutSeconds ?? 10,
-      max: 4,
-      onnotice: () => {},
-    });
-    this.snapshots = new PostgresSnapshotStore(this.#sql, schema, () => this.#storageError);
+    this.#pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: (options.connectTimeoutSeconds ?? 10) * 1000, max: 4 });
+    // An idle connection that dies is reported here (and dropped by the pool); the next
+    // query takes a new one. Without a listener, node-postgres would crash the process.
+    this.#pool.on("error", () => {});
+    this.snapshots = new PostgresSnapshotStore(this.#pool, schema, () => this.#storageError);
   }
 
   /** Runs `work`; a failure becomes a StorageError naming the database. */
@@ -107,31 +108,59 @@ export class PostgresStorage implements StorageAdapter {
 
   async open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {
     try {
-      await this.#sql.begin(async (sql) => {
+      await this.#transaction(async (client) => {
         // Two processes creating the schema at once would collide in the catalog: serialize.
-        await sql`select pg_advisory_xact_lock(hashtext(${`eventfold schema ${this.schema}`}))`;
-        for (const statement of postgresSchema(this.schema)) await sql.unsafe(statement);
-        const [row] = await sql.unsafe(`select version from "${this.schema}".schema_version`);
-        if (row === undefined) await sql.unsafe(`insert into "${this.schema}".schema_version (version) values (${SCHEMA_VERSION})`);
+        await client.query("select pg_advisory_xact_lock(hashtext($1))", [`eventfold schema ${this.schema}`]);
+        for (const statement of postgresSchema(this.schema)) await client.query(statement);
+        const { rows: [row] } = await client.query(`select version from "${this.schema}".schema_version`);
+        if (row === undefined) await client.query(`insert into "${this.schema}".schema_version (version) values (${SCHEMA_VERSION})`);
         else if (row.version !== SCHEMA_VERSION) {
           throw new StorageError(`schema "${this.schema}" is at version ${row.version}; this eventfold uses version ${SCHEMA_VERSION}`);
         }
       });
+      // The index, in pages by position (no cursor needed, no page held in a transaction).
       let head = 0;
-      const cursor = this.#sql.unsafe(
-        `select stream_id, stream_version, position from "${this.schema}".events order by position`,
-      ).cursor(10_000);
-      for await (const rows of cursor) {
+      for (;;) {
+        const { rows } = await this.#pool.query(
+          `select stream_id, stream_version, position from "${this.schema}".events where position > $1 order by position limit 10000`,
+          [head],
+        );
         for (const row of rows) {
           onRecord(row.stream_id as string, Number(row.stream_version), Number(row.position));
           head = Number(row.position);
         }
+        if (rows.length < 10000) break;
       }
       this.#committed = head;
     } catch (error) {
-      await this.#sql.end({ timeout: 1 }).catch(() => {});
       this.#closed = true;
+      await this.#pool.end().catch(() => {});
       throw this.#storageError(error, "open");
+    }
+  }
+
+  /** Runs `work` in a transaction on one pooled connection; rolls back on failure. */
+  async #transaction<T>(work: (client: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    let broken: Error | undefined;
+    // A connection that dies mid-transaction also emits "error": its queries reject with
+    // it (below), so the event itself needs only a listener, else it would be thrown.
+    const onError = (error: Error) => void (broken ??= error);
+    client.on("error", onError);
+    try {
+      await client.query("begin");
+      const result = await work(client);
+      await client.query("commit");
+      return result;
+    } catch (error) {
+      broken = error as Error;
+      await client.query("rollback").catch(() => {}); // on a dead connection there is nothing to roll back
+      throw error;
+    } finally {
+      // A connection that failed goes away instead of back into the pool (keeping our
+      // listener: it may still report its end); a healthy one goes back without it.
+      if (broken === undefined) client.off("error", onError);
+      client.release(broken);
     }
   }
 
@@ -153,16 +182,16 @@ export class PostgresStorage implements StorageAdapter {
       const batch = this.#pending.splice(0, this.#maxBatch);
       const settled: (() => void)[] = [];
       try {
-        await this.#sql.begin(async (sql) => {
-          await sql`select pg_advisory_xact_lock(hashtext(${`eventfold log ${this.schema}`}))`;
-          const [{ head }] = await sql.unsafe(`select coalesce(max(position), 0) as head from "${this.schema}".events`);
+        await this.#transaction(async (sql) => {
+          await sql.query("select pg_advisory_xact_lock(hashtext($1))", [`eventfold log ${this.schema}`]);
+          const { rows: [{ head }] } = await sql.query(`select coalesce(max(position), 0) as head from "${this.schema}".events`) as { rows: Row[] };
           let position = Number(head);
           const versions = new Map<string, number>();
           const rows: unknown[][] = [[], [], [], [], [], [], [], []];
           for (const append of batch) {
             let current = versions.get(append.streamId);
             if (current === undefined) {
-              const [row] = await sql.unsafe(
+              const { rows: [row] } = await sql.query(
                 `select coalesce(max(stream_version), 0) as version from "${this.schema}".events where stream_id = $1`,
                 [append.streamId],
               );
@@ -191,15 +220,15 @@ export class PostgresStorage implements StorageAdapter {
             settled.push(() => append.resolve(last));
           }
           if (rows[0]!.length > 0) {
-            await sql.unsafe(
+            await sql.query(
               `insert into "${this.schema}".events (position, stream_id, stream_version, type, schema_version, data, metadata, timestamp)
                select p, s, v, t, sv, d::json, m::json, ts
                from unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::float8[])
                  as u(p, s, v, t, sv, d, m, ts)`,
-              rows as never[],
+              rows,
             );
             // Told at COMMIT to every listener (other processes' stores catch up).
-            await sql`select pg_notify(${this.#channel}, ${String(position)})`;
+            await sql.query("select pg_notify($1, $2)", [this.#channel, String(position)]);
           }
           this.#committed = Math.max(this.#committed, position);
         });
@@ -221,7 +250,7 @@ export class PostgresStorage implements StorageAdapter {
 
   async head(): Promise<number> {
     try {
-      const [{ head }] = await this.#sql.unsafe(`select coalesce(max(position), 0) as head from "${this.schema}".events`);
+      const { rows: [{ head }] } = await this.#pool.query(`select coalesce(max(position), 0) as head from "${this.schema}".events`) as { rows: Row[] };
       this.#committed = Math.max(this.#committed, Number(head));
       return Number(head);
     } catch (error) {
@@ -243,7 +272,7 @@ export class PostgresStorage implements StorageAdapter {
   async read(from: number, to: number): Promise<StoredRecord[]> {
     if (this.#closed) throw new ClosedError("PostgreSQL storage");
     try {
-      const rows = await this.#sql.unsafe(
+      const { rows } = await this.#pool.query(
         `select position, stream_id, stream_version, type, schema_version, data::text as data, metadata::text as metadata, timestamp
          from "${this.schema}".events where position between $1 and $2 order by position`,
         [Math.max(from, 1), to],
@@ -267,15 +296,32 @@ export class PostgresStorage implements StorageAdapter {
     this.#watchers.add(listener);
     if (this.#watchers.size === 1) {
       // LISTEN wakes the store at once; the poll covers a notification lost with a
-      // connection, and a LISTEN that failed (said once, then the poll carries on alone).
-      this.#listenReady = this.#sql.listen(this.#channel, () => this.#notify()).then(
-        (listening) => void (this.#listening = listening),
-        (error) => void (this.#closed || console.error(`eventfold: ${this.#storageError(error, "LISTEN").message}; polling every ${this.#pollMs} ms`)),
-      );
+      // connection, and a LISTEN connection that died until it is back.
+      this.#listenReady = this.#listen();
       this.#poll = setInterval(() => this.#notify(), this.#pollMs);
       (this.#poll as { unref?(): void }).unref?.();
     }
     return () => this.#watchers.delete(listener);
+  }
+
+  /** Holds one connection LISTENing on the log's channel; takes a new one if it dies. */
+  async #listen(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      const client = await this.#pool.connect();
+      client.on("notification", () => this.#notify());
+      client.on("error", () => {
+        // The LISTEN connection died: drop it, let the poll carry on, listen again soon.
+        client.release(true);
+        if (this.#listener === client) this.#listener = undefined;
+        if (!this.#closed) setTimeout(() => void (this.#listenReady = this.#listen()), this.#pollMs);
+      });
+      await client.query(`listen "${this.#channel}"`);
+      if (this.#closed) client.release();
+      else this.#listener = client;
+    } catch (error) {
+      if (!this.#closed) console.error(`eventfold: ${this.#storageError(error, "LISTEN").message}; polling every ${this.#pollMs} ms`);
+    }
   }
 
   #notify(): void {
@@ -290,8 +336,9 @@ export class PostgresStorage implements StorageAdapter {
     this.#watchers.clear();
     try {
       await this.#listenReady;
-      await this.#listening?.unlisten();
-      await this.#sql.end({ timeout: 5 });
+      this.#listener?.release();
+      this.#listener = undefined;
+      await this.#pool.end();
     } catch (error) {
       throw this.#storageError(error, "close");
     }
@@ -311,14 +358,14 @@ function redact(url: string): string {
 /** Snapshots in the log's schema, one row per stream (upserted). */
 class PostgresSnapshotStore implements SnapshotStore {
   constructor(
-    private readonly sql: Sql,
+    private readonly sql: Queryable,
     private readonly schema: string,
     private readonly errors: () => (error: unknown, doing: string) => StorageError,
   ) {}
 
   async load(streamId: string): Promise<Snapshot | undefined> {
     try {
-      const [row] = await this.sql.unsafe(
+      const { rows: [row] } = await this.sql.query(
         `select stream_version, schema_version, state::text as state from "${this.schema}".snapshots where stream_id = $1`,
         [streamId],
       );
@@ -331,7 +378,7 @@ class PostgresSnapshotStore implements SnapshotStore {
 
   async save(snapshot: Snapshot): Promise<void> {
     try {
-      await this.sql.unsafe(
+      await this.sql.query(
         `insert into "${this.schema}".snapshots (stream_id, stream_version, schema_version, state) values ($1, $2, $3, $4::json)
          on conflict (stream_id) do update set stream_version = excluded.stream_version,
            schema_version = excluded.schema_version, state = excluded.state`,
