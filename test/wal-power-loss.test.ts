@@ -8,7 +8,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import { isDeepStrictEqual } from "node:util";
 import { EventStore } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";

@@ -12,7 +12,6 @@ import {
   ProjectionError,
   StorageError,
   UnknownStreamError,
-  ValidationError,
 } from "./errors.ts";
 import type { Event, EventRegistry, RecordedEvent, StoredRecord } from "./events.ts";
 import { DEFAULT_BUFFER_SIZE, EventBuffer } from "./event-buffer.ts";
