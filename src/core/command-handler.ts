@@ -112,25 +112,29 @@ export class CommandHandler<C, S, E extends Event> {
   /** Validates, loads, decides, appends and acknowledges by the store's durability mode. */
   async handle(input: unknown): Promise<ExecuteResult<S, E>> {
     const command = this.parse(input);
-    const streamId = this.#streamIdOf(command);
-    if (this.#store.shared) {
-      // Another writer may have appended: decide on the log's latest, and let the log
-      // refuse the append (ConcurrencyError) if someone got in between.
-      await this.#store.catchUp();
-      await this.load(streamId);
-      const loaded = this.#current(streamId);
-      const decided = this.#decider.decide(command, loaded.state);
-      const appended = await this.#store.append(streamId, decided, { expectedVersion: loaded.version });
-      // The append brought the events into the store; fold them (and any that came after)
-      // the one way every other load does, so that concurrent handles never fold them twice.
-      const state = await this.load(streamId);
-      this.#snapshotIfDue(streamId, this.#current(streamId), appended.position);
-      return { streamId, events: appended.events, state, streamVersion: appended.streamVersion, position: appended.position };
-    }
-    await this.load(streamId);
+    if (this.#store.shared) return await this.#handleShared(command);
+    await this.load(this.#streamIdOf(command));
     const result = this.execute(command);
     await this.#acknowledge(result.position);
     return result;
+  }
+
+  /**
+   * A validated command on a shared log: another writer may have appended, so decide on the
+   * log's latest, and let the log refuse the append (ConcurrencyError) if someone got in between.
+   */
+  async #handleShared(command: C): Promise<ExecuteResult<S, E>> {
+    const streamId = this.#streamIdOf(command);
+    await this.#store.catchUp();
+    await this.load(streamId);
+    const loaded = this.#current(streamId);
+    const decided = this.#decider.decide(command, loaded.state);
+    const appended = await this.#store.append(streamId, decided, { expectedVersion: loaded.version });
+    // The append brought the events into the store; fold them (and any that came after)
+    // the one way every other load does, so that concurrent handles never fold them twice.
+    const state = await this.load(streamId);
+    this.#snapshotIfDue(streamId, this.#current(streamId), appended.position);
+    return { streamId, events: appended.events, state, streamVersion: appended.streamVersion, position: appended.position };
   }
 
   /**
@@ -159,7 +163,7 @@ export class CommandHandler<C, S, E extends Event> {
       if (command === undefined) continue;
       try {
         // A shared log's appends are asynchronous, each checked by the log.
-        if (shared) await this.handle(command);
+        if (shared) await this.#handleShared(command);
         else this.execute(command);
         succeeded++;
       } catch (error) {

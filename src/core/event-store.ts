@@ -16,7 +16,7 @@ import {
 import type { Event, EventRegistry, RecordedEvent, StoredRecord } from "./events.ts";
 import { DEFAULT_BUFFER_SIZE, EventBuffer } from "./event-buffer.ts";
 import { StreamIndex } from "./stream-index.ts";
-import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "./storage.ts";
+import { type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type StorageAdapter } from "./storage.ts";
 import { Subscription, type SubscriptionOptions } from "./subscription.ts";
 import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import { releaseAndThrow } from "./release.ts";
@@ -510,11 +510,7 @@ export class EventStore<E extends Event = Event> {
 }
 
 function checkExpected(streamId: string, expected: ExpectedVersion, current: number): void {
-  const ok = expected === "any" ||
-    (expected === "no_stream" && current === 0) ||
-    (expected === "stream_exists" && current > 0) ||
-    (typeof expected === "number" && expected === current);
-  if (ok) return;
+  if (expectedVersionHolds(expected, current)) return;
   checkExpectedShape(expected);
   throw new ConcurrencyError(streamId, expected, current);
 }

@@ -21,6 +21,12 @@ export type DurabilityMode = "memory" | "async" | "durable" | "sync";
 /** What the stream's version must be for an append: `no_stream`, `stream_exists`, `any`, or an exact version. */
 export type ExpectedVersion = "no_stream" | "stream_exists" | "any" | number;
 
+/** Whether a stream at version `current` satisfies `expected` (the one rule every store and adapter applies). */
+export function expectedVersionHolds(expected: ExpectedVersion, current: number): boolean {
+  return expected === "any" || (expected === "no_stream" && current === 0) ||
+    (expected === "stream_exists" && current > 0) || expected === current;
+}
+
 /** What a log must do for the event store (see docs/guides/storage-adapters.md). */
 export interface StorageAdapter {
   /** A short name for messages and benchmarks ("memory", "wal"). */

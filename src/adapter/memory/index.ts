@@ -3,7 +3,7 @@
  * default storage, the reference for the conformance suite, and the `memory` baseline.
  */
 import type { StoredRecord } from "../../core/events.ts";
-import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
+import { type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type StorageAdapter } from "../../core/storage.ts";
 import { MemorySnapshotStore, type SnapshotStore } from "../../core/snapshots.ts";
 import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
 
@@ -81,9 +81,7 @@ export class MemoryAdapter implements StorageAdapter {
     const log = this.#log;
     const versions = log.versions ??= streamVersions(log.records);
     const current = versions.get(streamId) ?? 0;
-    const ok = expected === "any" || (expected === "no_stream" && current === 0) ||
-      (expected === "stream_exists" && current > 0) || expected === current;
-    if (!ok) return Promise.reject(new ConcurrencyError(streamId, expected, current));
+    if (!expectedVersionHolds(expected, current)) return Promise.reject(new ConcurrencyError(streamId, expected, current));
     records.forEach((record, i) => {
       record.streamVersion = current + i + 1;
       record.position = log.records.length + 1;

@@ -16,7 +16,7 @@ import pg from "pg";
 import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
 import type { StoredRecord } from "../../core/events.ts";
 import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
-import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
+import { type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type StorageAdapter } from "../../core/storage.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { postgresSchema, SCHEMA_VERSION } from "./schema.ts";
 
@@ -197,7 +197,7 @@ export class PostgresStorage implements StorageAdapter {
               );
               current = Number(row!.version);
             }
-            if (!matches(append.expected, current)) {
+            if (!expectedVersionHolds(append.expected, current)) {
               const error = new ConcurrencyError(append.streamId, append.expected, current);
               settled.push(() => append.reject(error));
               versions.set(append.streamId, current);
@@ -343,11 +343,6 @@ export class PostgresStorage implements StorageAdapter {
       throw this.#storageError(error, "close");
     }
   }
-}
-
-function matches(expected: ExpectedVersion, current: number): boolean {
-  return expected === "any" || (expected === "no_stream" && current === 0) ||
-    (expected === "stream_exists" && current > 0) || expected === current;
 }
 
 /** A connection string without its password, for messages. */
