@@ -30,6 +30,16 @@ function holdWal(directory: string, wrapper: readonly string[] = []) {
   return { child, ready };
 }
 
+/** Kills the holder (-9), waits until it is gone, then opens the directory: its three events are there. */
+async function killAndTakeOver(child: ReturnType<typeof holdWal>["child"], directory: string): Promise<void> {
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
+  const { store } = await openWal(directory);
+  assert.deepEqual(await ns(store), [1, 2, 3]);
+  await store.close();
+}
+
 test("two processes: the second writer is refused while the first lives, and takes over once it is killed", async () => {
   const directory = temporaryDirectory();
   const { child, ready } = holdWal(directory.path);
@@ -37,12 +47,7 @@ test("two processes: the second writer is refused while the first lives, and tak
     const pid = await ready;
     await assert.rejects(openWal(directory.path), (error: unknown) =>
       error instanceof StorageError && new RegExp(`already open for writing by process ${pid}`).test(error.message));
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
-    const { store } = await openWal(directory.path);
-    assert.deepEqual(await ns(store), [1, 2, 3]);
-    await store.close();
+    await killAndTakeOver(child, directory.path);
   } finally {
     child.kill("SIGKILL");
     directory.remove();
@@ -130,13 +135,9 @@ test("a holder that dies as PID 1 of its own pid namespace (a container's entryp
     const pid = await ready;
     assert.equal(pid, 1, "the holder is PID 1 in its namespace");
     await assert.rejects(openWal(directory.path), /already open for writing by process 1\b/);
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL"); // --kill-child: the holder dies with unshare
-    await exited;
-    // Its LOCK still says 1, which is alive in every namespace: only the OS lock tells.
-    const { store } = await openWal(directory.path);
-    assert.deepEqual(await ns(store), [1, 2, 3]);
-    await store.close();
+    // --kill-child: the holder dies with unshare. Its LOCK still says 1, which is alive
+    // in every namespace: only the OS lock can tell that it is gone.
+    await killAndTakeOver(child, directory.path);
   } finally {
     child.kill("SIGKILL");
     directory.remove();
