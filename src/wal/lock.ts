@@ -9,6 +9,7 @@
  */
 import { StorageError } from "../core/errors.ts";
 import { type FileSystem, joinPath } from "./file-system.ts";
+import { releaseAndThrow } from "../core/release.ts";
 
 const LOCK = "LOCK";
 /**
@@ -30,7 +31,7 @@ export async function acquireLock(fs: FileSystem, directory: string): Promise<()
       await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
     }
   } catch (error) {
-    throw new StorageError(`cannot lock the WAL directory: ${(error as Error).message}`, { cause: error, file: path });
+    throw asLockError(error, "cannot lock the WAL directory", path);
   }
   if (lock === undefined) {
     throw new StorageError(`WAL directory ${directory} is already open for writing${describeHolder(fs, path)}`, { file: path });
@@ -46,10 +47,15 @@ export async function acquireLock(fs: FileSystem, directory: string): Promise<()
       handle.close();
     }
   } catch (error) {
-    await lock.release();
-    throw new StorageError(`cannot write the WAL lock file: ${(error as Error).message}`, { cause: error, file: path });
+    return await releaseAndThrow(asLockError(error, "cannot write the WAL lock file", path), () => lock.release());
   }
   return () => lock.release();
+}
+
+/** A StorageError about LOCK: the file layer's own (it names the file already), or one made here. */
+function asLockError(error: unknown, what: string, path: string): StorageError {
+  if (error instanceof StorageError) return error;
+  return new StorageError(`${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error, file: path });
 }
 
 /** " by process N" (and " (this one)") as the holder recorded it, if it did. */
