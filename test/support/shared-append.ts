@@ -1,16 +1,21 @@
 /**
- * A writer process for the PostgreSQL tests: `pg-append.ts <url> <schema> <mode> <base> <count>`.
+ * A writer process for the shared-log tests: `shared-append.ts <mode> <base> <count> <adapter> <where...>`,
+ * where `<adapter> <where...>` is `postgres <url> <schema>` or `sqlite <path>`.
  * mode "race": appends `count` events to stream "counter", each on the version it last
  * saw, retrying on ConcurrencyError. mode "batches": appends batches of 5 events (n =
  * base + 10 * batch + i) forever, printing "ready" after the first: for kill -9 tests.
  */
 import process from "node:process";
-import { ConcurrencyError, openEventStore } from "../../mod.ts";
+import { ConcurrencyError, openEventStore, type StorageAdapter } from "../../mod.ts";
 import { postgresStorage } from "../../src/adapter/postgres/index.ts";
+import { sqliteStorage } from "../../src/adapter/sqlite/index.ts";
 import { noted, testEvents } from "./fixtures.ts";
 
-const [url, schema, mode, base, count] = process.argv.slice(2) as [string, string, string, string, string];
-const store = await openEventStore({ events: testEvents(), storage: postgresStorage({ url, schema }) });
+const [mode, base, count, adapter, ...where] = process.argv.slice(2) as [string, string, string, string, ...string[]];
+const storage: StorageAdapter = adapter === "postgres"
+  ? postgresStorage({ url: where[0], schema: where[1] })
+  : sqliteStorage({ path: where[0]! });
+const store = await openEventStore({ events: testEvents(), storage });
 if (mode === "race") {
   for (let i = 0; i < Number(count); i++) {
     for (;;) {

@@ -1,0 +1,117 @@
+/**
+ * The tests every shared log (StorageAdapter.shared: PostgreSQL, SQLite) must pass beyond
+ * the conformance suite: many writers, stores and processes, on one log; a gap-free global
+ * order for subscribers; expected versions held across processes; a writer killed
+ * mid-transaction leaves no partial append.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { ConcurrencyError, openEventStore, type StorageAdapter } from "../../mod.ts";
+import { noted, testEvents } from "./fixtures.ts";
+import { scriptCommand } from "./runtime.ts";
+
+/** One log for one test: adapters over it, and how a child process names it. */
+export interface SharedLog {
+  /** A new adapter over this log. */
+  open(): StorageAdapter;
+  /** `<adapter> <where...>` for test/support/shared-append.ts. */
+  childArgs: string[];
+  /** Removes the log. */
+  remove(): Promise<void>;
+}
+
+/** A writer process (see shared-append.ts) on `log`. */
+export function runWriter(log: SharedLog, mode: "race" | "batches", base: number, count = 0) {
+  const [command, commandArgs] = scriptCommand("test/support/shared-append.ts", [mode, String(base), String(count), ...log.childArgs]);
+  const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "inherit"] });
+  let output = "";
+  let markReady = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout!.on("data", (chunk: Uint8Array) => {
+    output += new TextDecoder().decode(chunk);
+    if (output.includes("ready")) markReady();
+  });
+  const done = new Promise<string>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code, signal) => (code === 0 || signal === "SIGKILL" ? resolve(output) : reject(new Error(`writer exited with ${code}: ${output}`))));
+  });
+  return { done, ready, kill: () => child.kill("SIGKILL") };
+}
+
+/** Registers the shared-log tests for the logs `fresh` makes (one per test). */
+export function sharedLogSuite(name: string, fresh: () => Promise<SharedLog>): void {
+  const openStore = (log: SharedLog) => openEventStore({ events: testEvents(), storage: log.open() });
+
+  test(`${name}: four writers and a subscriber on one log: every position delivered once, in order, none skipped`, async () => {
+    const log = await fresh();
+    const writers = await Promise.all([1, 2, 3, 4].map(() => openStore(log)));
+    const reader = await openStore(log);
+    const seen: number[] = [];
+    const total = 4 * 150;
+    const all = new Promise<void>((resolve) => {
+      reader.subscribe((event) => {
+        seen.push(event.position);
+        if (seen.length === total) resolve();
+      }, { from: 1 });
+    });
+    // Each writer appends one event at a time, all four at once: transactions interleave.
+    await Promise.all(writers.map(async (store, w) => {
+      for (let i = 0; i < 150; i++) await store.append(`w${w}-${i % 5}`, [noted(w * 1000 + i)]);
+    }));
+    await all;
+    assert.deepEqual(seen, Array.from({ length: total }, (_, i) => i + 1));
+    const events = await reader.readAll();
+    assert.deepEqual(events.map((event) => (event.data as { n: number }).n).sort((a, b) => a - b),
+      [0, 1, 2, 3].flatMap((w) => Array.from({ length: 150 }, (_, i) => w * 1000 + i)));
+    await Promise.all([...writers, reader].map((store) => store.close()));
+    await log.remove();
+  });
+
+  test(`${name}: two processes appending to one stream by expected version: versions contiguous, nothing lost or doubled`, async () => {
+    const log = await fresh();
+    const first = await openStore(log); // creates the tables before the processes race
+    await Promise.all([runWriter(log, "race", 0, 60).done, runWriter(log, "race", 1000, 60).done]);
+    await first.catchUp();
+    const events = await first.readStream("counter");
+    assert.deepEqual(events.map((event) => event.streamVersion), Array.from({ length: 120 }, (_, i) => i + 1));
+    assert.deepEqual(events.map((event) => (event.data as { n: number }).n).sort((a, b) => a - b),
+      [...Array.from({ length: 60 }, (_, i) => i), ...Array.from({ length: 60 }, (_, i) => 1000 + i)]);
+    await first.close();
+    await log.remove();
+  });
+
+  test(`${name}: a writer killed mid-transaction leaves no partial append`, async () => {
+    const log = await fresh();
+    const store = await openStore(log);
+    const child = runWriter(log, "batches", 0);
+    await child.ready;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill();
+    await child.done;
+    await store.catchUp();
+    const events = await store.readAll();
+    assert.ok(events.length >= 5, `only ${events.length} events before the kill`);
+    const perAppend = new Map<number, number>();
+    for (const event of events) {
+      const batch = Math.floor((event.data as { n: number }).n / 10);
+      perAppend.set(batch, (perAppend.get(batch) ?? 0) + 1);
+    }
+    for (const [batch, count] of perAppend) assert.equal(count, 5, `append ${batch} has ${count} of its 5 events`);
+    // The log takes appends after the kill (no lock left behind).
+    await store.append("after", [noted(-1)]);
+    await store.close();
+    await log.remove();
+  });
+
+  test(`${name}: expected versions are checked by the log, across stores`, async () => {
+    const log = await fresh();
+    const [a, b] = [await openStore(log), await openStore(log)];
+    await a.append("s", [noted(1)], { expectedVersion: "no_stream" });
+    await assert.rejects(b.append("s", [noted(2)], { expectedVersion: "no_stream" }), (error: unknown) =>
+      error instanceof ConcurrencyError && error.actual === 1 && /stream "s" is at version 1, expected no_stream/.test(error.message));
+    await a.close();
+    await b.close();
+    await log.remove();
+  });
+}
