@@ -20,6 +20,8 @@ import { type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type S
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { postgresSchema, SCHEMA_VERSION } from "./schema.ts";
 
+export { PostgresProjection, postgresProjection, type PostgresProjectionOptions } from "./projection.ts";
+
 /** Options of PostgreSQL storage. */
 export interface PostgresOptions {
   /** Connection string (default: the DATABASE_URL environment variable). */
@@ -43,8 +45,8 @@ interface PendingAppend {
 }
 
 type Row = Record<string, unknown>;
-/** A connection or the pool: what runs a query. */
-type Queryable = { query(text: string, values?: unknown[]): Promise<{ rows: Row[] }> };
+/** A connection or the pool: what runs a query (a node-postgres client). */
+export type Queryable = { query(text: string, values?: unknown[]): Promise<{ rows: Row[] }> };
 
 /** PostgreSQL storage over `options.url` (or DATABASE_URL). Throws ValidationError on bad options. */
 export function postgresStorage(options: PostgresOptions = {}): PostgresStorage {
@@ -137,6 +139,16 @@ export class PostgresStorage implements StorageAdapter {
       await this.#pool.end().catch(() => {});
       throw this.#storageError(error, "open");
     }
+  }
+
+  /**
+   * Runs `work` in a transaction on one of the log's pooled connections: COMMIT if it
+   * resolves, ROLLBACK if it throws (the error is passed on as it is). For read models
+   * kept beside the log (see `postgresProjection`).
+   */
+  async transaction<T>(work: (client: Queryable) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new ClosedError("PostgreSQL storage");
+    return await this.#transaction(work);
   }
 
   /** Runs `work` in a transaction on one pooled connection; rolls back on failure. */

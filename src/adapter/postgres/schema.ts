@@ -32,5 +32,10 @@ export function postgresSchema(schema: string): string[] {
       schema_version int not null,
       state json not null
     )`,
+    // A projection's read model and its checkpoint change in one transaction (projection.ts).
+    `create table if not exists ${s}.checkpoints (
+      name text primary key,
+      position bigint not null
+    )`,
   ];
 }
