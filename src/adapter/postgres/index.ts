@@ -46,7 +46,7 @@ interface PendingAppend {
 
 type Row = Record<string, unknown>;
 /** A connection or the pool: what runs a query (a node-postgres client). */
-export type Queryable = { query(text: string, values?: unknown[]): Promise<{ rows: Row[] }> };
+export type Queryable = { query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
 
 /** PostgreSQL storage over `options.url` (or DATABASE_URL). Throws ValidationError on bad options. */
 export function postgresStorage(options: PostgresOptions = {}): PostgresStorage {
