@@ -274,7 +274,7 @@ export class EventStore<E extends Event = Event> {
     const recorded = records as unknown as RecordedEvent<E>[];
     const result = { streamVersion: recorded.at(-1)!.streamVersion, firstPosition: recorded[0]!.position, position, events: recorded };
     try {
-      await this.catchUp(position);
+      await this.#takeIn(position, records);
     } catch {
       // Taking in the log (ours and the others' appends) failed, say on a lost connection:
       // that must not turn a committed append into a failed one. The store's view lags
@@ -296,16 +296,26 @@ export class EventStore<E extends Event = Event> {
    */
   catchUp(position?: number): Promise<void> {
     if (!this.#shared) return Promise.resolve();
-    const next = this.#catchingUp.then(() => this.#catchUpTo(position));
+    return this.#takeIn(position);
+  }
+
+  /** catchUp, given this store's own just-committed `own` records (not read back from the log). */
+  #takeIn(position: number | undefined, own?: StoredRecord[]): Promise<void> {
+    const next = this.#catchingUp.then(() => this.#catchUpTo(position, own));
     this.#catchingUp = next.catch(() => {});
     return next;
   }
 
-  async #catchUpTo(position: number | undefined): Promise<void> {
+  async #catchUpTo(position: number | undefined, own: StoredRecord[] | undefined): Promise<void> {
     this.#assertOpen();
     const target = position ?? await this.storage.head!();
+    const ownFrom = own?.[0]?.position ?? Infinity;
     while (this.#head < target) {
-      const records = await this.storage.read(this.#head + 1, Math.min(target, this.#head + REPLAY_CHUNK));
+      // What others committed before our own records is read from the log; ours, we have.
+      const records = this.#head + 1 === ownFrom ? own! : await this.storage.read(
+        this.#head + 1,
+        Math.min(target, this.#head + REPLAY_CHUNK, this.#head < ownFrom ? ownFrom - 1 : Infinity),
+      );
       if (records.length === 0 || records[0]!.position !== this.#head + 1) {
         throw new StorageError(`${this.storage.name} storage returned no record at position ${this.#head + 1} (head ${target})`);
       }

@@ -104,6 +104,22 @@ export function sharedLogSuite(name: string, fresh: () => Promise<SharedLog>): v
     await log.remove();
   });
 
+  test(`${name}: an append made the moment the one before it is acknowledged is committed too (no lost wake-up)`, async () => {
+    const log = await fresh();
+    const storage = log.open();
+    await storage.open(() => {});
+    const record = (n: number) => ({ position: 0, streamId: "s", streamVersion: 0, type: "Noted", schemaVersion: 1, data: { text: "x", n }, metadata: undefined, timestamp: 0 });
+    // The second append is made in the first reaction to the first one's acknowledgement,
+    // before the adapter has finished the group commit that acknowledged it.
+    const chained = storage.appendShared!("s", "any", [record(1)]).then(() => storage.appendShared!("s", "any", [record(2)]));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("stuck"), 10_000)));
+    assert.equal(await Promise.race([chained, stuck]), 2, "the second append was never committed");
+    clearTimeout(timer);
+    await storage.close();
+    await log.remove();
+  });
+
   test(`${name}: expected versions are checked by the log, across stores`, async () => {
     const log = await fresh();
     const [a, b] = [await openStore(log), await openStore(log)];

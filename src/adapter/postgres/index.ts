@@ -152,7 +152,7 @@ export class PostgresStorage implements StorageAdapter {
   }
 
   /** Runs `work` in a transaction on one pooled connection; rolls back on failure. */
-  async #transaction<T>(work: (client: Queryable) => Promise<T>): Promise<T> {
+  async #transaction<T>(work: (client: Queryable) => Promise<T>, begin = "begin"): Promise<T> {
     const client = await this.#pool.connect();
     let broken: Error | undefined;
     // A connection that dies mid-transaction also emits "error": its queries reject with
@@ -160,7 +160,7 @@ export class PostgresStorage implements StorageAdapter {
     const onError = (error: Error) => void (broken ??= error);
     client.on("error", onError);
     try {
-      await client.query("begin");
+      await client.query(begin);
       const result = await work(client);
       await client.query("commit");
       return result;
@@ -184,7 +184,16 @@ export class PostgresStorage implements StorageAdapter {
     if (this.#closed) return Promise.reject(new ClosedError("PostgreSQL storage"));
     return new Promise((resolve, reject) => {
       this.#pending.push({ streamId, expected, records, resolve, reject });
-      this.#flushing ??= this.#flush().finally(() => (this.#flushing = undefined));
+      this.#startFlush();
+    });
+  }
+
+  #startFlush(): void {
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = undefined;
+      // Appends made after #flush saw an empty queue, but before this ran, found
+      // #flushing still set and did not start one: start it for them.
+      if (this.#pending.length > 0) this.#startFlush();
     });
   }
 
@@ -194,21 +203,22 @@ export class PostgresStorage implements StorageAdapter {
       const batch = this.#pending.splice(0, this.#maxBatch);
       const settled: (() => void)[] = [];
       try {
+        // Four round trips: BEGIN with the lock; the head and the batch's streams' versions
+        // (read after the lock: a statement's snapshot is taken when it starts); the insert
+        // with its notification; COMMIT.
         await this.#transaction(async (sql) => {
-          await sql.query("select pg_advisory_xact_lock(hashtext($1))", [`eventfold log ${this.schema}`]);
-          const { rows: [{ head }] } = await sql.query(`select coalesce(max(position), 0) as head from "${this.schema}".events`) as { rows: Row[] };
-          let position = Number(head);
-          const versions = new Map<string, number>();
+          const streams = [...new Set(batch.map((append) => append.streamId))];
+          const { rows: found } = await sql.query(
+            `select null::text as stream_id, coalesce(max(position), 0) as version from "${this.schema}".events
+             union all
+             select stream_id, max(stream_version) from "${this.schema}".events where stream_id = any($1::text[]) group by stream_id`,
+            [streams],
+          );
+          let position = Number(found.find((row) => row.stream_id === null)!.version);
+          const versions = new Map<string, number>(found.map((row) => [row.stream_id as string, Number(row.version)]));
           const rows: unknown[][] = [[], [], [], [], [], [], [], []];
           for (const append of batch) {
-            let current = versions.get(append.streamId);
-            if (current === undefined) {
-              const { rows: [row] } = await sql.query(
-                `select coalesce(max(stream_version), 0) as version from "${this.schema}".events where stream_id = $1`,
-                [append.streamId],
-              );
-              current = Number(row!.version);
-            }
+            let current = versions.get(append.streamId) ?? 0;
             if (!expectedVersionHolds(append.expected, current)) {
               const error = new ConcurrencyError(append.streamId, append.expected, current);
               settled.push(() => append.reject(error));
@@ -232,18 +242,20 @@ export class PostgresStorage implements StorageAdapter {
             settled.push(() => append.resolve(last));
           }
           if (rows[0]!.length > 0) {
+            // The notification is told at COMMIT to every listener (other processes' stores catch up).
             await sql.query(
-              `insert into "${this.schema}".events (position, stream_id, stream_version, type, schema_version, data, metadata, timestamp)
-               select p, s, v, t, sv, d::json, m::json, ts
-               from unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::float8[])
-                 as u(p, s, v, t, sv, d, m, ts)`,
-              rows,
+              `with inserted as (
+                 insert into "${this.schema}".events (position, stream_id, stream_version, type, schema_version, data, metadata, timestamp)
+                 select p, s, v, t, sv, d::json, m::json, ts
+                 from unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::float8[])
+                   as u(p, s, v, t, sv, d, m, ts)
+               )
+               select pg_notify($9, $10)`,
+              [...rows, this.#channel, String(position)],
             );
-            // Told at COMMIT to every listener (other processes' stores catch up).
-            await sql.query("select pg_notify($1, $2)", [this.#channel, String(position)]);
           }
           this.#committed = Math.max(this.#committed, position);
-        });
+        }, `begin; select pg_advisory_xact_lock(hashtext('eventfold log ${this.schema}'))`);
       } catch (error) {
         // None of this batch is acknowledged. Had the connection died at COMMIT, the server
         // may still have committed it (no client can know): say so, so a caller reads the

@@ -8,9 +8,10 @@
  * takes the database's one write lock before positions are picked, so positions commit
  * in order and a reader that sees position p has already seen every lower one. Expected
  * versions are checked under that lock. Group commit: the appends made in one turn of the
- * event loop share one transaction (one COMMIT, one fsync); each is still all or nothing
+ * event loop (up to the next setImmediate) share one transaction (one COMMIT, one fsync); each is still all or nothing
  * and a conflict refuses only its own append.
  */
+import { setImmediate } from "node:timers";
 import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
 import type { StoredRecord } from "../../core/events.ts";
 import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
@@ -185,7 +186,9 @@ export class SqliteStorage implements StorageAdapter {
       this.#pending.push({ streamId, expected, records, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        queueMicrotask(() => this.#flush());
+        // After the I/O callbacks and promise continuations of this turn: the appends they
+        // make join this commit (a microtask would commit each one alone).
+        setImmediate(() => this.#flush());
       }
     });
   }
@@ -301,8 +304,9 @@ export class SqliteStorage implements StorageAdapter {
   watch(listener: () => void): () => void {
     this.#watchers.add(listener);
     if (this.#watchers.size === 1) {
+      // Not unref'd: like PostgreSQL's LISTEN connection, an open log keeps the process
+      // alive for its subscribers until the store is closed.
       this.#poll = setInterval(() => this.#look(), this.#pollMs);
-      (this.#poll as { unref?(): void }).unref?.();
     }
     return () => {
       this.#watchers.delete(listener);
