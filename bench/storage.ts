@@ -3,19 +3,22 @@
  * API (`store.append`) on every durable store, side by side in one run: the file WAL
  * (`durable`), PostgreSQL (one store, and four stores on one log) and SQLite.
  *
- *   node scripts/each-runtime.mjs bench/storage.ts [--quick] [--out DIR]   (npm run bench:storage)
+ *   node scripts/each-runtime.mjs bench/storage.ts [--quick] [--out DIR] [--in-flight N]   (npm run bench:storage)
  *
  * Two ways to append, each its own row:
- * - batched: 256 appends in flight per store (a busy service): the store or the database
+ * - batched: 1,024 appends in flight per store (a busy service; `--in-flight N`): the store or the database
  *   commits them in groups (group commit).
  * - per append: one append in flight, awaited before the next (a lone client): every
  *   append pays a whole commit.
- * Each append's latency from call to acknowledgement goes into an HDR histogram.
+ * Each append's latency from call to acknowledgement goes into an HDR histogram. The file
+ * WAL also runs its own hot path (`enqueue`, durability awaited per batch): no shared log
+ * has one.
  * PostgreSQL runs in a database of its own on EVENTFOLD_PG_URL (default: the machine's),
  * dropped at the end; where no server answers, its rows are skipped and the run says so.
  * Writes DIR/storage-<runtime>.json and .md (DIR defaults to bench/results).
  */
 import process from "node:process";
+import { parseArgs } from "node:util";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { EventStore, type StorageAdapter } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
@@ -27,7 +30,7 @@ import { temporaryDirectory } from "../test/support/temp.ts";
 import { endProgress, formatRate, newHistogram, type Percentiles, percentiles, progress, runtimeName } from "./lib/stats.ts";
 
 /** One row of the table. */
-export interface StorageResult {
+interface StorageResult {
   system: string;
   stores: number;
   inFlight: number;
@@ -35,8 +38,6 @@ export interface StorageResult {
   appendsPerSecond: number;
   ack: Percentiles;
 }
-
-const IN_FLIGHT = 256;
 
 /** Appends `appends` one-event appends over `stores`, `inFlight` at a time per store. */
 async function run(system: string, open: () => StorageAdapter, stores: number, inFlight: number, appends: number): Promise<StorageResult> {
@@ -66,11 +67,35 @@ async function run(system: string, open: () => StorageAdapter, stores: number, i
   return { system, stores, inFlight, appends, appendsPerSecond: Math.round(appends / seconds), ack: percentiles(ack) };
 }
 
+/**
+ * The file WAL's own hot path, for the same events: `enqueue` (synchronous) flat out, the
+ * durable acknowledgement awaited once per `inFlight` appends (each batch's latency from
+ * its first enqueue to durable). Shared logs have no such path: their store must await the
+ * log for positions.
+ */
+async function runEnqueue(directory: string, inFlight: number, appends: number): Promise<StorageResult> {
+  const store = new EventStore({ events: testEvents(), storage: fileStorage(directory, { durability: "durable" }) });
+  await store.open();
+  const ack = newHistogram();
+  const payloads = Array.from({ length: 1024 }, (_, i) => [noted(i)]);
+  const started = performance.now();
+  for (let i = 0; i < appends; i += inFlight) {
+    const t = performance.now();
+    let last = 0;
+    for (let j = i; j < Math.min(appends, i + inFlight); j++) last = store.enqueue(`s0-${j % 64}`, payloads[j & 1023]!).position;
+    await store.durable(last);
+    ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1e6)));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await store.close();
+  return { system: "file WAL (durable), enqueue", stores: 1, inFlight, appends, appendsPerSecond: Math.round(appends / seconds), ack: percentiles(ack) };
+}
+
 /** The table: one row per system and way of appending, with each row's ratio to PostgreSQL batched. */
-export function storageTable(results: StorageResult[]): string {
+function storageTable(results: StorageResult[]): string {
   const postgres = results.find((r) => r.system === "PostgreSQL" && r.stores === 1 && r.inFlight > 1);
   const rows = results.map((r) =>
-    `| ${r.system} | ${r.stores} | ${r.inFlight > 1 ? `batched (${r.inFlight} in flight per store)` : "per append"} | ${r.appends.toLocaleString("en")} | ${formatRate(r.appendsPerSecond)} | ${postgres ? `${(r.appendsPerSecond / postgres.appendsPerSecond).toFixed(2)}x` : "-"} | ${r.ack.p50} | ${r.ack.p99} | ${r.ack.max} |`
+    `| ${r.system} | ${r.stores} | ${r.system.endsWith("enqueue") ? `enqueue, durable awaited per ${r.inFlight}` : r.inFlight > 1 ? `batched (${r.inFlight} in flight per store)` : "per append"} | ${r.appends.toLocaleString("en")} | ${formatRate(r.appendsPerSecond)} | ${postgres ? `${(r.appendsPerSecond / postgres.appendsPerSecond).toFixed(2)}x` : "-"} | ${r.ack.p50} | ${r.ack.p99} | ${r.ack.max} |`
   );
   return [
     "| store | stores | appends | appends measured | appends/s (1 event each) | vs PostgreSQL batched, 1 store | ack p50 µs | ack p99 µs | ack max µs |",
@@ -79,54 +104,57 @@ export function storageTable(results: StorageResult[]): string {
   ].join("\n");
 }
 
-if (import.meta.main) {
-  const args = process.argv.slice(2);
-  const quick = args.includes("--quick");
-  const out = args.includes("--out") ? args[args.indexOf("--out") + 1]! : "bench/results";
-  const sizes = quick ? { batched: 2_000, single: 100 } : { batched: 200_000, single: 2_000 };
-  const runtime = runtimeName();
-  const version = process.versions[runtime]!;
-  const directory = temporaryDirectory("eventfold-bench-storage-");
-  const results: StorageResult[] = [];
-  const notes: string[] = [];
-  let files = 0;
-  const file = () => `${directory.path}/${++files}`;
-  try {
-    for (const inFlight of [IN_FLIGHT, 1]) {
-      const appends = inFlight > 1 ? sizes.batched : sizes.single;
-      results.push(await run("file WAL (durable)", () => fileStorage(file(), { durability: "durable" }), 1, inFlight, appends));
-      let url: string | undefined;
-      try {
-        url = await databaseUrl();
-      } catch (error) {
-        if (inFlight > 1) notes.push(`PostgreSQL skipped: ${(error as Error).message}`);
-      }
-      if (url !== undefined) {
-        for (const stores of [1, 4]) {
-          const schema = `bench_${++files}`;
-          results.push(await run("PostgreSQL", () => postgresStorage({ url, schema }), stores, inFlight, appends));
-        }
-      }
-      const sqlite = file();
-      mkdirSync(sqlite);
-      results.push(await run("SQLite (synchronous=FULL)", () => sqliteStorage({ path: `${sqlite}/events.db` }), 1, inFlight, appends));
+// A script on every runtime (Node 20 has no import.meta.main).
+const { values } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, out: { type: "string", default: "bench/results" }, "in-flight": { type: "string", default: "1024" } },
+});
+const { quick, out } = values;
+const inFlightBatched = Number(values["in-flight"]);
+if (!Number.isInteger(inFlightBatched) || inFlightBatched < 2) throw new Error(`--in-flight: must be an integer of at least 2, got ${values["in-flight"]}`);
+const sizes = quick ? { batched: 2_000, single: 100 } : { batched: 200_000, single: 2_000 };
+const runtime = runtimeName();
+const version = process.versions[runtime]!;
+const directory = temporaryDirectory("eventfold-bench-storage-");
+const results: StorageResult[] = [];
+const notes: string[] = [];
+let files = 0;
+const file = () => `${directory.path}/${++files}`;
+try {
+  for (const inFlight of [inFlightBatched, 1]) {
+    const appends = inFlight > 1 ? sizes.batched : sizes.single;
+    results.push(await run("file WAL (durable)", () => fileStorage(file(), { durability: "durable" }), 1, inFlight, appends));
+    if (inFlight > 1) results.push(await runEnqueue(file(), inFlight, appends * 5));
+    let url: string | undefined;
+    try {
+      url = await databaseUrl();
+    } catch (error) {
+      if (inFlight > 1) notes.push(`PostgreSQL skipped: ${(error as Error).message}`);
     }
-  } finally {
-    directory.remove();
-    await dropDatabase().catch(() => {});
+    if (url !== undefined) {
+      for (const stores of [1, 4]) {
+        const schema = `bench_${++files}`;
+        results.push(await run("PostgreSQL", () => postgresStorage({ url, schema }), stores, inFlight, appends));
+      }
+    }
+    const sqlite = file();
+    mkdirSync(sqlite);
+    results.push(await run("SQLite (synchronous=FULL)", () => sqliteStorage({ path: `${sqlite}/events.db` }), 1, inFlight, appends));
   }
-  const report = [
-    `## Durable appends by store: ${runtime} ${version}${quick ? " (quick: figures not worth quoting)" : ""}`,
-    "",
-    `${new Date().toISOString().slice(0, 10)}; one event per append, acknowledged once durable (WAL fdatasync, PostgreSQL COMMIT, SQLite COMMIT with synchronous=FULL); PostgreSQL on ${process.env.EVENTFOLD_PG_URL ? "EVENTFOLD_PG_URL" : "this machine (127.0.0.1:5432)"}, its default synchronous_commit.`,
-    "",
-    storageTable(results),
-    ...notes.map((note) => `\n${note}`),
-    "",
-  ].join("\n");
-  console.log(report);
-  mkdirSync(out, { recursive: true });
-  writeFileSync(`${out}/storage-${runtime}.json`, JSON.stringify({ runtime, version, quick, date: new Date().toISOString(), results }, null, 2) + "\n");
-  writeFileSync(`${out}/storage-${runtime}.md`, report);
-  console.log(`wrote ${out}/storage-${runtime}.json and .md`);
+} finally {
+  directory.remove();
+  await dropDatabase().catch(() => {});
 }
+const report = [
+  `## Durable appends by store: ${runtime} ${version}${quick ? " (quick: figures not worth quoting)" : ""}`,
+  "",
+  `${new Date().toISOString().slice(0, 10)}; one event per append, acknowledged once durable (WAL fdatasync, PostgreSQL COMMIT, SQLite COMMIT with synchronous=FULL); PostgreSQL on ${process.env.EVENTFOLD_PG_URL ? "EVENTFOLD_PG_URL" : "this machine (127.0.0.1:5432)"}, its default synchronous_commit.`,
+  "",
+  storageTable(results),
+  ...notes.map((note) => `\n${note}`),
+  "",
+].join("\n");
+console.log(report);
+mkdirSync(out, { recursive: true });
+writeFileSync(`${out}/storage-${runtime}.json`, JSON.stringify({ runtime, version, quick, date: new Date().toISOString(), results }, null, 2) + "\n");
+writeFileSync(`${out}/storage-${runtime}.md`, report);
+console.log(`wrote ${out}/storage-${runtime}.json and .md`);

@@ -17,7 +17,7 @@ import { noted, testEvents } from "../test/support/fixtures.ts";
 import { temporaryDirectory } from "../test/support/temp.ts";
 import { endProgress, formatRate, newHistogram, type Percentiles, percentiles, progress, runtimeName } from "./lib/stats.ts";
 
-export interface WalModeResult {
+interface WalModeResult {
   mode: string;
   events: number;
   appendsPerSecond: number;
@@ -34,7 +34,7 @@ async function openStore(mode: Mode, directory: string): Promise<EventStore> {
   return store as unknown as EventStore;
 }
 
-export async function benchWalMode(mode: Mode, events: number, directory: string): Promise<WalModeResult> {
+async function benchWalMode(mode: Mode, events: number, directory: string): Promise<WalModeResult> {
   const payloads = Array.from({ length: 1024 }, (_, i) => [noted(i)]);
   // Throughput pass.
   let store = await openStore(mode, `${directory}/${mode}-throughput`);
@@ -77,7 +77,7 @@ export async function benchWalMode(mode: Mode, events: number, directory: string
   };
 }
 
-export async function benchWal(options: { events: number; syncEvents: number }): Promise<WalModeResult[]> {
+async function benchWal(options: { events: number; syncEvents: number }): Promise<WalModeResult[]> {
   const directory = temporaryDirectory("eventfold-bench-");
   try {
     const results: WalModeResult[] = [];
@@ -90,7 +90,7 @@ export async function benchWal(options: { events: number; syncEvents: number }):
   }
 }
 
-export function walTable(results: WalModeResult[]): string {
+function walTable(results: WalModeResult[]): string {
   const memory = results.find((r) => r.mode === "memory")!.appendsPerSecond;
   const sync = results.find((r) => r.mode === "sync")!.appendsPerSecond;
   const rows = results.map((r) =>
@@ -103,12 +103,11 @@ export function walTable(results: WalModeResult[]): string {
   ].join("\n");
 }
 
-if (import.meta.main) {
-  const args = process.argv.slice(2);
-  const quick = args.includes("--quick");
-  const at = args.indexOf("--events");
-  const events = at >= 0 ? Number(args[at + 1]) : quick ? 5_000 : 1_000_000;
-  const results = await benchWal({ events, syncEvents: quick ? 200 : Math.min(events, 5_000) });
-  console.log(`WAL appends, ${runtimeName()}, one event per append (JSON codec)`);
-  console.log(walTable(results));
-}
+// A script on every runtime (Node 20 has no import.meta.main).
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const at = args.indexOf("--events");
+const events = at >= 0 ? Number(args[at + 1]) : quick ? 5_000 : 1_000_000;
+const results = await benchWal({ events, syncEvents: quick ? 200 : Math.min(events, 5_000) });
+console.log(`WAL appends, ${runtimeName()}, one event per append (JSON codec)`);
+console.log(walTable(results));

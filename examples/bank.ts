@@ -1,7 +1,10 @@
 /**
  * A bank account, event sourced: the framework with nothing but its public API.
- * Run: `deno run -A examples/bank.ts` or `bun run examples/bank.ts`.
+ * Run: `npm run demo:bank` (Deno, Bun and Node), or `deno run -A examples/bank.ts`, `bun examples/bank.ts`.
  */
+import { realpathSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import {
   createCommandHandler,
@@ -92,4 +95,6 @@ export async function main(): Promise<void> {
   await store.close();
 }
 
-if (import.meta.main) await main();
+// Run as a program, not when the tests import the domain (Node 20 has no import.meta.main).
+const entry = process.argv[1];
+if (entry !== undefined && realpathSync(entry) === fileURLToPath(import.meta.url)) await main();

@@ -211,11 +211,13 @@ export class PostgresStorage implements StorageAdapter {
           const { rows: found } = await sql.query(
             `select null::text as stream_id, coalesce(max(position), 0) as version from "${this.schema}".events
              union all
-             select stream_id, max(stream_version) from "${this.schema}".events where stream_id = any($1::text[]) group by stream_id`,
+             select id, (select max(stream_version) from "${this.schema}".events where stream_id = id) from unnest($1::text[]) as s(id)`,
             [streams],
           );
           let position = Number(found.find((row) => row.stream_id === null)!.version);
-          const versions = new Map<string, number>(found.map((row) => [row.stream_id as string, Number(row.version)]));
+          // One max() per stream, each a descent of the (stream_id, stream_version) index (a
+          // GROUP BY over `any` would scan every event of those streams).
+          const versions = new Map<string, number>(found.map((row) => [row.stream_id as string, Number(row.version ?? 0)]));
           const rows: unknown[][] = [[], [], [], [], [], [], [], []];
           for (const append of batch) {
             let current = versions.get(append.streamId) ?? 0;
