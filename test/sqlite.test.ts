@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openEventStore, StorageError, ValidationError } from "../mod.ts";
@@ -13,6 +14,7 @@ import { sqliteDriver } from "../src/adapter/sqlite/driver.ts";
 import { conformanceSuite } from "../src/testing/index.ts";
 import { noted, testEvents } from "./support/fixtures.ts";
 import { sharedLogSuite } from "./support/shared-log.ts";
+import { scriptCommand } from "./support/runtime.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 
 function freshFile() {
@@ -100,5 +102,26 @@ test("sqlite: a file with another schema version is refused, not guessed at", as
   db.close();
   await assert.rejects(openEventStore({ events: testEvents(), storage: sqliteStorage({ path: file.path }) }), (error: unknown) =>
     error instanceof StorageError && /holds schema version 99; this eventfold uses version 1/.test(error.message));
+  await file.remove();
+});
+
+test("sqlite: a disk that fails (the file may not grow) stops the log: the append and every later one reject with the first error; what was acknowledged is intact", async () => {
+  const file = freshFile();
+  const [command, args] = scriptCommand("test/support/sqlite-full.ts", [file.path]);
+  // A file-size limit makes SQLite's writes fail (EFBIG, reported as a disk I/O error);
+  // the signal the kernel sends with it is ignored so the write returns the error.
+  const child = spawnSync("sh", ["-c", 'trap "" XFSZ; ulimit -f 400; exec "$@"', "sh", command, ...args], { encoding: "utf8" });
+  assert.equal(child.status, 0, child.stderr);
+  const result = JSON.parse(child.stdout.trim().split("\n").at(-1)!) as { acknowledged: number[]; first: string; sameError: boolean };
+  assert.ok(result.acknowledged.length > 10, `only ${result.acknowledged.length} appends fitted`);
+  assert.match(result.first, /^StorageError: SQLite append failed: (disk I\/O error|database or disk is full)/);
+  assert.ok(result.first.includes(file.path));
+  assert.equal(result.sameError, true, "the append after the failure was tried again instead of refused with the first error");
+  const store = await openEventStore({ events: testEvents(), storage: sqliteStorage({ path: file.path }) });
+  const events = await store.readAll();
+  assert.deepEqual(events.map((event) => event.position), Array.from({ length: events.length }, (_, i) => i + 1));
+  assert.ok(events.length >= 3 * result.acknowledged.length);
+  for (const position of result.acknowledged) assert.equal(events[position - 1]?.position, position);
+  await store.close();
   await file.remove();
 });
