@@ -85,12 +85,12 @@ const tsconfigs = {
   },
 };
 
-function project(name, zodVersion) {
+function project(name, zodVersion, extra = []) {
   const dir = join(work, name);
   mkdirSync(dir);
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: `consumer-${name}`, private: true, type: "module" }, null, 2));
-  const output = run(`${name}: install the tarball, zod ${zodVersion} and @types/node`, "npm", [
-    "install", "--no-audit", "--no-fund", "--prefer-offline", tarball, `zod@${zodVersion}`, `@types/node@${devVersion("@types/node")}`,
+  const output = run(`${name}: install the tarball, zod ${zodVersion}, @types/node${extra.map((spec) => `, ${spec}`).join("")}`, "npm", [
+    "install", "--no-audit", "--no-fund", "--prefer-offline", tarball, `zod@${zodVersion}`, `@types/node@${devVersion("@types/node")}`, ...extra,
   ], { cwd: dir });
   if (/eventfold@[^ ]* \((pre|post)?install|eventfold@[^ ]* \(prepare/.test(output)) {
     console.log("FAIL installing eventfold runs a script of its own (users must approve it)");
@@ -111,7 +111,8 @@ if (unwanted.length > 0) {
 }
 
 // The documents' snippets, and README's two apps.
-const app = project("app", devVersion("zod"));
+// Node 20 has no node:sqlite: docs/sqlite.md tells its users to add better-sqlite3@12.
+const app = project("app", devVersion("zod"), [`better-sqlite3@${devVersion("better-sqlite3")}`]);
 const readme = snippets(join(root, "README.md"));
 writeFileSync(join(app, "first-app.ts"), readme[0]);
 writeFileSync(join(app, "file-app.ts"), moduleOf(readme));
@@ -142,6 +143,9 @@ for (const [runtime, command, args] of [
 for (const doc of readdirSync(join(app, "out")).filter((file) => file.startsWith("doc-"))) {
   run(`node: docs snippet module ${doc}`, process.execPath, [join("out", doc)], { cwd: app });
 }
+// SQLite storage on the other two runtimes (node:sqlite), from the same doc.
+run("deno: docs/sqlite.md's app", bin("deno"), ["run", "-A", "doc-docs-sqlite-md.ts"], { cwd: app });
+run("bun: docs/sqlite.md's app", bin("bun"), ["run", "doc-docs-sqlite-md.ts"], { cwd: app });
 
 // The CLI from the install, on each runtime, reading the log the file app left.
 const inspected = /records|segments/i;

@@ -13,12 +13,14 @@
  * a conflict refuses only its own append.
  */
 import pg from "pg";
-import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
+import { ClosedError, StorageError } from "../../core/errors.ts";
 import type { StoredRecord } from "../../core/events.ts";
 import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
-import { type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type StorageAdapter } from "../../core/storage.ts";
+import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { postgresSchema, SCHEMA_VERSION } from "./schema.ts";
+import { EVENT_COLUMNS, recordColumns, recordOfRow } from "../sql/rows.ts";
+import { type PendingAppend, sequenceBatch } from "../sql/batch.ts";
 
 export { PostgresProjection, postgresProjection, type PostgresProjectionOptions } from "./projection.ts";
 
@@ -34,14 +36,6 @@ export interface PostgresOptions {
   pollMs?: number;
   /** Give up connecting after this long (default 10 s). */
   connectTimeoutSeconds?: number;
-}
-
-interface PendingAppend {
-  streamId: string;
-  expected: ExpectedVersion;
-  records: StoredRecord[];
-  resolve(position: number): void;
-  reject(error: unknown): void;
 }
 
 type Row = Record<string, unknown>;
@@ -201,62 +195,39 @@ export class PostgresStorage implements StorageAdapter {
   async #flush(): Promise<void> {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, this.#maxBatch);
-      const settled: (() => void)[] = [];
+      let sequenced;
       try {
         // Four round trips: BEGIN with the lock; the head and the batch's streams' versions
         // (read after the lock: a statement's snapshot is taken when it starts); the insert
         // with its notification; COMMIT.
-        await this.#transaction(async (sql) => {
+        sequenced = await this.#transaction(async (sql) => {
           const streams = [...new Set(batch.map((append) => append.streamId))];
+          // One max() per stream, each a descent of the (stream_id, stream_version) index (a
+          // GROUP BY over `any` would scan every event of those streams).
           const { rows: found } = await sql.query(
             `select null::text as stream_id, coalesce(max(position), 0) as version from "${this.schema}".events
              union all
              select id, (select max(stream_version) from "${this.schema}".events where stream_id = id) from unnest($1::text[]) as s(id)`,
             [streams],
           );
-          let position = Number(found.find((row) => row.stream_id === null)!.version);
-          // One max() per stream, each a descent of the (stream_id, stream_version) index (a
-          // GROUP BY over `any` would scan every event of those streams).
-          const versions = new Map<string, number>(found.map((row) => [row.stream_id as string, Number(row.version ?? 0)]));
-          const rows: unknown[][] = [[], [], [], [], [], [], [], []];
-          for (const append of batch) {
-            let current = versions.get(append.streamId) ?? 0;
-            if (!expectedVersionHolds(append.expected, current)) {
-              const error = new ConcurrencyError(append.streamId, append.expected, current);
-              settled.push(() => append.reject(error));
-              versions.set(append.streamId, current);
-              continue;
-            }
-            for (const record of append.records) {
-              record.position = ++position;
-              record.streamVersion = ++current;
-              rows[0]!.push(record.position);
-              rows[1]!.push(record.streamId);
-              rows[2]!.push(record.streamVersion);
-              rows[3]!.push(record.type);
-              rows[4]!.push(record.schemaVersion);
-              rows[5]!.push(JSON.stringify(record.data));
-              rows[6]!.push(record.metadata === undefined ? null : JSON.stringify(record.metadata));
-              rows[7]!.push(record.timestamp);
-            }
-            versions.set(append.streamId, current);
-            const last = position;
-            settled.push(() => append.resolve(last));
-          }
-          if (rows[0]!.length > 0) {
+          const versions = new Map<string | null, number>(found.map((row) => [row.stream_id as string | null, Number(row.version ?? 0)]));
+          const sequenced = sequenceBatch(batch, versions.get(null)!, (streamId) => versions.get(streamId)!);
+          if (sequenced.records.length > 0) {
+            const columns: unknown[][] = [[], [], [], [], [], [], [], []];
+            for (const record of sequenced.records) recordColumns(record).forEach((value, column) => columns[column]!.push(value));
             // The notification is told at COMMIT to every listener (other processes' stores catch up).
             await sql.query(
               `with inserted as (
-                 insert into "${this.schema}".events (position, stream_id, stream_version, type, schema_version, data, metadata, timestamp)
+                 insert into "${this.schema}".events (${EVENT_COLUMNS})
                  select p, s, v, t, sv, d::json, m::json, ts
                  from unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::float8[])
                    as u(p, s, v, t, sv, d, m, ts)
                )
                select pg_notify($9, $10)`,
-              [...rows, this.#channel, String(position)],
+              [...columns, this.#channel, String(sequenced.head)],
             );
           }
-          this.#committed = Math.max(this.#committed, position);
+          return sequenced;
         }, `begin; select pg_advisory_xact_lock(hashtext('eventfold log ${this.schema}'))`);
       } catch (error) {
         // None of this batch is acknowledged. Had the connection died at COMMIT, the server
@@ -266,7 +237,8 @@ export class PostgresStorage implements StorageAdapter {
         for (const append of batch) append.reject(failure);
         continue;
       }
-      for (const settle of settled) settle();
+      this.#committed = Math.max(this.#committed, sequenced.head);
+      sequenced.settle();
     }
   }
 
@@ -303,16 +275,7 @@ export class PostgresStorage implements StorageAdapter {
          from "${this.schema}".events where position between $1 and $2 order by position`,
         [Math.max(from, 1), to],
       );
-      return rows.map((row: Row) => ({
-        position: Number(row.position),
-        streamId: row.stream_id as string,
-        streamVersion: Number(row.stream_version),
-        type: row.type as string,
-        schemaVersion: Number(row.schema_version),
-        data: JSON.parse(row.data as string),
-        metadata: row.metadata === null ? undefined : JSON.parse(row.metadata as string),
-        timestamp: Number(row.timestamp),
-      }));
+      return rows.map(recordOfRow);
     } catch (error) {
       throw this.#storageError(error, "read");
     }

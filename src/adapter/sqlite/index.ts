@@ -12,13 +12,15 @@
  * and a conflict refuses only its own append.
  */
 import { setImmediate } from "node:timers";
-import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
+import { ClosedError, StorageError } from "../../core/errors.ts";
 import type { StoredRecord } from "../../core/events.ts";
 import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
-import { type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type StorageAdapter } from "../../core/storage.ts";
+import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { type SqliteDatabase, sqliteDriver, sqliteFailure, type SqliteStatement } from "./driver.ts";
 import { SCHEMA_VERSION, sqliteSchema } from "./schema.ts";
+import { EVENT_COLUMNS, recordColumns, recordOfRow } from "../sql/rows.ts";
+import { type PendingAppend, sequenceBatch } from "../sql/batch.ts";
 
 /** Options of SQLite storage. */
 export interface SqliteOptions {
@@ -36,14 +38,6 @@ export interface SqliteOptions {
   pollMs?: number;
   /** How long a writer waits for another one's write lock before it fails (default 5000 ms). */
   busyTimeoutMs?: number;
-}
-
-interface PendingAppend {
-  streamId: string;
-  expected: ExpectedVersion;
-  records: StoredRecord[];
-  resolve(position: number): void;
-  reject(error: unknown): void;
 }
 
 /** The statements an open log runs, prepared once. */
@@ -143,12 +137,8 @@ export class SqliteStorage implements StorageAdapter {
       const sql: Statements = {
         head: db.prepare("select coalesce(max(position), 0) as head from events"),
         streamVersion: db.prepare("select coalesce(max(stream_version), 0) as version from events where stream_id = ?"),
-        insert: db.prepare(
-          "insert into events (position, stream_id, stream_version, type, schema_version, data, metadata, timestamp) values (?, ?, ?, ?, ?, ?, ?, ?)",
-        ),
-        read: db.prepare(
-          "select position, stream_id, stream_version, type, schema_version, data, metadata, timestamp from events where position between ? and ? order by position",
-        ),
+        insert: db.prepare(`insert into events (${EVENT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?)`),
+        read: db.prepare(`select ${EVENT_COLUMNS} from events where position between ? and ? order by position`),
         index: db.prepare("select stream_id, stream_version, position from events where position > ? order by position limit 10000"),
         dataVersion: db.prepare("pragma data_version"),
       };
@@ -202,42 +192,15 @@ export class SqliteStorage implements StorageAdapter {
         for (const append of batch) append.reject(this.#failure);
         continue;
       }
-      const settled: (() => void)[] = [];
       const db = this.#db!;
       const sql = this.#sql!;
+      let sequenced;
       try {
         db.exec("begin immediate");
         try {
-          let position = Number(sql.head.get()!.head);
-          const versions = new Map<string, number>();
-          for (const append of batch) {
-            let current = versions.get(append.streamId) ?? Number(sql.streamVersion.get(append.streamId)!.version);
-            if (!expectedVersionHolds(append.expected, current)) {
-              const error = new ConcurrencyError(append.streamId, append.expected, current);
-              settled.push(() => append.reject(error));
-              versions.set(append.streamId, current);
-              continue;
-            }
-            for (const record of append.records) {
-              record.position = ++position;
-              record.streamVersion = ++current;
-              sql.insert.run(
-                record.position,
-                record.streamId,
-                record.streamVersion,
-                record.type,
-                record.schemaVersion,
-                JSON.stringify(record.data),
-                record.metadata === undefined ? null : JSON.stringify(record.metadata),
-                record.timestamp,
-              );
-            }
-            versions.set(append.streamId, current);
-            const last = position;
-            settled.push(() => append.resolve(last));
-          }
+          sequenced = sequenceBatch(batch, Number(sql.head.get()!.head), (streamId) => Number(sql.streamVersion.get(streamId)!.version));
+          for (const record of sequenced.records) sql.insert.run(...recordColumns(record));
           db.exec("commit");
-          this.#committed = Math.max(this.#committed, position);
         } catch (error) {
           try {
             db.exec("rollback");
@@ -252,7 +215,8 @@ export class SqliteStorage implements StorageAdapter {
         for (const append of batch) append.reject(failure);
         continue;
       }
-      for (const settle of settled) settle();
+      this.#committed = Math.max(this.#committed, sequenced.head);
+      sequenced.settle();
     }
   }
 
@@ -282,16 +246,7 @@ export class SqliteStorage implements StorageAdapter {
     try {
       this.#database();
       const rows = this.#sql!.read.all(Math.max(from, 1), to);
-      return Promise.resolve(rows.map((row) => ({
-        position: Number(row.position),
-        streamId: row.stream_id as string,
-        streamVersion: Number(row.stream_version),
-        type: row.type as string,
-        schemaVersion: Number(row.schema_version),
-        data: JSON.parse(row.data as string),
-        metadata: row.metadata === null ? undefined : JSON.parse(row.metadata as string),
-        timestamp: Number(row.timestamp),
-      })));
+      return Promise.resolve(rows.map(recordOfRow));
     } catch (error) {
       return Promise.reject(error instanceof ClosedError ? error : this.#storageError(error, "read"));
     }

@@ -1,0 +1,36 @@
+/**
+ * The events table's columns as the SQL adapters (PostgreSQL, SQLite) store them: one row
+ * per record, data and metadata as JSON text. Both adapters' schemas have these columns.
+ */
+import type { StoredRecord } from "../../core/events.ts";
+
+/** The columns, in the order `recordColumns` gives their values. */
+export const EVENT_COLUMNS = "position, stream_id, stream_version, type, schema_version, data, metadata, timestamp";
+
+/** A record's column values, in EVENT_COLUMNS order. */
+export function recordColumns(record: StoredRecord): [number, string, number, string, number, string, string | null, number] {
+  return [
+    record.position,
+    record.streamId,
+    record.streamVersion,
+    record.type,
+    record.schemaVersion,
+    JSON.stringify(record.data),
+    record.metadata === undefined ? null : JSON.stringify(record.metadata),
+    record.timestamp,
+  ];
+}
+
+/** The record a row holds (data and metadata read as JSON text). */
+export function recordOfRow(row: Record<string, unknown>): StoredRecord {
+  return {
+    position: Number(row.position),
+    streamId: row.stream_id as string,
+    streamVersion: Number(row.stream_version),
+    type: row.type as string,
+    schemaVersion: Number(row.schema_version),
+    data: JSON.parse(row.data as string),
+    metadata: row.metadata === null ? undefined : JSON.parse(row.metadata as string),
+    timestamp: Number(row.timestamp),
+  };
+}
