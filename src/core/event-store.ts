@@ -319,8 +319,11 @@ export class EventStore<E extends Event = Event> {
       if (records.length === 0 || records[0]!.position !== this.#head + 1) {
         throw new StorageError(`${this.storage.name} storage returned no record at position ${this.#head + 1} (head ${target})`);
       }
+      // Our own records were validated when appended (toRecord): they are recorded events
+      // already, as on the file WAL's path; what others wrote is decoded and validated.
+      const mine = records === own;
       for (const record of records) {
-        const event = this.events.decode(record);
+        const event = mine ? record as RecordedEvent<E> : this.events.decode(record);
         this.#index.add(event.streamId, event.position, 1);
         this.#head = event.position;
         this.buffer.push(event);

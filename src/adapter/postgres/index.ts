@@ -30,7 +30,7 @@ export interface PostgresOptions {
   url?: string;
   /** The PostgreSQL schema holding the tables (default "eventfold"); one log per schema. */
   schema?: string;
-  /** Appends committed in one transaction at most (default 512). */
+  /** Appends committed in one transaction at most (default 1024). */
   maxBatch?: number;
   /** How often to look for other writers' appends when no notification came (default 1000 ms). */
   pollMs?: number;
@@ -86,7 +86,7 @@ export class PostgresStorage implements StorageAdapter {
     checkInteger(what, "connectTimeoutSeconds", options.connectTimeoutSeconds, 1);
     this.schema = schema;
     this.#url = redact(url);
-    this.#maxBatch = options.maxBatch ?? 512;
+    this.#maxBatch = options.maxBatch ?? 1024;
     this.#pollMs = options.pollMs ?? 1000;
     this.#pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: (options.connectTimeoutSeconds ?? 10) * 1000, max: 4 });
     // An idle connection that dies is reported here (and dropped by the pool); the next
