@@ -19,7 +19,7 @@ import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
 import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { postgresSchema, SCHEMA_VERSION } from "./schema.ts";
-import { EVENT_COLUMNS, recordColumns, recordOfRow } from "../sql/rows.ts";
+import { EVENT_COLUMNS, recordOfRow, recordRow } from "../sql/rows.ts";
 import { type PendingAppend, sequenceBatch } from "../sql/batch.ts";
 
 export { PostgresProjection, postgresProjection, type PostgresProjectionOptions } from "./projection.ts";
@@ -63,6 +63,8 @@ export class PostgresStorage implements StorageAdapter {
   #pending: PendingAppend[] = [];
   #flushing?: Promise<void>;
   #committed = 0;
+  /** The head of the transaction this storage is committing (its notification is its own). */
+  #committing = 0;
   #closed = false;
   #listener?: pg.PoolClient;
   #listenReady?: Promise<void>;
@@ -213,20 +215,20 @@ export class PostgresStorage implements StorageAdapter {
           const versions = new Map<string | null, number>(found.map((row) => [row.stream_id as string | null, Number(row.version ?? 0)]));
           const sequenced = sequenceBatch(batch, versions.get(null)!, (streamId) => versions.get(streamId)!);
           if (sequenced.records.length > 0) {
-            const columns: unknown[][] = [[], [], [], [], [], [], [], []];
-            for (const record of sequenced.records) recordColumns(record).forEach((value, column) => columns[column]!.push(value));
+            // The batch as one JSON document (one JSON.stringify here, one parse there: an
+            // array parameter per column costs an escaping pass per value in the client).
             // The notification is told at COMMIT to every listener (other processes' stores catch up).
             await sql.query(
               `with inserted as (
                  insert into "${this.schema}".events (${EVENT_COLUMNS})
-                 select p, s, v, t, sv, d::json, m::json, ts
-                 from unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::float8[])
-                   as u(p, s, v, t, sv, d, m, ts)
+                 select ${EVENT_COLUMNS} from json_to_recordset($1::json) as r(position bigint, stream_id text,
+                   stream_version int, type text, schema_version int, data json, metadata json, timestamp float8)
                )
-               select pg_notify($9, $10)`,
-              [...columns, this.#channel, String(sequenced.head)],
+               select pg_notify($2, $3)`,
+              [JSON.stringify(sequenced.records.map(recordRow)), this.#channel, String(sequenced.head)],
             );
           }
+          this.#committing = sequenced.head;
           return sequenced;
         }, `begin; select pg_advisory_xact_lock(hashtext('eventfold log ${this.schema}'))`);
       } catch (error) {
@@ -234,6 +236,7 @@ export class PostgresStorage implements StorageAdapter {
         // may still have committed it (no client can know): say so, so a caller reads the
         // stream (or relies on event ids) before appending again.
         const failure = this.#storageError(error, "append (if the connection was lost at COMMIT, the append may have committed: read the stream before retrying)");
+        this.#committing = this.#committed;
         for (const append of batch) append.reject(failure);
         continue;
       }
@@ -298,7 +301,14 @@ export class PostgresStorage implements StorageAdapter {
     if (this.#closed) return;
     try {
       const client = await this.#pool.connect();
-      client.on("notification", () => this.#notify());
+      // The payload is the head the committing writer left. Up to the head of this
+      // storage's own latest transaction there is nothing to tell: its store takes in its
+      // own appends, and reads what others committed before them (they committed first:
+      // the lock orders them), so the notification, which may come before our COMMIT's
+      // answer, would only make it read them twice.
+      client.on("notification", (message) => {
+        if (!(Number(message.payload) <= Math.max(this.#committed, this.#committing))) this.#notify();
+      });
       client.on("error", () => {
         // The LISTEN connection died: drop it, let the poll carry on, listen again soon.
         client.release(true);
