@@ -3,14 +3,14 @@
  *
  * - `nodejs-order-book` (npm), matching only, in memory: the same commands mapped to its
  *   limit / cancel / modify calls (order ids as strings, made before the clock starts);
- * - SQLite in WAL mode (`node:sqlite`, synchronous=FULL) as the event store most people
+ * - SQLite in WAL mode (`node:sqlite`, or `better-sqlite3` on Node 20; synchronous=FULL) as the event store most people
  *   would pick: the very events our engine produced for the workload are appended to an
  *   events table with the (stream, version) uniqueness an event store needs. One
  *   transaction per 1,000 commands is our `durable` mode's durability (acknowledged after
  *   the covering sync); one transaction per command is `sync`'s. SQLite only appends;
  *   our figures include the matching.
  */
-import type { DatabaseSync } from "node:sqlite";
+import { type SqliteDatabase, sqliteDriver } from "../../src/adapter/sqlite/driver.ts";
 import { OrderBook as PeerOrderBook } from "nodejs-order-book";
 import { OrderBookEngine, type Workload } from "../../src/orderbook/index.ts";
 import { newHistogram, type Percentiles, percentiles } from "./stats.ts";
@@ -106,24 +106,18 @@ export async function workloadEvents(workload: Workload): Promise<{ rows: EventR
   return { rows, commandEnds };
 }
 
-/** `node:sqlite`'s database class, or undefined where the runtime lacks it (Node before 22.5). */
-export async function loadSqlite(): Promise<typeof DatabaseSync | undefined> {
-  try {
-    return (await import("node:sqlite")).DatabaseSync;
-  } catch {
-    return undefined;
-  }
-}
+/** An SQLite driver: node:sqlite, or better-sqlite3 on Node 20 (the SQLite adapter's choice). */
+export const loadSqlite = sqliteDriver;
 
 /** Appends the workload's events to SQLite, committing every `commandsPerCommit` commands. */
 export function benchSqlite(
-  Database: typeof DatabaseSync,
+  driver: { name: string; open(path: string, timeoutMs: number): SqliteDatabase },
   events: { rows: EventRow[]; commandEnds: Int32Array },
   directory: string,
   commandsPerCommit: number,
   limit = Infinity,
 ): PeerResult {
-  const database = new Database(`${directory}/events-${commandsPerCommit}.sqlite`);
+  const database = driver.open(`${directory}/events-${commandsPerCommit}.sqlite`, 5000);
   database.exec(`
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = FULL;
@@ -152,8 +146,8 @@ export function benchSqlite(
   database.close();
   return {
     system: commandsPerCommit === 1
-      ? "SQLite WAL mode, commit per command (sync)"
-      : `SQLite WAL mode, commit per ${commandsPerCommit.toLocaleString("en")} commands (durable)`,
+      ? `SQLite WAL mode, commit per command (sync; ${driver.name})`
+      : `SQLite WAL mode, commit per ${commandsPerCommit.toLocaleString("en")} commands (durable; ${driver.name})`,
     commands,
     ordersPerSecond: Math.round(commands / seconds),
   };

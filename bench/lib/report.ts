@@ -65,7 +65,7 @@ export function markdown(results: BenchResults): string {
   const ourSync = results.modes.find((mode) => mode.mode === "sync")!;
   out.push(`\n**Event-store append, same events: eventfold (whole engine) vs SQLite WAL mode (append only)**`);
   out.push(table(["system", "commands", "orders/s", "eventfold at the same durability", "ratio"], results.peers.filter((p) => p.system.startsWith("SQLite")).map((peer) => {
-    const ours = peer.system.includes("(sync)") ? ourSync : durable;
+    const ours = peer.system.includes("(sync") ? ourSync : durable;
     return [peer.system, integer(peer.commands), rate(peer.ordersPerSecond), `${ours.mode}: ${rate(ours.ordersPerSecond)}`, ratio(ours.ordersPerSecond, peer.ordersPerSecond)];
   })));
   out.push(`\n**Fixed offered rate, durable mode, ${durable.workload}** (latency from each command's intended start)`);
