@@ -97,7 +97,7 @@ export class PostgresStorage implements StorageAdapter {
     this.snapshots = new PostgresSnapshotStore(this.#pool, schema, () => this.#storageError);
   }
 
-  /** Runs `work`; a failure becomes a StorageError naming the database. */
+  /** A failure while `doing` something, as a StorageError naming the database (a StorageError is kept as it is). */
   #storageError = (error: unknown, doing: string): StorageError => {
     if (error instanceof StorageError) return error;
     const message = (error as Error)?.message ?? String(error);

@@ -131,7 +131,7 @@ export class SqliteStorage implements StorageAdapter {
         }
         db.exec("commit");
       } catch (error) {
-        db.exec("rollback");
+        rollback(db);
         throw error;
       }
       const sql: Statements = {
@@ -170,8 +170,11 @@ export class SqliteStorage implements StorageAdapter {
   }
 
   appendShared(streamId: string, expected: ExpectedVersion, records: StoredRecord[]): Promise<number> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#closed) return Promise.reject(new ClosedError("SQLite storage"));
+    try {
+      this.#database(); // refused before open, after close, or once failed: not left to the flush
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       this.#pending.push({ streamId, expected, records, resolve, reject });
       if (!this.#flushScheduled) {
@@ -202,9 +205,7 @@ export class SqliteStorage implements StorageAdapter {
           for (const record of sequenced.records) sql.insert.run(...recordColumns(record));
           db.exec("commit");
         } catch (error) {
-          try {
-            db.exec("rollback");
-          } catch { /* SQLite already rolled back (an I/O error or a full disk does) */ }
+          rollback(db);
           throw error;
         }
       } catch (error) {
@@ -297,6 +298,13 @@ export class SqliteStorage implements StorageAdapter {
       this.#db = undefined;
     }
   }
+}
+
+/** Ends the open transaction, if SQLite has not already (an I/O error or a full disk rolls back itself). */
+function rollback(db: SqliteDatabase): void {
+  try {
+    db.exec("rollback");
+  } catch { /* nothing left to roll back: the error that brought us here is the one to report */ }
 }
 
 /** Snapshots beside the log, one row per stream (upserted). */
