@@ -113,6 +113,8 @@ export class EventStore<E extends Event = Event> {
   #wakeAppended: (() => void)[] = [];
   readonly #shared: boolean;
   #catchingUp: Promise<void> = Promise.resolve();
+  /** Catch-ups queued or running (#takeIn). */
+  #catchUps = 0;
   #unwatch?: () => void;
   #head = 0;
   #state: "new" | "opening" | "open" | "closed" = "new";
@@ -273,6 +275,12 @@ export class EventStore<E extends Event = Event> {
     // records' positions and versions, so they double as the recorded events.
     const recorded = records as unknown as RecordedEvent<E>[];
     const result = { streamVersion: recorded.at(-1)!.streamVersion, firstPosition: recorded[0]!.position, position, events: recorded };
+    if (this.#catchUps === 0 && this.#head + 1 === recorded[0]!.position && this.#state === "open") {
+      // Nothing is being caught up and ours come next (the usual case: a log answers its
+      // appends in position order): take them in now, without a turn of the event loop.
+      this.#admit(recorded);
+      return result;
+    }
     try {
       await this.#takeIn(position, records);
     } catch {
@@ -301,7 +309,8 @@ export class EventStore<E extends Event = Event> {
 
   /** catchUp, given this store's own just-committed `own` records (not read back from the log). */
   #takeIn(position: number | undefined, own?: StoredRecord[]): Promise<void> {
-    const next = this.#catchingUp.then(() => this.#catchUpTo(position, own));
+    this.#catchUps++;
+    const next = this.#catchingUp.then(() => this.#catchUpTo(position, own)).finally(() => this.#catchUps--);
     this.#catchingUp = next.catch(() => {});
     return next;
   }
@@ -321,16 +330,19 @@ export class EventStore<E extends Event = Event> {
       }
       // Our own records were validated when appended (toRecord): they are recorded events
       // already, as on the file WAL's path; what others wrote is decoded and validated.
-      const mine = records === own;
-      for (const record of records) {
-        const event = mine ? record as RecordedEvent<E> : this.events.decode(record);
-        this.#index.add(event.streamId, event.position, 1);
-        this.#head = event.position;
-        this.buffer.push(event);
-        if (this.#projections.length > 0) this.#project(event);
-      }
-      if (this.#wakeAppended.length > 0) this.#wake();
+      this.#admit(records === own ? records as RecordedEvent<E>[] : records.map((record) => this.events.decode(record)));
     }
+  }
+
+  /** Takes in the log's next events: index, head, buffer, inline projections, subscriptions. */
+  #admit(events: readonly RecordedEvent<E>[]): void {
+    for (const event of events) {
+      this.#index.add(event.streamId, event.position, 1);
+      this.#head = event.position;
+      this.buffer.push(event);
+      if (this.#projections.length > 0) this.#project(event);
+    }
+    if (this.#wakeAppended.length > 0) this.#wake();
   }
 
   /** Resolves once every event up to `position` (default: the head) is durable. */

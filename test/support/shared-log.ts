@@ -130,4 +130,43 @@ export function sharedLogSuite(name: string, fresh: () => Promise<SharedLog>): v
     await b.close();
     await log.remove();
   });
+
+  test(`${name}: appends committed together are checked one by one, in order: a refused one moves nothing`, async () => {
+    const log = await fresh();
+    const store = await openStore(log);
+    await store.append("t", [noted(0), noted(1)]);
+    // Made in one turn, so the log commits them together (one group).
+    const results = await Promise.allSettled([
+      store.append("s", [noted(2)], { expectedVersion: "no_stream" }),
+      store.append("s", [noted(3)], { expectedVersion: 5 }),
+      store.append("s", [noted(4), noted(5)], { expectedVersion: 1 }),
+      store.append("t", [noted(6)], { expectedVersion: "no_stream" }),
+      store.append("s", [noted(7)], { expectedVersion: "stream_exists" }),
+      store.append("u", [noted(8)], { expectedVersion: "stream_exists" }),
+      store.append("t", [noted(9)]),
+    ]);
+    const outcome = results.map((result) =>
+      result.status === "fulfilled" ? [result.value.firstPosition, result.value.streamVersion]
+      : result.reason instanceof ConcurrencyError ? `refused at ${result.reason.actual}` : result.reason
+    );
+    assert.deepEqual(outcome, [[3, 1], "refused at 1", [4, 3], "refused at 2", [6, 4], "refused at 0", [7, 3]]);
+    const all = await store.readAll();
+    assert.deepEqual(all.map((event) => [event.position, event.streamId, event.streamVersion, event.data.n]), [
+      [1, "t", 1, 0], [2, "t", 2, 1], [3, "s", 1, 2], [4, "s", 2, 4], [5, "s", 3, 5], [6, "s", 4, 7], [7, "t", 3, 9],
+    ]);
+    await store.close();
+    await log.remove();
+  });
+
+  test(`${name}: appends made without waiting commit in the order made, however the log groups them`, async () => {
+    const log = await fresh();
+    const store = await openStore(log);
+    const made = Array.from({ length: 300 }, (_, n) => store.append(n % 3 === 0 ? "a" : "b", [noted(n)]));
+    const positions = (await Promise.all(made)).map((result) => result.position);
+    assert.deepEqual(positions, Array.from({ length: 300 }, (_, n) => n + 1));
+    const a = await store.readStream("a");
+    assert.deepEqual(a.map((event) => event.data.n), Array.from({ length: 100 }, (_, i) => 3 * i));
+    await store.close();
+    await log.remove();
+  });
 }

@@ -8,19 +8,22 @@
  * advisory lock before it picks positions, and holds it until it commits, so positions
  * commit in order and a reader that sees position p has already seen every lower one.
  * Expected versions are checked under that lock (exact), and `(stream_id, stream_version)`
- * is unique besides. Group commit: appends waiting while a transaction runs go into the
- * next one together (one round of inserts, one COMMIT); each is still all or nothing and
- * a conflict refuses only its own append.
+ * is unique besides. Group commit: the appends made in one turn of the event loop go
+ * together into one call of the schema's `append_batch` function (one statement, its own
+ * transaction: one round trip, one COMMIT); each is still all or nothing and a conflict
+ * refuses only its own append.
  */
 import pg from "pg";
-import { ClosedError, StorageError } from "../../core/errors.ts";
+import { setImmediate } from "node:timers";
+import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
 import type { StoredRecord } from "../../core/events.ts";
 import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
 import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { postgresSchema, SCHEMA_VERSION } from "./schema.ts";
-import { EVENT_COLUMNS, recordOfRow, recordRow } from "../sql/rows.ts";
-import { type PendingAppend, sequenceBatch } from "../sql/batch.ts";
+import { recordOfRow } from "../sql/rows.ts";
+import { numberArray, textArray } from "./literals.ts";
+import type { PendingAppend } from "../sql/batch.ts";
 
 export { PostgresProjection, postgresProjection, type PostgresProjectionOptions } from "./projection.ts";
 
@@ -39,6 +42,10 @@ export interface PostgresOptions {
 }
 
 type Row = Record<string, unknown>;
+/** How append_batch takes an expected version that is not a number (schema.ts). */
+const EXPECTED_CODE: Record<string, number> = { any: -1, no_stream: -2, stream_exists: -3 };
+/** Waiting appends from which, with no statement in flight, the group commit sends two statements (#scheduleFlush). */
+const SPLIT_AT = 64;
 /** A connection or the pool: what runs a query (a node-postgres client). */
 export type Queryable = { query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
 
@@ -61,10 +68,13 @@ export class PostgresStorage implements StorageAdapter {
   readonly #maxBatch: number;
   readonly #pollMs: number;
   #pending: PendingAppend[] = [];
-  #flushing?: Promise<void>;
+  /** The append_batch statements in flight (at most two: see #scheduleFlush). */
+  readonly #flushes = new Set<Promise<void>>();
+  #scheduled = false;
+  #writer?: Promise<pg.PoolClient>;
   #committed = 0;
-  /** The head of the transaction this storage is committing (its notification is its own). */
-  #committing = 0;
+  /** The highest head another writer notified while this storage's appends were in flight. */
+  #noticed = 0;
   #closed = false;
   #listener?: pg.PoolClient;
   #listenReady?: Promise<void>;
@@ -180,69 +190,125 @@ export class PostgresStorage implements StorageAdapter {
     if (this.#closed) return Promise.reject(new ClosedError("PostgreSQL storage"));
     return new Promise((resolve, reject) => {
       this.#pending.push({ streamId, expected, records, resolve, reject });
-      this.#startFlush();
+      this.#scheduleFlush();
     });
   }
 
-  #startFlush(): void {
-    this.#flushing ??= this.#flush().finally(() => {
-      this.#flushing = undefined;
-      // Appends made after #flush saw an empty queue, but before this ran, found
-      // #flushing still set and did not start one: start it for them.
-      if (this.#pending.length > 0) this.#startFlush();
-    });
-  }
-
-  /** Group commit: one transaction at a time, each taking every append waiting for it. */
-  async #flush(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, this.#maxBatch);
-      let sequenced;
-      try {
-        // Four round trips: BEGIN with the lock; the head and the batch's streams' versions
-        // (read after the lock: a statement's snapshot is taken when it starts); the insert
-        // with its notification; COMMIT.
-        sequenced = await this.#transaction(async (sql) => {
-          const streams = [...new Set(batch.map((append) => append.streamId))];
-          // One max() per stream, each a descent of the (stream_id, stream_version) index (a
-          // GROUP BY over `any` would scan every event of those streams).
-          const { rows: found } = await sql.query(
-            `select null::text as stream_id, coalesce(max(position), 0) as version from "${this.schema}".events
-             union all
-             select id, (select max(stream_version) from "${this.schema}".events where stream_id = id) from unnest($1::text[]) as s(id)`,
-            [streams],
-          );
-          const versions = new Map<string | null, number>(found.map((row) => [row.stream_id as string | null, Number(row.version ?? 0)]));
-          const sequenced = sequenceBatch(batch, versions.get(null)!, (streamId) => versions.get(streamId)!);
-          if (sequenced.records.length > 0) {
-            // The batch as one JSON document (one JSON.stringify here, one parse there: an
-            // array parameter per column costs an escaping pass per value in the client).
-            // The notification is told at COMMIT to every listener (other processes' stores catch up).
-            await sql.query(
-              `with inserted as (
-                 insert into "${this.schema}".events (${EVENT_COLUMNS})
-                 select ${EVENT_COLUMNS} from json_to_recordset($1::json) as r(position bigint, stream_id text,
-                   stream_version int, type text, schema_version int, data json, metadata json, timestamp float8)
-               )
-               select pg_notify($2, $3)`,
-              [JSON.stringify(sequenced.records.map(recordRow)), this.#channel, String(sequenced.head)],
-            );
-          }
-          this.#committing = sequenced.head;
-          return sequenced;
-        }, `begin; select pg_advisory_xact_lock(hashtext('eventfold log ${this.schema}'))`);
-      } catch (error) {
-        // None of this batch is acknowledged. Had the connection died at COMMIT, the server
-        // may still have committed it (no client can know): say so, so a caller reads the
-        // stream (or relies on event ids) before appending again.
-        const failure = this.#storageError(error, "append (if the connection was lost at COMMIT, the append may have committed: read the stream before retrying)");
-        this.#committing = this.#committed;
-        for (const append of batch) append.reject(failure);
-        continue;
+  /**
+   * Group commit: at the next turn of the event loop (so a burst of appends goes together),
+   * the waiting appends become one `append_batch` statement on the log's writer
+   * connection, if fewer than two are in flight there. The second is sent while the first
+   * runs: the server starts it the moment the first commits, while this side takes in the
+   * first one's acknowledgements (one connection keeps them in order).
+   */
+  #scheduleFlush(): void {
+    if (this.#scheduled || this.#flushes.size >= 2 || this.#pending.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      while (this.#flushes.size < 2 && this.#pending.length > 0) {
+        // With none in flight, a large group goes as two statements: the second runs while
+        // the first one's appends are answered, and their next appends form the third.
+        const share = this.#flushes.size === 0 && this.#pending.length >= SPLIT_AT ? Math.ceil(this.#pending.length / 2) : this.#pending.length;
+        const flush = this.#flush(this.#pending.splice(0, Math.min(share, this.#maxBatch))).finally(() => {
+          this.#flushes.delete(flush);
+          this.#tellNoticed();
+          this.#scheduleFlush();
+        });
+        this.#flushes.add(flush);
       }
-      this.#committed = Math.max(this.#committed, sequenced.head);
-      sequenced.settle();
+    });
+  }
+
+  /** Commits `batch` (one statement, its own transaction) and answers its appends. */
+  async #flush(batch: PendingAppend[]): Promise<void> {
+    const records: StoredRecord[] = [];
+    const rowAppends: number[] = [];
+    const rowOffsets: number[] = [];
+    const rowStreams: string[] = [];
+    batch.forEach((append, i) => {
+      append.records.forEach((record, k) => {
+        records.push(record);
+        rowAppends.push(i + 1);
+        rowOffsets.push(k + 1);
+        rowStreams.push(append.streamId);
+      });
+    });
+    let answer: string[];
+    try {
+      const writer = await this.#writerConnection();
+      const { rows: [row] } = await writer.query({
+        // Named: parsed and planned once per connection.
+        name: `eventfold_append_${this.schema}`,
+        text: `select "${this.schema}".append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) as answer`,
+        values: [
+          textArray(batch.map((append) => append.streamId)),
+          numberArray(batch.map((append) => EXPECTED_CODE[append.expected as string] ?? append.expected as number)),
+          numberArray(batch.map((append) => append.records.length)),
+          numberArray(rowAppends),
+          numberArray(rowOffsets),
+          textArray(rowStreams),
+          textArray(records.map((record) => record.type)),
+          numberArray(records.map((record) => record.schemaVersion)),
+          JSON.stringify(records.map((record) => record.data)),
+          JSON.stringify(records.map((record) => record.metadata ?? null)),
+          numberArray(records.map((record) => record.timestamp)),
+          this.#channel,
+        ],
+      });
+      answer = row!.answer as string[];
+    } catch (error) {
+      // None of this batch is acknowledged. Had the connection died at COMMIT, the server
+      // may still have committed it (no client can know): say so, so a caller reads the
+      // stream (or relies on event ids) before appending again.
+      const failure = this.#storageError(error, "append (if the connection was lost at COMMIT, the append may have committed: read the stream before retrying)");
+      for (const append of batch) append.reject(failure);
+      return;
     }
+    // The statement committed: give the records the positions and versions it gave them,
+    // then answer the appends (all of them numbered first: an answered caller may look).
+    let position = Number(answer[0]);
+    const lasts = new Array<number>(batch.length);
+    batch.forEach((append, i) => {
+      let version = Number(answer[i + 1]);
+      if (version < 0) return;
+      for (const record of append.records) {
+        record.position = ++position;
+        record.streamVersion = ++version;
+      }
+      lasts[i] = position;
+    });
+    this.#committed = Math.max(this.#committed, position);
+    batch.forEach((append, i) => {
+      if (lasts[i] !== undefined) append.resolve(lasts[i]);
+      else append.reject(new ConcurrencyError(append.streamId, append.expected, -1 - Number(answer[i + 1])));
+    });
+  }
+
+  /** Wakes the store for what another writer committed past our appends while they were in flight. */
+  #tellNoticed(): void {
+    if (this.#noticed <= this.#committed) return;
+    this.#noticed = 0;
+    // A turn later: once the store has taken in its own appends (else it would read them).
+    setImmediate(() => this.#notify());
+  }
+
+  /** The connection appends go through (one, so they reach the server in the order made). */
+  #writerConnection(): Promise<pg.PoolClient> {
+    if (this.#writer) return this.#writer;
+    const writer = this.#pool.connect().then((client) => {
+      client.on("error", () => {
+        // Its queries reject with the error; the next append takes a new connection.
+        if (this.#writer !== writer) return;
+        this.#writer = undefined;
+        client.release(true);
+      });
+      return client;
+    });
+    writer.catch(() => {
+      if (this.#writer === writer) this.#writer = undefined;
+    });
+    return this.#writer = writer;
   }
 
   get #channel(): string {
@@ -301,13 +367,15 @@ export class PostgresStorage implements StorageAdapter {
     if (this.#closed) return;
     try {
       const client = await this.#pool.connect();
-      // The payload is the head the committing writer left. Up to the head of this
-      // storage's own latest transaction there is nothing to tell: its store takes in its
-      // own appends, and reads what others committed before them (they committed first:
-      // the lock orders them), so the notification, which may come before our COMMIT's
-      // answer, would only make it read them twice.
+      // The payload is the head the committing writer left. Up to this storage's own
+      // latest commit there is nothing to tell: its store took in its own appends, and read
+      // what others committed before them. While its appends are in flight a notification
+      // may be theirs (it can come before the statement's answer) or another writer's: it
+      // is kept until they are answered, then told if it is past them (#flush).
       client.on("notification", (message) => {
-        if (!(Number(message.payload) <= Math.max(this.#committed, this.#committing))) this.#notify();
+        const head = Number(message.payload);
+        if (this.#flushes.size > 0) this.#noticed = Math.max(this.#noticed, head);
+        else if (!(head <= this.#committed)) this.#notify();
       });
       client.on("error", () => {
         // The LISTEN connection died: drop it, let the poll carry on, listen again soon.
@@ -329,7 +397,10 @@ export class PostgresStorage implements StorageAdapter {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    while (this.#flushing) await this.#flushing;
+    // Appends made before close are committed (or fail) first.
+    while (this.#flushes.size > 0 || this.#pending.length > 0) {
+      await (this.#flushes.size > 0 ? Promise.all(this.#flushes) : new Promise((done) => setImmediate(done)));
+    }
     this.#closed = true;
     clearInterval(this.#poll);
     this.#watchers.clear();
@@ -337,6 +408,9 @@ export class PostgresStorage implements StorageAdapter {
       await this.#listenReady;
       this.#listener?.release();
       this.#listener = undefined;
+      const writer = this.#writer;
+      this.#writer = undefined;
+      (await writer?.catch(() => undefined))?.release();
       await this.#pool.end();
     } catch (error) {
       throw this.#storageError(error, "close");

@@ -1,6 +1,7 @@
 /**
  * Group commit for the SQL adapters: the appends waiting for one transaction, checked and
- * numbered under the log's write lock. Each append is all or nothing: a stream at another
+ * numbered under the log's write lock (here for SQLite; PostgreSQL does the same in its
+ * append_batch function, schema.ts). Each append is all or nothing: a stream at another
  * version than expected refuses that append only, the others go on.
  */
 import { ConcurrencyError } from "../../core/errors.ts";

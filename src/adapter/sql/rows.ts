@@ -34,17 +34,3 @@ export function recordOfRow(row: Record<string, unknown>): StoredRecord {
     timestamp: Number(row.timestamp),
   };
 }
-
-/** A record as a row object with the columns' names (data and metadata stay JSON values). */
-export function recordRow(record: StoredRecord): Record<string, unknown> {
-  return {
-    position: record.position,
-    stream_id: record.streamId,
-    stream_version: record.streamVersion,
-    type: record.type,
-    schema_version: record.schemaVersion,
-    data: record.data,
-    metadata: record.metadata ?? null,
-    timestamp: record.timestamp,
-  };
-}
