@@ -151,7 +151,7 @@ export function sharedLogSuite(name: string, fresh: () => Promise<SharedLog>): v
     );
     assert.deepEqual(outcome, [[3, 1], "refused at 1", [4, 3], "refused at 2", [6, 4], "refused at 0", [7, 3]]);
     const all = await store.readAll();
-    assert.deepEqual(all.map((event) => [event.position, event.streamId, event.streamVersion, event.data.n]), [
+    assert.deepEqual(all.map((event) => [event.position, event.streamId, event.streamVersion, (event.data as { n: number }).n]), [
       [1, "t", 1, 0], [2, "t", 2, 1], [3, "s", 1, 2], [4, "s", 2, 4], [5, "s", 3, 5], [6, "s", 4, 7], [7, "t", 3, 9],
     ]);
     await store.close();
@@ -165,7 +165,7 @@ export function sharedLogSuite(name: string, fresh: () => Promise<SharedLog>): v
     const positions = (await Promise.all(made)).map((result) => result.position);
     assert.deepEqual(positions, Array.from({ length: 300 }, (_, n) => n + 1));
     const a = await store.readStream("a");
-    assert.deepEqual(a.map((event) => event.data.n), Array.from({ length: 100 }, (_, i) => 3 * i));
+    assert.deepEqual(a.map((event) => (event.data as { n: number }).n), Array.from({ length: 100 }, (_, i) => 3 * i));
     await store.close();
     await log.remove();
   });
