@@ -15,9 +15,11 @@ export function postgresSchema(schema: string): string[] {
     `create table if not exists ${s}.schema_version (version int not null)`,
     // position: the global order, assigned under the log's advisory lock, so gap-free.
     // data and metadata are json (not jsonb): stored as written, keys in their order.
+    // stream_id compares bytewise ("C"): a stream is found by equality, never sorted, and
+    // a locale's collation would make every index step on it slower.
     `create table if not exists ${s}.events (
       position bigint primary key,
-      stream_id text not null,
+      stream_id text collate "C" not null,
       stream_version int not null,
       type text not null,
       schema_version int not null,
