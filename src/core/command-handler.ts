@@ -13,6 +13,7 @@ import type { Event, RecordedEvent } from "./events.ts";
 import { type Schema, validateWith } from "./events.ts";
 import type { AppendResult, EventStore } from "./event-store.ts";
 import type { SnapshotStore } from "./snapshots.ts";
+import { acknowledgesDurable } from "./storage.ts";
 
 /** When and how the command handler snapshots a stream's state. */
 export interface SnapshotPolicy<S> {
@@ -320,8 +321,7 @@ export class CommandHandler<C, S, E extends Event> {
   }
 
   #acknowledge(position: number): Promise<void> | void {
-    const mode = this.#store.durability;
-    if (mode === "durable" || mode === "sync") return this.#store.durable(position);
+    if (acknowledgesDurable(this.#store.durability)) return this.#store.durable(position);
   }
 }
 

@@ -16,7 +16,7 @@ import {
 import type { Event, EventRegistry, RecordedEvent, StoredRecord } from "./events.ts";
 import { DEFAULT_BUFFER_SIZE, EventBuffer } from "./event-buffer.ts";
 import { StreamIndex } from "./stream-index.ts";
-import { type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type StorageAdapter } from "./storage.ts";
+import { acknowledgesDurable, type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type StorageAdapter } from "./storage.ts";
 import { Subscription, type SubscriptionOptions } from "./subscription.ts";
 import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import { releaseAndThrow } from "./release.ts";
@@ -244,14 +244,47 @@ export class EventStore<E extends Event = Event> {
 
   /**
    * Appends and acknowledges by the storage's durability mode: after the covering
-   * fdatasync in `durable` and `sync`, at once in `async` and `memory`.
+   * fdatasync in `durable` and `sync`, after it and the replica's acknowledgement in
+   * `replicated`, at once in `async` and `memory`.
    */
   async append(streamId: string, events: readonly E[], options?: AppendOptions): Promise<AppendResult<E>> {
     if (this.#shared) return await this.#appendShared(streamId, events, options);
     const result = this.enqueue(streamId, events, options);
-    const mode = this.storage.durability;
-    if (mode === "durable" || mode === "sync") await this.storage.whenDurable(result.position);
+    if (acknowledgesDurable(this.storage.durability)) await this.storage.whenDurable(result.position);
     return result;
+  }
+
+  /**
+   * Appends records another log already numbered and stamped (a follower applying its
+   * primary's log): each must be the log's next position and its stream's next version.
+   * They are decoded and validated like replayed records; on any error nothing is
+   * appended. Returns them as recorded events. Synchronous, like `enqueue`.
+   */
+  appendReplicated(records: readonly StoredRecord[]): RecordedEvent<E>[] {
+    if (this.#state !== "open") this.#assertOpen();
+    if (this.#shared) throw new StorageError(`${this.storage.name} storage is shared: it has its own writers`);
+    const versions = new Map<string, number>();
+    const events = records.map((record, i) => {
+      const version = versions.get(record.streamId) ?? this.#index.version(record.streamId);
+      if (record.position !== this.#head + 1 + i || record.streamVersion !== version + 1) {
+        throw new StorageError(
+          `replicated record ${record.streamId}@${record.streamVersion} at position ${record.position} does not follow ` +
+            `position ${this.#head + i} (the stream is at version ${version})`,
+        );
+      }
+      versions.set(record.streamId, version + 1);
+      return this.events.decode(record);
+    });
+    if (events.length === 0) return events;
+    this.storage.append(records);
+    // Committed in runs of one stream, as the index keeps them.
+    for (let start = 0; start < events.length;) {
+      let end = start + 1;
+      while (end < events.length && events[end]!.streamId === events[start]!.streamId) end++;
+      this.#commit(events[start]!.streamId, events.slice(start, end));
+      start = end;
+    }
+    return events;
   }
 
   /**
@@ -439,7 +472,7 @@ export class EventStore<E extends Event = Event> {
     checkSubscriptionOptions(options);
     const subscription = new Subscription<E>(this, handler, {
       from: options.from ?? this.#head + 1,
-      durableOnly: options.durableOnly ?? this.storage.durability === "durable",
+      durableOnly: options.durableOnly ?? (this.storage.durability === "durable" || this.storage.durability === "replicated"),
       onError: options.onError,
     }, () => this.#subscriptions.delete(subscription));
     this.#subscriptions.add(subscription);

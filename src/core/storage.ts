@@ -15,8 +15,15 @@ import type { SnapshotStore } from "./snapshots.ts";
  * - `async`: acknowledged when enqueued; a crash loses at most the group-commit window.
  * - `durable`: acknowledged after the fdatasync that covers the record has returned.
  * - `sync`: one fdatasync per append before acknowledging (the slow baseline).
+ * - `replicated`: acknowledged after the local fdatasync and the replica's acknowledgement
+ *   (a JetStream stream's quorum): a lost machine loses nothing acknowledged.
  */
-export type DurabilityMode = "memory" | "async" | "durable" | "sync";
+export type DurabilityMode = "memory" | "async" | "durable" | "sync" | "replicated";
+
+/** Whether appends in `mode` are acknowledged only once durable (`whenDurable`). */
+export function acknowledgesDurable(mode: DurabilityMode): boolean {
+  return mode === "durable" || mode === "sync" || mode === "replicated";
+}
 
 /** What the stream's version must be for an append: `no_stream`, `stream_exists`, `any`, or an exact version. */
 export type ExpectedVersion = "no_stream" | "stream_exists" | "any" | number;

@@ -16,10 +16,11 @@ import type { SnapshotStore } from "../core/snapshots.ts";
 import { CodecTable } from "./codec.ts";
 import { withFaults } from "./faults.ts";
 import type { FileHandle, FileSystem } from "./file-system.ts";
-import { joinPath, makeDirectoryDurably, namingFiles } from "./file-system.ts";
+import { joinPath, makeDirectoryDurably, namingFiles, writeFileAtomically } from "./file-system.ts";
 import { acquireLock } from "./lock.ts";
 import { releaseAndThrow } from "../core/release.ts";
-import { checkRecord, newPlan, paddedLength, RecordDecoder, RecordEncoder } from "./record-format.ts";
+import { checkRecord, newPlan, paddedLength, recordContinues, RecordDecoder, RecordEncoder } from "./record-format.ts";
+import { crc32c } from "./crc32c.ts";
 import { recover, type Recovered, type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
 import {
   CONTROL_SLOTS,
@@ -51,6 +52,9 @@ export interface WalRuntime {
   /** Starts the writer thread. */
   spawnWriter: SpawnWriter;
 }
+
+/** The file holding the replication term (readTerm). */
+const TERM_FILE = "replication.term";
 
 interface Waiter {
   position: number;
@@ -385,16 +389,8 @@ export class WalStorage implements StorageAdapter {
       const start = segment.sparse[k];
       const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
       const end = endK < segment.sparse.length ? segment.sparse[endK] : segment.bytes;
-      const bytes = new Uint8Array(end - start);
+      const bytes = this.#readSegment(segment, start, end);
       const path = joinPath(this.directory, segment.name);
-      let reader = this.#readers.get(segment.name);
-      if (reader === undefined) {
-        reader = this.#fs.openRead(path);
-        this.#readers.set(segment.name, reader);
-      }
-      if (reader.readAt(bytes, start) !== bytes.length) {
-        throw new StorageError("WAL segment is shorter than its index", { file: path, offset: start });
-      }
       const view = new DataView(bytes.buffer);
       let offset = 0;
       for (let p = segment.firstPosition + k * SPARSE_EVERY; p <= last; p++) {
@@ -408,6 +404,111 @@ export class WalStorage implements StorageAdapter {
       position = last + 1;
     }
     return result;
+  }
+
+  /**
+   * The records `from..to` as they are in the segment files (docs/wal-format.md: each
+   * padded to 8 bytes, its CRC32C filled in), one after the other: what a replica is sent.
+   * Only written records can be read: wait for `whenDurable(to)` first.
+   */
+  async readEncoded(from: number, to: number): Promise<Uint8Array> {
+    if (this.#state === "closed") throw new ClosedError("WAL storage");
+    if (from < 1 || to > this.durablePosition()) {
+      throw new StorageError(`encoded records ${from}..${to} are not all written (durable up to ${this.durablePosition()})`);
+    }
+    const pieces: Uint8Array[] = [];
+    let total = 0;
+    for (let position = from; position <= to;) {
+      const segment = this.#segmentOf(position);
+      const last = Math.min(to, segment.firstPosition + segment.records - 1);
+      const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
+      const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
+      const start = segment.sparse[k]!;
+      const bytes = this.#readSegment(segment, start, endK < segment.sparse.length ? segment.sparse[endK]! : segment.bytes);
+      // Walk the lengths from the sparse entry to the records wanted.
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      let offset = 0;
+      let begin = 0;
+      for (let p = segment.firstPosition + k * SPARSE_EVERY; p <= last; p++) {
+        if (p === position) begin = offset;
+        offset += paddedLength(view.getUint32(offset + 4, true));
+      }
+      pieces.push(bytes.subarray(begin, offset));
+      total += offset - begin;
+      position = last + 1;
+    }
+    if (pieces.length === 1) return pieces[0]!;
+    const joined = new Uint8Array(total);
+    let at = 0;
+    for (const piece of pieces) {
+      joined.set(piece, at);
+      at += piece.length;
+    }
+    return joined;
+  }
+
+  /**
+   * Decodes records in the form `readEncoded` gives them (another log's, sent by a
+   * replica), checking each one's frame and CRC32C, into its appends (each whole, as the
+   * records' flags say). Throws StorageError naming the first record that does not check.
+   */
+  decodeEncoded(bytes: Uint8Array): StoredRecord[][] {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const decoder = new RecordDecoder(this.#codecs);
+    const appends: StoredRecord[][] = [];
+    let append: StoredRecord[] = [];
+    for (let offset = 0; offset < bytes.length;) {
+      const length = checkRecord(bytes, view, offset, bytes.length);
+      if (typeof length !== "number") throw new StorageError(`replicated record at byte ${offset} does not check (${length})`);
+      append.push(decoder.decode(bytes, view, offset));
+      if (!recordContinues(view, offset)) {
+        appends.push(append);
+        append = [];
+      }
+      offset += paddedLength(length);
+    }
+    if (append.length > 0) throw new StorageError("replicated records end inside an append");
+    return appends;
+  }
+
+  /**
+   * The replication term this log last wrote under (0 if it never was a primary): kept in
+   * `replication.term` beside the segments (CRC32C, then the term as a u64), so a
+   * deposed primary that restarts knows it was not the newest.
+   */
+  readTerm(): number {
+    const path = joinPath(this.directory, TERM_FILE);
+    if (!this.#fs.exists(path)) return 0;
+    const bytes = this.#fs.readFile(path);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.length !== 12 || view.getUint32(0, true) !== crc32c(bytes, 4)) {
+      throw new StorageError("the replication term file does not check", { file: path });
+    }
+    return Number(view.getBigUint64(4, true));
+  }
+
+  /** Records (durably: temp file, fsync, rename, directory fsync) that this log now writes under `term`. */
+  writeTerm(term: number): void {
+    const bytes = new Uint8Array(12);
+    const view = new DataView(bytes.buffer);
+    view.setBigUint64(4, BigInt(term), true);
+    view.setUint32(0, crc32c(bytes, 4), true);
+    writeFileAtomically(this.#fs, this.directory, TERM_FILE, bytes);
+  }
+
+  /** Bytes `start..end` of a segment file (its reader kept open for the next read). */
+  #readSegment(segment: SegmentIndex, start: number, end: number): Uint8Array {
+    const bytes = new Uint8Array(end - start);
+    const path = joinPath(this.directory, segment.name);
+    let reader = this.#readers.get(segment.name);
+    if (reader === undefined) {
+      reader = this.#fs.openRead(path);
+      this.#readers.set(segment.name, reader);
+    }
+    if (reader.readAt(bytes, start) !== bytes.length) {
+      throw new StorageError("WAL segment is shorter than its index", { file: path, offset: start });
+    }
+    return bytes;
   }
 
   #segmentOf(position: number): SegmentIndex {
