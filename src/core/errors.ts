@@ -9,7 +9,8 @@ export type ErrorCode =
   | "UNKNOWN_STREAM"
   | "STORAGE"
   | "CLOSED"
-  | "PROJECTION";
+  | "PROJECTION"
+  | "FENCED";
 
 /** Base class of every error eventfold throws on purpose. */
 export class EventfoldError extends Error {
@@ -125,5 +126,26 @@ export class ProjectionError extends EventfoldError {
     );
     this.projection = projection;
     this.position = position;
+  }
+}
+
+/**
+ * A replicated log refused an append because another primary appended after the batch
+ * this one expected to follow: this primary was deposed (fencing). It writes no more.
+ */
+export class FencedError extends EventfoldError {
+  /** The log's last sequence, where the append expected `expected`. */
+  readonly actual: number;
+  /** The sequence the append expected to follow. */
+  readonly expected: number;
+  /** `log` is at sequence `actual`, the append expected `expected`. */
+  constructor(log: string, expected: number, actual: number | undefined, options?: { cause?: unknown }) {
+    super(
+      "FENCED",
+      `replicated log ${log} refused an append after sequence ${expected}${actual === undefined ? "" : ` (its last is ${actual})`}: another primary has written to it`,
+      options,
+    );
+    this.expected = expected;
+    this.actual = actual ?? -1;
   }
 }

@@ -53,6 +53,12 @@ export interface WalRuntime {
   spawnWriter: SpawnWriter;
 }
 
+/** A replication term and the primary that claimed it (readTerm). */
+export interface ReplicationTerm {
+  term: number;
+  id: string;
+}
+
 /** The file holding the replication term (readTerm). */
 const TERM_FILE = "replication.term";
 
@@ -472,27 +478,28 @@ export class WalStorage implements StorageAdapter {
   }
 
   /**
-   * The replication term this log last wrote under (0 if it never was a primary): kept in
-   * `replication.term` beside the segments (CRC32C, then the term as a u64), so a
-   * deposed primary that restarts knows it was not the newest.
+   * The replication term this log last wrote under, and the id of the primary that
+   * claimed it (term 0 if it never was a primary): kept in `replication.term` beside the
+   * segments (CRC32C, then JSON), so a deposed primary that restarts knows it is not the
+   * newest.
    */
-  readTerm(): number {
+  readTerm(): ReplicationTerm {
     const path = joinPath(this.directory, TERM_FILE);
-    if (!this.#fs.exists(path)) return 0;
+    if (!this.#fs.exists(path)) return { term: 0, id: "" };
     const bytes = this.#fs.readFile(path);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.length !== 12 || view.getUint32(0, true) !== crc32c(bytes, 4)) {
+    if (bytes.length < 4 || view.getUint32(0, true) !== crc32c(bytes, 4)) {
       throw new StorageError("the replication term file does not check", { file: path });
     }
-    return Number(view.getBigUint64(4, true));
+    return JSON.parse(new TextDecoder().decode(bytes.subarray(4))) as ReplicationTerm;
   }
 
   /** Records (durably: temp file, fsync, rename, directory fsync) that this log now writes under `term`. */
-  writeTerm(term: number): void {
-    const bytes = new Uint8Array(12);
-    const view = new DataView(bytes.buffer);
-    view.setBigUint64(4, BigInt(term), true);
-    view.setUint32(0, crc32c(bytes, 4), true);
+  writeTerm(term: ReplicationTerm): void {
+    const body = new TextEncoder().encode(JSON.stringify({ term: term.term, id: term.id }));
+    const bytes = new Uint8Array(body.length + 4);
+    bytes.set(body, 4);
+    new DataView(bytes.buffer).setUint32(0, crc32c(bytes, 4), true);
     writeFileAtomically(this.#fs, this.directory, TERM_FILE, bytes);
   }
 

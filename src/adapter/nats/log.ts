@@ -1,0 +1,248 @@
+/**
+ * A replicated log on a NATS JetStream stream: one message per batch on the stream's
+ * subject, its header naming the term, the primary and the positions; fencing with
+ * JetStream's expected last sequence, resends dropped by its message-id deduplication;
+ * followers read with an ordered consumer. Client: `@nats-io/transport-node` and
+ * `@nats-io/jetstream` (optional peers), on Node, Deno and Bun.
+ */
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import {
+  DeliverPolicy,
+  type JetStreamClient,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  type StoredMsg,
+} from "@nats-io/jetstream";
+import { FencedError, StorageError } from "../../core/errors.ts";
+import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
+import type { Following, NewBatch, ReplicaBatch, ReplicaLog } from "../../replication/replica-log.ts";
+
+/** Options of `natsLog`. */
+export interface NatsLogOptions {
+  /** NATS server URL(s) (default nats://127.0.0.1:4222). */
+  servers?: string | string[];
+  /** The JetStream stream holding the log (letters, digits, `-` and `_`); created if missing. */
+  stream: string;
+  /** Copies JetStream keeps of each batch, 1-5 (default 1; 3 on a three-node cluster). */
+  replicas?: number;
+  /** Wait this long for a server's answer, and for connecting (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+const TERM = "Eventfold-Term";
+const PRIMARY = "Eventfold-Primary";
+const FIRST = "Eventfold-First";
+const LAST = "Eventfold-Last";
+/** JetStream's error code for a publish whose expected last sequence is not the stream's. */
+const WRONG_LAST_SEQUENCE = 10071;
+
+/** A replicated log on a JetStream stream. Throws ValidationError on bad options. */
+export function natsLog(options: NatsLogOptions): NatsLog {
+  return new NatsLog(options);
+}
+
+/** A replicated log on a JetStream stream (see the module comment). */
+export class NatsLog implements ReplicaLog {
+  readonly name: string;
+  readonly #servers: string[];
+  readonly #stream: string;
+  readonly #subject: string;
+  readonly #replicas: number;
+  readonly #timeoutMs: number;
+  #connection?: NatsConnection;
+  #js?: JetStreamClient;
+  #jsm?: JetStreamManager;
+
+  /** Use `natsLog`. */
+  constructor(options: NatsLogOptions) {
+    const what = "NATS log options";
+    if (typeof options !== "object" || options === null) invalid(what, "", "must be an object");
+    checkKeys(what, options, ["servers", "stream", "replicas", "timeoutMs"]);
+    const servers = options.servers ?? "nats://127.0.0.1:4222";
+    this.#servers = typeof servers === "string" ? [servers] : servers;
+    if (!Array.isArray(this.#servers) || this.#servers.length === 0 || !this.#servers.every((s) => typeof s === "string" && s.length > 0)) {
+      invalid(what, "servers", "must be a URL or a non-empty array of URLs");
+    }
+    if (typeof options.stream !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(options.stream)) {
+      invalid(what, "stream", `must be 1-64 letters, digits, "-" or "_", got ${JSON.stringify(options.stream)}`);
+    }
+    checkInteger(what, "replicas", options.replicas, 1);
+    if ((options.replicas ?? 1) > 5) invalid(what, "replicas", `must be 1-5, got ${options.replicas}`);
+    checkInteger(what, "timeoutMs", options.timeoutMs, 1);
+    this.#stream = options.stream;
+    this.#subject = `eventfold.${options.stream}`;
+    this.#replicas = options.replicas ?? 1;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.name = `nats stream ${options.stream}`;
+  }
+
+  async open(): Promise<void> {
+    if (this.#connection) return;
+    try {
+      // Reconnects for ever: a replicated append waits (up to its own bound) for the
+      // servers to come back rather than failing the connection for good.
+      const connection = await connect({
+        servers: this.#servers,
+        timeout: this.#timeoutMs,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+      });
+      this.#connection = connection;
+      this.#jsm = await jetstreamManager(connection, { timeout: this.#timeoutMs });
+      this.#js = jetstream(connection, { timeout: this.#timeoutMs });
+      await this.#ensureStream();
+    } catch (error) {
+      await this.close().catch(() => {});
+      throw this.#error(error, "open");
+    }
+  }
+
+  async #ensureStream(): Promise<void> {
+    const jsm = this.#jsm!;
+    try {
+      const info = await jsm.streams.info(this.#stream);
+      if (!info.config.subjects?.includes(this.#subject)) {
+        throw new StorageError(`JetStream stream ${this.#stream} exists without the subject ${this.#subject}: not an eventfold log`);
+      }
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
+      await jsm.streams.add({
+        name: this.#stream,
+        subjects: [this.#subject],
+        num_replicas: this.#replicas,
+        // Resends within two minutes are recognised by their message id.
+        duplicate_window: 120_000_000_000,
+      });
+    }
+  }
+
+  async last(): Promise<ReplicaBatch | undefined> {
+    const jsm = this.#ready();
+    try {
+      const { state } = await jsm.streams.info(this.#stream);
+      return state.last_seq === 0 ? undefined : await this.batch(state.last_seq);
+    } catch (error) {
+      throw this.#error(error, "read the last batch");
+    }
+  }
+
+  async batch(sequence: number): Promise<ReplicaBatch> {
+    const jsm = this.#ready();
+    let message: StoredMsg;
+    try {
+      message = await jsm.streams.getMessage(this.#stream, { seq: sequence }) as StoredMsg;
+    } catch (error) {
+      throw this.#error(error, `read batch ${sequence}`);
+    }
+    return this.#batchOf(message.seq, message.header, message.data);
+  }
+
+  async find(position: number): Promise<number | undefined> {
+    const jsm = this.#ready();
+    const { state } = await jsm.streams.info(this.#stream).catch((error) => {
+      throw this.#error(error, "find a position");
+    });
+    // Batches' last positions never decrease: search the first one that reaches `position`.
+    let low = state.first_seq;
+    let high = state.last_seq;
+    if (high === 0 || (await this.batch(high)).last < position) return undefined;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if ((await this.batch(middle)).last >= position) high = middle;
+      else low = middle + 1;
+    }
+    return low;
+  }
+
+  async append(batch: NewBatch, after: number): Promise<number> {
+    this.#ready();
+    const header = headers();
+    header.set(TERM, String(batch.term));
+    header.set(PRIMARY, batch.primary);
+    header.set(FIRST, String(batch.first));
+    header.set(LAST, String(batch.last));
+    try {
+      const ack = await this.#js!.publish(this.#subject, batch.bytes, {
+        msgID: `${batch.term}.${batch.primary}.${batch.first}.${batch.last}`,
+        expect: { lastSequence: after },
+        headers: header,
+        timeout: this.#timeoutMs,
+      });
+      return ack.seq;
+    } catch (error) {
+      if ((error as { code?: number }).code === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test((error as Error).message)) {
+        const actual = /wrong last sequence: (\d+)/i.exec((error as Error).message)?.[1];
+        throw new FencedError(this.name, after, actual === undefined ? undefined : Number(actual), { cause: error });
+      }
+      throw this.#error(error, `append after sequence ${after}`);
+    }
+  }
+
+  follow(after: number, onBatch: (batch: ReplicaBatch) => Promise<void> | void): Following {
+    const js = this.#js;
+    if (!js) throw new StorageError(`${this.name} is not open`);
+    let stopped = false;
+    let stop: () => void = () => {};
+    const done = (async () => {
+      const consumer = await js.consumers.get(this.#stream, {
+        filter_subjects: this.#subject,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: after + 1,
+      });
+      const messages = await consumer.consume();
+      stop = () => messages.stop();
+      if (stopped) messages.stop();
+      for await (const message of messages) {
+        if (stopped) break;
+        await onBatch(this.#batchOf(message.seq, message.headers, message.data));
+      }
+    })().catch((error) => {
+      throw this.#error(error, "follow");
+    });
+    return {
+      done,
+      stop: async () => {
+        stopped = true;
+        stop();
+        await done.catch(() => {});
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    this.#js = undefined;
+    this.#jsm = undefined;
+    await connection?.close();
+  }
+
+  /** Removes the stream and everything in it (for tests and tools). */
+  async remove(): Promise<void> {
+    await this.#ready().streams.delete(this.#stream);
+  }
+
+  #ready(): JetStreamManager {
+    if (!this.#jsm) throw new StorageError(`${this.name} is not open`);
+    return this.#jsm;
+  }
+
+  #batchOf(sequence: number, header: { get(name: string): string } | undefined, data: Uint8Array): ReplicaBatch {
+    const number = (name: string): number => {
+      const value = Number(header?.get(name));
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new StorageError(`${this.name}: message ${sequence} is not an eventfold batch (header ${name} is ${JSON.stringify(header?.get(name))})`);
+      }
+      return value;
+    };
+    return { sequence, term: number(TERM), primary: header?.get(PRIMARY) ?? "", first: number(FIRST), last: number(LAST), bytes: data };
+  }
+
+  #error(error: unknown, doing: string): StorageError {
+    if (error instanceof StorageError) return error;
+    return new StorageError(`${this.name}: ${doing} failed: ${(error as Error)?.message ?? String(error)} (${this.#servers.join(", ")})`, { cause: error });
+  }
+}
