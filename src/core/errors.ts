@@ -130,22 +130,13 @@ export class ProjectionError extends EventfoldError {
 }
 
 /**
- * A replicated log refused an append because another primary appended after the batch
- * this one expected to follow: this primary was deposed (fencing). It writes no more.
+ * A replicated log refused this primary: another primary appended after the batch this
+ * one expected to follow, or claimed a newer term (it was deposed). It writes no more;
+ * restart it as a follower.
  */
 export class FencedError extends EventfoldError {
-  /** The log's last sequence, where the append expected `expected`. */
-  readonly actual: number;
-  /** The sequence the append expected to follow. */
-  readonly expected: number;
-  /** `log` is at sequence `actual`, the append expected `expected`. */
-  constructor(log: string, expected: number, actual: number | undefined, options?: { cause?: unknown }) {
-    super(
-      "FENCED",
-      `replicated log ${log} refused an append after sequence ${expected}${actual === undefined ? "" : ` (its last is ${actual})`}: another primary has written to it`,
-      options,
-    );
-    this.expected = expected;
-    this.actual = actual ?? -1;
+  /** Why, naming the log and the terms or sequences. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("FENCED", message, options);
   }
 }

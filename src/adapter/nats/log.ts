@@ -175,7 +175,10 @@ export class NatsLog implements ReplicaLog {
     } catch (error) {
       if ((error as { code?: number }).code === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test((error as Error).message)) {
         const actual = /wrong last sequence: (\d+)/i.exec((error as Error).message)?.[1];
-        throw new FencedError(this.name, after, actual === undefined ? undefined : Number(actual), { cause: error });
+        throw new FencedError(
+          `${this.name} refused an append after sequence ${after}${actual === undefined ? "" : ` (its last is ${actual})`}: another primary has written to it`,
+          { cause: error },
+        );
       }
       throw this.#error(error, `append after sequence ${after}`);
     }
