@@ -399,6 +399,7 @@ export function recordIn(batch: ReplicaBatch, position: number): Uint8Array {
 /** Whether the local WAL's record at `position` is byte for byte the batch's. */
 export async function sameRecord(local: WalStorage, batch: ReplicaBatch, position: number): Promise<boolean> {
   const theirs = recordIn(batch, position);
+  await local.whenDurable(position); // a follower's WAL writes what it applied in the background
   const ours = await local.readEncoded(position, position);
   return theirs.length === ours.length && theirs.every((byte, i) => byte === ours[i]);
 }

@@ -1,0 +1,168 @@
+/**
+ * Replication over NATS JetStream (the machine's server, a stream per test; a throwaway
+ * nats-server where a test stops it): the replicated mode's acknowledgements, a follower
+ * applying the log to its own WAL and store, promotion, fencing of a deposed primary,
+ * and the log going away and coming back.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { EventStore, FencedError, StorageError, ValidationError } from "../mod.ts";
+import { fileStorage } from "../src/adapter/file/index.ts";
+import { Follower, natsLog, type NatsLog, replicatedStorage } from "../src/adapter/nats/index.ts";
+import { noted, type TestEvent, testEvents } from "./support/fixtures.ts";
+import { temporaryDirectory } from "./support/temp.ts";
+import { freePort, freshLog, NATS_URL, NatsServer, removeStream, streamName } from "./support/nats.ts";
+
+/** A primary store on a WAL in `directory`, replicated to `log`. */
+async function primary(directory: string, log: NatsLog, timeoutMs = 2000): Promise<EventStore<TestEvent>> {
+  const store = new EventStore({ events: testEvents(), storage: replicatedStorage(fileStorage(directory), log, { timeoutMs }) });
+  await store.open();
+  return store;
+}
+
+/** A follower on a WAL in `directory`, started. */
+async function follower(directory: string, log: NatsLog): Promise<{ follower: Follower<TestEvent>; store: EventStore<TestEvent> }> {
+  const follower = new Follower<TestEvent>({ log, local: fileStorage(directory), replication: { timeoutMs: 2000 } });
+  const store = new EventStore({ events: testEvents(), storage: follower.storage });
+  await store.open();
+  await follower.start(store);
+  return { follower, store };
+}
+
+/** Another connection to the same stream as `log`. */
+function freshLogNamed(log: NatsLog): NatsLog {
+  return natsLog({ servers: NATS_URL, stream: log.name.replace(/^nats stream /, ""), timeoutMs: 2000 });
+}
+
+/** The last batch of `log`'s stream, read on a connection of its own. */
+async function lastBatch(log: NatsLog) {
+  const reader = freshLogNamed(log);
+  await reader.open();
+  try {
+    return (await reader.last())!;
+  } finally {
+    await reader.close();
+  }
+}
+
+const summary = (events: { position: number; streamId: string; streamVersion: number; data: unknown; timestamp: number }[]) =>
+  events.map((e) => [e.position, e.streamId, e.streamVersion, (e.data as { n: number }).n, e.timestamp]);
+
+test("replicated: appends are acknowledged once the log holds them, one batch per group, and a follower applies them", async () => {
+  const dir = temporaryDirectory();
+  const log = freshLog();
+  const store = await primary(join(dir.path, "a"), log);
+  assert.equal(store.durability, "replicated");
+  await store.append("s", [noted(1), noted(2)]);
+  const many = Array.from({ length: 300 }, (_, i) => store.append(`s${i % 3}`, [noted(i)]));
+  await Promise.all(many);
+  // The log holds every acknowledged position, in fewer batches than appends.
+  const last = (await log.last())!;
+  assert.equal(last.last, 302);
+  assert.ok(last.sequence < 100, `${last.sequence} batches for 301 appends`);
+  assert.equal(store.durablePosition, 302);
+
+  const b = await follower(join(dir.path, "b"), freshLogNamed(log));
+  await b.follower.caughtUp();
+  assert.equal(b.store.headPosition, 302);
+  assert.deepEqual(summary(await b.store.readAll()), summary(await store.readAll()));
+  // Live: what the primary appends next reaches the follower.
+  await store.append("s", [noted(400)], { expectedVersion: 2 });
+  await b.follower.caughtUp();
+  assert.deepEqual(summary(await b.store.readStream("s")), summary(await store.readStream("s")));
+  // A follower takes no appends of its own.
+  assert.throws(() => b.store.enqueue("s", [noted(5)]), (error: unknown) => error instanceof StorageError && /follows/.test(error.message));
+
+  await b.follower.stop();
+  await b.store.close();
+  await store.close();
+  await removeStream(freshLogNamed(log));
+  dir.remove();
+});
+
+
+test("replicated: a promoted follower continues the positions; the old primary, alive or restarted, is fenced", async () => {
+  const dir = temporaryDirectory();
+  const log = freshLog();
+  const a = await primary(join(dir.path, "a"), log);
+  for (let i = 0; i < 50; i++) await a.append(`s${i % 4}`, [noted(i)]);
+  const b = await follower(join(dir.path, "b"), freshLogNamed(log));
+  await b.follower.caughtUp();
+
+  await b.follower.promote();
+  const result = await b.store.append("s0", [noted(50)]);
+  assert.equal(result.position, 51);
+  assert.equal(result.streamVersion, 14);
+  const last = await lastBatch(log);
+  assert.equal(last.term, 2);
+  assert.equal(last.last, 51);
+
+  // The old primary is still running: its next append is refused by the log.
+  const refused = await a.append("s1", [noted(99)]).then(() => "acknowledged", (error) => error);
+  assert.ok(refused instanceof FencedError, String(refused));
+  assert.throws(() => a.enqueue("s1", [noted(100)]), FencedError);
+  await a.close();
+  // Restarted, it is refused at open (its log also has an append the new primary lacks).
+  await assert.rejects(primary(join(dir.path, "a"), freshLogNamed(log)), FencedError);
+  // Nothing of it reached the log: the new primary's log is the log.
+  assert.deepEqual(summary(await b.store.readAll()).map(([position]) => position), Array.from({ length: 51 }, (_, i) => i + 1));
+
+  await b.store.close();
+  await removeStream(freshLogNamed(log));
+  dir.remove();
+});
+
+test("replicated: a primary that stopped cleanly resumes its own term when restarted", async () => {
+  const dir = temporaryDirectory();
+  const log = freshLog();
+  let store = await primary(join(dir.path, "a"), log);
+  await store.append("s", [noted(1)]);
+  await store.close();
+  store = await primary(join(dir.path, "a"), freshLogNamed(log));
+  await store.append("s", [noted(2)], { expectedVersion: 1 });
+  const last = await lastBatch(log);
+  assert.equal(last.term, 1);
+  assert.equal(last.last, 2);
+  await store.close();
+  await removeStream(freshLogNamed(log));
+  dir.remove();
+});
+
+test("replicated: with the log down, acknowledgements reject after the bound, the local WAL goes on, and sending resumes when it is back", async () => {
+  const dir = temporaryDirectory();
+  const server = new NatsServer("solo", await freePort(), join(dir.path, "nats"));
+  await server.start();
+  const log = natsLog({ servers: server.url, stream: streamName(), timeoutMs: 1000 });
+  const store = await primary(join(dir.path, "a"), log, 1500);
+  await store.append("s", [noted(1)]);
+  await server.kill();
+  const failed = await store.append("s", [noted(2)]).then(() => "acknowledged", (error) => error);
+  assert.ok(failed instanceof StorageError && /not replicated/.test(failed.message), String(failed));
+  // Durable here all the same, and the store takes more appends.
+  assert.equal((await store.readStream("s")).length, 2);
+  const pending = store.append("s", [noted(3)]);
+  await server.start();
+  await pending; // sent once the log answers again (within its bound)
+  assert.equal(store.durablePosition, 3);
+  await store.close();
+  const check = natsLog({ servers: server.url, stream: log.name.replace(/^nats stream /, "") });
+  await check.open();
+  assert.equal((await check.last())!.last, 3);
+  await check.remove();
+  await check.close();
+  await server.kill();
+  dir.remove();
+});
+
+test("replicated: bad options are refused with a ValidationError naming them", () => {
+  assert.throws(() => natsLog({ stream: "a b" }), (error: unknown) => error instanceof ValidationError && /stream/.test(error.message));
+  assert.throws(() => natsLog({ stream: "ok", replicas: 7 }), (error: unknown) => error instanceof ValidationError && /replicas/.test(error.message));
+  assert.throws(() => natsLog({ stream: "ok", speed: 1 } as never), ValidationError);
+  const dir = temporaryDirectory();
+  assert.throws(
+    () => replicatedStorage(fileStorage(dir.path), natsLog({ stream: "ok" }), { timeoutMs: 0 }),
+    (error: unknown) => error instanceof ValidationError && /timeoutMs/.test(error.message),
+  );
+  dir.remove();
+});
