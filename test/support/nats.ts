@@ -8,6 +8,8 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { natsLog, type NatsLog, type NatsLogOptions } from "../../src/adapter/nats/index.ts";
 
 export const NATS_URL = process.env.EVENTFOLD_NATS_URL ?? "nats://127.0.0.1:4222";
@@ -113,5 +115,25 @@ export async function startCluster(directory: string): Promise<NatsServer[]> {
     new NatsServer(`n${i}`, port, join(directory, `n${i}`), { port: routes[i]!, routes: routes.filter((_, j) => j !== i) })
   );
   await Promise.all(servers.map((server) => server.start()));
+  await jetStreamReady(servers.map((server) => server.url));
   return servers;
+}
+
+/** Resolves once JetStream answers at `servers` (a new cluster first elects its meta leader). */
+export async function jetStreamReady(servers: string[], ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  const connection = await connect({ servers, timeout: 5000 });
+  try {
+    for (;;) {
+      try {
+        await (await jetstreamManager(connection, { timeout: 1000 })).getAccountInfo();
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`JetStream at ${servers.join(", ")} is not ready after ${ms} ms: ${(error as Error).message}`);
+        await new Promise((resume) => setTimeout(resume, 200));
+      }
+    }
+  } finally {
+    await connection.close();
+  }
 }
