@@ -40,6 +40,7 @@ export interface KeptLive {
 export class Follower<E extends Event = Event> {
   /** Open the follower's store (or engine) on this storage, then `start` it. */
   readonly storage: ReplicatedStorage;
+  /** The replicated log it follows. */
   readonly log: ReplicaLog;
   #store?: EventStore<E>;
   #keepLive: readonly KeptLive[] = [];
@@ -50,6 +51,7 @@ export class Follower<E extends Event = Event> {
   #failure?: Error;
   #waiting: { sequence: number; resolve(): void; reject(error: unknown): void }[] = [];
 
+  /** A follower of `options.log` into `options.local`; open a store on `storage`, then `start`. */
   constructor(options: FollowerOptions) {
     this.log = options.log;
     this.storage = new ReplicatedStorage(options.local, options.log, options.replication ?? {}, "follower");

@@ -55,7 +55,9 @@ export interface WalRuntime {
 
 /** A replication term and the primary that claimed it (readTerm). */
 export interface ReplicationTerm {
+  /** 1, 2, ...: each new primary of a replicated log claims the next (0: never a primary). */
   term: number;
+  /** The random id of the primary that claimed it. */
   id: string;
 }
 

@@ -15,7 +15,7 @@ export type { Fault, FaultOperation } from "../../wal/faults.ts";
 export type { PowerLoss } from "../../wal/power-loss.ts";
 export type { Recovered, SegmentIndex } from "../../wal/recovery.ts";
 export type { FileHandle, FileLock, FileSystem } from "../../wal/file-system.ts";
-export { type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
+export { type ReplicationTerm, type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
 export type { SpawnWriter, WriterThread } from "../../wal/writer-thread.ts";
 export type { WriterMessage, WriterStart } from "../../wal/writer.ts";
 

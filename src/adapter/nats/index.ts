@@ -8,3 +8,4 @@ export { ReplicatedStorage, replicatedStorage, type ReplicationOptions } from ".
 export { Follower, type FollowerOptions, type KeptLive } from "../../replication/follower.ts";
 export type { Following, NewBatch, ReplicaBatch, ReplicaLog } from "../../replication/replica-log.ts";
 export { FencedError } from "../../core/errors.ts";
+export type { ReplicationTerm } from "../../wal/wal-storage.ts";
