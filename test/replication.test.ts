@@ -12,6 +12,9 @@ import { fileStorage } from "../src/adapter/file/index.ts";
 import { Follower, natsLog, type NatsLog, replicatedStorage } from "../src/adapter/nats/index.ts";
 import { noted, type TestEvent, testEvents } from "./support/fixtures.ts";
 import { temporaryDirectory } from "./support/temp.ts";
+import fc from "fast-check";
+import { marketDataProjection, orderBookCodecs, OrderBookEngine, type OrderBookEvent, OrderCommand } from "../src/orderbook/index.ts";
+import { LOT, orderCommand, SYMBOL, TICK } from "./support/order-commands.ts";
 import { freePort, freshLog, NATS_URL, NatsServer, removeStream, streamName } from "./support/nats.ts";
 
 /** A primary store on a WAL in `directory`, replicated to `log`. */
@@ -164,5 +167,40 @@ test("replicated: bad options are refused with a ValidationError naming them", (
     () => replicatedStorage(fileStorage(dir.path), natsLog({ stream: "ok" }), { timeoutMs: 0 }),
     (error: unknown) => error instanceof ValidationError && /timeoutMs/.test(error.message),
   );
+  dir.remove();
+});
+
+test("replicated: an order-book engine following a primary engine has its state hash and market data; promoted, it takes commands", async () => {
+  const dir = temporaryDirectory();
+  const log = freshLog();
+  const instruments = [{ symbol: SYMBOL, tickSize: TICK, lotSize: LOT }];
+  const primaryData = marketDataProjection();
+  const engine = await OrderBookEngine.open({
+    instruments,
+    storage: replicatedStorage(fileStorage(join(dir.path, "a"), { codecs: orderBookCodecs }), log),
+    projections: [primaryData],
+  });
+  const commands = fc.sample(orderCommand, { seed: 7, numRuns: 1500 });
+  for (const input of commands.slice(0, 1000)) engine.submitValidated(OrderCommand.parse(input));
+  await engine.durable();
+
+  const follower = new Follower<OrderBookEvent>({ log: freshLogNamed(log), local: fileStorage(join(dir.path, "b"), { codecs: orderBookCodecs }) });
+  const standbyData = marketDataProjection();
+  const standby = await OrderBookEngine.open({ instruments, storage: follower.storage, projections: [standbyData] });
+  await follower.start(standby.store, { keepLive: [standby.handler] });
+  for (const input of commands.slice(1000)) engine.submitValidated(OrderCommand.parse(input));
+  await engine.durable();
+  await follower.caughtUp();
+  assert.equal(standby.store.headPosition, engine.store.headPosition);
+  assert.equal(await standby.stateHash(SYMBOL), await engine.stateHash(SYMBOL));
+  assert.deepEqual(standbyData.depth(`book-${SYMBOL}`, 20), primaryData.depth(`book-${SYMBOL}`, 20));
+
+  await engine.close();
+  await follower.promote();
+  const placed = standby.submit({ type: "place", symbol: SYMBOL, orderId: 1_000_000, account: 9, side: "buy", price: TICK, quantity: LOT });
+  assert.equal(placed.events[0]!.position, engine.store.headPosition + 1);
+  await standby.durable();
+  await standby.close();
+  await removeStream(freshLogNamed(log));
   dir.remove();
 });
