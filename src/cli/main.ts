@@ -100,6 +100,20 @@ const COMMANDS: Record<string, Command> = {
     details: "Folds the events alone (no snapshot), so the hash checks the whole log. Instruments default to tick 1, lot 1 (the demo's).",
     run: (a) => replay(a.directory(), { tickSize: a.number("tick-size", 1), lotSize: a.number("lot-size", 1) }, consoleOutput(false)),
   },
+  follow: {
+    usage: "follow <dir> --stream S [--servers URL,...] [--replicas N]",
+    summary: "keep a standby WAL up to date from a replicated log (NATS JetStream) until stopped",
+    details: "Copies each batch the primary replicated (records checked by CRC32C) into <dir>'s WAL; stops on SIGINT/SIGTERM. " +
+      "--servers defaults to nats://127.0.0.1:4222. See docs/scale-out.md.",
+    run: async (a) => (await import("./replica-commands.ts")).follow(a.directory(), replicaOptions(a), consoleOutput(false)),
+  },
+  promote: {
+    usage: "promote <dir> --stream S [--servers URL,...] [--replicas N]",
+    summary: "take over as the primary: catch <dir> up with the replicated log and claim the next term",
+    details: "The old primary is fenced (its appends are refused); start the application on <dir> with replicatedStorage and it " +
+      "resumes this term from the next position. See docs/scale-out.md.",
+    run: async (a) => (await import("./replica-commands.ts")).promote(a.directory(), replicaOptions(a), consoleOutput(false)),
+  },
   bench: {
     usage: "bench [--quick] [--out DIR]",
     summary: "the benchmark suite on this runtime (bench/run.ts)",
@@ -119,6 +133,17 @@ const COMMANDS: Record<string, Command> = {
     run: (a) => script("tools/crash/run.ts", a.raw),
   },
 };
+/** --stream, --servers and --replicas of the replication commands. */
+function replicaOptions(a: Arguments): { servers: string[]; stream: string; replicas?: number } {
+  const stream = a.string("stream");
+  if (stream === undefined) throw new CliError("missing --stream: the JetStream stream holding the replicated log");
+  return {
+    stream,
+    servers: (a.string("servers") ?? "nats://127.0.0.1:4222").split(","),
+    replicas: a.options.has("replicas") ? a.number("replicas", 1) : undefined,
+  };
+}
+
 const FLAGS = new Set(["json", "yes", "verbose", "help", "quick"]);
 
 function help(): string {

@@ -12,8 +12,9 @@
  *   await follower.promote(); // store.append(...) now acknowledges replicated
  */
 import { StorageError } from "../core/errors.ts";
-import type { Event } from "../core/events.ts";
+import type { Event, StoredRecord } from "../core/events.ts";
 import type { EventStore } from "../core/event-store.ts";
+import type { StorageAdapter } from "../core/storage.ts";
 import type { WalStorage } from "../wal/wal-storage.ts";
 import type { Following, ReplicaBatch, ReplicaLog } from "./replica-log.ts";
 import { ReplicatedStorage, type ReplicationOptions, sameRecord } from "./replicated-storage.ts";
@@ -26,6 +27,20 @@ export interface FollowerOptions {
   local: WalStorage;
   /** How it replicates once promoted. */
   replication?: ReplicationOptions;
+}
+
+/**
+ * What a follower applies the log to: an EventStore opened on `follower.storage` (its
+ * index, buffer, projections and subscriptions follow), or anything with the same three
+ * members over that storage (the CLI's `follow` copies records with no event types).
+ */
+export interface ReplicaTarget {
+  /** The storage it was opened on (must be `follower.storage`). */
+  readonly storage: StorageAdapter;
+  /** The position of its last record. */
+  readonly headPosition: number;
+  /** Appends records the log numbered, each the next (EventStore.appendReplicated). */
+  appendReplicated(records: readonly StoredRecord[]): unknown;
 }
 
 /** A command handler (or anything) whose cached state of a stream must follow the log. */
@@ -42,7 +57,7 @@ export class Follower<E extends Event = Event> {
   readonly storage: ReplicatedStorage;
   /** The replicated log it follows. */
   readonly log: ReplicaLog;
-  #store?: EventStore<E>;
+  #store?: ReplicaTarget;
   #keepLive: readonly KeptLive[] = [];
   #following?: Following;
   #term = 0;
@@ -66,7 +81,7 @@ export class Follower<E extends Event = Event> {
    * Starts applying the log to `store` (opened on `this.storage`), from where its own log
    * ends; `keepLive` handlers have their cached streams brought up to date after each batch.
    */
-  async start(store: EventStore<E>, options: { keepLive?: readonly KeptLive[] } = {}): Promise<void> {
+  async start(store: EventStore<E> | ReplicaTarget, options: { keepLive?: readonly KeptLive[] } = {}): Promise<void> {
     if (store.storage !== this.storage) throw new StorageError("the follower's store must be opened on follower.storage");
     if (this.#store) throw new StorageError("the follower is started already");
     this.#store = store;

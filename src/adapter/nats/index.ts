@@ -5,7 +5,7 @@
  */
 export { NatsLog, natsLog, type NatsLogOptions } from "./log.ts";
 export { ReplicatedStorage, replicatedStorage, type ReplicationOptions } from "../../replication/replicated-storage.ts";
-export { Follower, type FollowerOptions, type KeptLive } from "../../replication/follower.ts";
+export { Follower, type FollowerOptions, type KeptLive, type ReplicaTarget } from "../../replication/follower.ts";
 export type { Following, NewBatch, ReplicaBatch, ReplicaLog } from "../../replication/replica-log.ts";
 export { FencedError } from "../../core/errors.ts";
 export type { ReplicationTerm } from "../../wal/wal-storage.ts";
