@@ -7,6 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { scriptCommand } from "./support/runtime.ts";
 import { EventStore, FencedError, StorageError, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import { Follower, natsLog, type NatsLog, replicatedStorage } from "../src/adapter/nats/index.ts";
@@ -201,6 +203,62 @@ test("replicated: an order-book engine following a primary engine has its state 
   assert.equal(placed.events[0]!.position, engine.store.headPosition + 1);
   await standby.durable();
   await standby.close();
+  await removeStream(freshLogNamed(log));
+  dir.remove();
+});
+
+test("replicated: eventfold promote takes a standby WAL over; the application started on it resumes the term, the old primary is refused", async () => {
+  const dir = temporaryDirectory();
+  const log = freshLog();
+  const stream = log.name.replace(/^nats stream /, "");
+  const a = await primary(join(dir.path, "a"), log);
+  for (let i = 0; i < 20; i++) await a.append(`s${i % 2}`, [noted(i)]);
+  await a.close();
+
+  const [command, args] = scriptCommand("src/cli/main.ts", ["promote", join(dir.path, "b"), "--stream", stream, "--servers", NATS_URL]);
+  const promoted = spawnSync(command, args, { encoding: "utf8" });
+  assert.equal(promoted.status, 0, promoted.stderr);
+  assert.match(promoted.stdout, /promoted: .* term 2 .* at position 20/);
+
+  const b = await primary(join(dir.path, "b"), freshLogNamed(log));
+  assert.equal((await b.append("s0", [noted(20)])).position, 21);
+  assert.equal((await lastBatch(log)).term, 2);
+  await assert.rejects(primary(join(dir.path, "a"), freshLogNamed(log)), FencedError);
+  await b.close();
+  await removeStream(freshLogNamed(log));
+  dir.remove();
+});
+
+test("replicated: eventfold follow keeps a standby WAL up to date until stopped", async () => {
+  const dir = temporaryDirectory();
+  const log = freshLog();
+  const stream = log.name.replace(/^nats stream /, "");
+  const a = await primary(join(dir.path, "a"), log);
+  for (let i = 0; i < 10; i++) await a.append("s", [noted(i)]);
+  const [command, args] = scriptCommand("src/cli/main.ts", ["follow", join(dir.path, "b"), "--stream", stream, "--servers", NATS_URL]);
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const exited = new Promise<[number | null, string | null]>((resolve) => child.once("exit", (code, signal) => resolve([code, signal])));
+  while (!/caught up at position 10/.test(output)) {
+    assert.equal(child.exitCode, null, output);
+    await new Promise((resume) => setTimeout(resume, 50));
+  }
+  for (let i = 10; i < 25; i++) await a.append("s", [noted(i)]);
+  await new Promise((resume) => setTimeout(resume, 500));
+  child.kill("SIGTERM");
+  const [code, signal] = await exited;
+  // Deno's child_process reports the signal it sent even when the child handled it and
+  // exited 0: the child's own last line says it stopped cleanly.
+  assert.ok(code === 0 || ("Deno" in globalThis && signal === "SIGTERM"), `exit ${code} ${signal}: ${output}`);
+  assert.match(output, /stopped at position 25/);
+  await a.close();
+  // The standby's WAL holds the primary's log.
+  const b = await follower(join(dir.path, "b"), freshLogNamed(log));
+  assert.equal(b.store.headPosition, 25);
+  await b.follower.stop();
+  await b.store.close();
   await removeStream(freshLogNamed(log));
   dir.remove();
 });
