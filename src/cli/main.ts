@@ -114,6 +114,33 @@ const COMMANDS: Record<string, Command> = {
       "resumes this term from the next position. See docs/scale-out.md.",
     run: async (a) => (await import("./replica-commands.ts")).promote(a.directory(), replicaOptions(a), consoleOutput(false)),
   },
+  shard: {
+    usage: "shard <dir> --exchange X --symbols A,B --stream S [--servers URL,...] [--replicas N] [--tick-size N] [--lot-size N]",
+    summary: "run an exchange shard: order books for some symbols on <dir>'s WAL, replicated to S, served on NATS",
+    details: "Commands arrive on eventfold.<X>.commands.<symbol> (eventfold submit, or the Router API) and are answered once " +
+      "replicated; market data goes out on eventfold.<X>.market.<symbol>. Stops on SIGINT/SIGTERM. See docs/scale-out.md.",
+    run: async (a) => {
+      const symbols = a.string("symbols")?.split(",").filter((s) => s.length > 0);
+      if (!symbols?.length) throw new CliError("missing --symbols: the symbols this shard serves");
+      return (await import("./replica-commands.ts")).shard(a.directory(), {
+        ...replicaOptions(a),
+        exchange: exchangeOption(a),
+        symbols,
+        tickSize: a.number("tick-size", 1),
+        lotSize: a.number("lot-size", 1),
+      }, consoleOutput(false));
+    },
+  },
+  submit: {
+    usage: "submit --exchange X [--servers URL,...] '<command JSON>'...",
+    summary: "send order commands to the shards serving their symbols; print each outcome (exit 1 if one failed)",
+    details: "Each command is a JSON object as eventfold/orderbook's OrderCommand, naming its symbol. See docs/scale-out.md.",
+    run: async (a) => {
+      if (a.positionals.length === 0) throw new CliError("missing the commands: one JSON object per argument");
+      const servers = (a.string("servers") ?? "nats://127.0.0.1:4222").split(",");
+      return (await import("./replica-commands.ts")).submit(a.positionals, { servers, exchange: exchangeOption(a) }, consoleOutput(false));
+    },
+  },
   bench: {
     usage: "bench [--quick] [--out DIR]",
     summary: "the benchmark suite on this runtime (bench/run.ts)",
@@ -142,6 +169,13 @@ function replicaOptions(a: Arguments): { servers: string[]; stream: string; repl
     servers: (a.string("servers") ?? "nats://127.0.0.1:4222").split(","),
     replicas: a.options.has("replicas") ? a.number("replicas", 1) : undefined,
   };
+}
+
+/** --exchange of the shard commands. */
+function exchangeOption(a: Arguments): string {
+  const exchange = a.string("exchange");
+  if (exchange === undefined) throw new CliError("missing --exchange: the exchange's name (its NATS subjects)");
+  return exchange;
 }
 
 const FLAGS = new Set(["json", "yes", "verbose", "help", "quick"]);

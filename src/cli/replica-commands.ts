@@ -1,6 +1,8 @@
 /**
  * `eventfold follow` and `eventfold promote`: a standby WAL kept up to date from a replicated
- * log on NATS JetStream, and taking it over after the primary died (docs/scale-out.md).
+ * log on NATS JetStream, and taking it over after the primary died; `eventfold shard` and
+ * `eventfold submit`: an exchange process serving some symbols, and the router's side
+ * (docs/scale-out.md).
  * They copy records (checked by their CRC32C, numbered by the log) and need no event types;
  * data in a binary codec other than the order book's is not decoded here.
  * Loaded only when used, so the rest of the CLI works without the NATS client installed.
@@ -8,8 +10,9 @@
 import process from "node:process";
 import type { StoredRecord } from "../core/events.ts";
 import { fileStorage } from "../adapter/file/index.ts";
-import { Follower, natsLog, type ReplicaTarget } from "../adapter/nats/index.ts";
+import { Follower, natsLog, type ReplicaTarget, replicatedStorage, Router, serveShard } from "../adapter/nats/index.ts";
 import { orderBookCodecs } from "../orderbook/codecs.ts";
+import { OrderBookEngine } from "../orderbook/engine.ts";
 import type { Output } from "./output.ts";
 
 /** Where the replicated log is. */
@@ -81,5 +84,55 @@ export async function promote(directory: string, options: ReplicaOptions, out: O
     return 0;
   } finally {
     await follower.storage.close();
+  }
+}
+
+/** Where a shard keeps its log and whom it serves. */
+export interface ShardCommandOptions {
+  servers: string[];
+  exchange: string;
+  symbols: string[];
+  stream: string;
+  replicas?: number;
+  tickSize: number;
+  lotSize: number;
+}
+
+/**
+ * Runs an exchange shard until SIGINT or SIGTERM: an order-book engine for `symbols` on the
+ * WAL in `directory`, replicated to `stream`, serving the symbols' command subjects.
+ */
+export async function shard(directory: string, options: ShardCommandOptions, out: Output): Promise<number> {
+  const engine = await OrderBookEngine.open({
+    instruments: options.symbols.map((symbol) => ({ symbol, tickSize: options.tickSize, lotSize: options.lotSize })),
+    storage: replicatedStorage(
+      fileStorage(directory, { codecs: orderBookCodecs }),
+      natsLog({ servers: options.servers, stream: options.stream, replicas: options.replicas }),
+    ),
+  });
+  try {
+    const served = await serveShard({ servers: options.servers, exchange: options.exchange, engine });
+    out.line(`serving ${served.symbols.join(",")} of exchange ${options.exchange} (log: stream ${options.stream}, position ${engine.store.headPosition})`);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    await served.close();
+    out.line(`stopped at position ${engine.store.headPosition}`);
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Sends order commands (JSON objects, each naming its symbol) to their shards; prints each outcome as a JSON line. */
+export async function submit(commands: string[], options: { servers: string[]; exchange: string }, out: Output): Promise<number> {
+  const router = await Router.connect({ servers: options.servers, exchange: options.exchange });
+  try {
+    const outcomes = await router.submit(commands.map((text) => JSON.parse(text)));
+    for (const outcome of outcomes) out.line(JSON.stringify(outcome));
+    return outcomes.every((outcome) => outcome.ok) ? 0 : 1;
+  } finally {
+    await router.close();
   }
 }
