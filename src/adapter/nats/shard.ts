@@ -20,7 +20,9 @@ export type CommandOutcome =
 
 /** A market-data message: the events one request's commands caused on a symbol, durable. */
 export interface MarketData {
+  /** The symbol. */
   symbol: string;
+  /** The events, in log order. */
   events: { type: string; data: unknown; position: number }[];
 }
 
@@ -47,7 +49,9 @@ export interface ShardOptions {
 
 /** A shard serving its engine's symbols; `close` stops serving (the engine stays open). */
 export interface Shard {
+  /** The symbols it serves. */
   readonly symbols: readonly string[];
+  /** Stops serving, once the requests under way are answered. */
   close(): Promise<void>;
 }
 
