@@ -7,7 +7,9 @@
 //   - run README's first app exactly as printed, and README's file-storage app (durable,
 //     close, reopen, read back) on Node (compiled by tsc), Deno and Bun;
 //   - run the CLI from the install: npx eventfold, bunx --bun eventfold, deno run -A npm:eventfold;
-//   - with zod 3 instead of 4 (a separate project): type-check and run the first app.
+//   - with zod 3 instead of 4 (a separate project): type-check and run the first app;
+//   - with the @nats-io packages (a separate project): a replicated app (primary, follower,
+//     promotion) type-checked and run on each runtime, against EVENTFOLD_NATS_URL.
 // Prints what it ran and each output; exits non-zero on the first failure. `--keep` keeps
 // the temporary projects.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -153,6 +155,48 @@ run("npx eventfold inspect (Node)", "npx", ["--no-install", "eventfold", "inspec
 run("bunx --bun eventfold inspect (Bun)", bin("bun"), ["x", "--bun", "eventfold", "inspect", "data"], { cwd: app, expect: inspected });
 run("deno run -A npm:eventfold inspect (Deno)", bin("deno"), ["run", "-A", "npm:eventfold", "inspect", "data"], { cwd: app, expect: inspected });
 run("npx eventfold verify (Node)", "npx", ["--no-install", "eventfold", "verify", "data"], { cwd: app });
+
+// Replication over NATS (docs/scale-out.md tells users to add the two @nats-io packages):
+// a primary in the replicated mode, a follower, promotion; against EVENTFOLD_NATS_URL (the
+// machine's NATS by default: .ci/run makes sure there is one).
+const nats = project("nats", devVersion("zod"), [
+  `@nats-io/transport-node@${devVersion("@nats-io/transport-node")}`,
+  `@nats-io/jetstream@${devVersion("@nats-io/jetstream")}`,
+]);
+writeFileSync(join(nats, "replicated-app.ts"), `import { defineEvent, EventStore, eventRegistry } from "eventfold";
+import { fileStorage } from "eventfold/adapter/file";
+import { Follower, natsLog, replicatedStorage } from "eventfold/adapter/nats";
+import { z } from "zod";
+
+const Deposited = defineEvent("Deposited", z.object({ cents: z.number().int() }));
+const events = eventRegistry(Deposited);
+const servers = process.env.EVENTFOLD_NATS_URL ?? "nats://127.0.0.1:4222";
+const stream = \`consumer_\${process.pid}_\${Date.now()}\`;
+const primary = new EventStore({ events, storage: replicatedStorage(fileStorage(\`data/\${stream}/primary\`), natsLog({ servers, stream })) });
+await primary.open();
+for (let i = 1; i <= 3; i++) await primary.append("account-1", [Deposited.create({ cents: 100 * i })]);
+await primary.close();
+
+const follower = new Follower({ log: natsLog({ servers, stream }), local: fileStorage(\`data/\${stream}/standby\`) });
+const standby = new EventStore({ events, storage: follower.storage });
+await standby.open();
+await follower.start(standby);
+await follower.promote();
+const { position } = await standby.append("account-1", [Deposited.create({ cents: 400 })], { expectedVersion: 3 });
+const cents = (await standby.readStream("account-1")).map((event) => event.data.cents);
+console.log(\`replicated \${standby.durability} \${position} \${cents.join(",")}\`);
+await standby.close();
+const cleanup = natsLog({ servers, stream });
+await cleanup.open();
+await cleanup.remove();
+await cleanup.close();
+`);
+writeFileSync(join(nats, "tsconfig.json"), JSON.stringify(tsconfigs.nodenext, null, 2));
+run("nats: tsc, nodenext, strict: a replicated app (primary, follower, promotion)", bin("tsc"), ["-p", "tsconfig.json"], { cwd: nats });
+const replicated = /^replicated replicated 4 100,200,300,400$/m;
+run("node: the replicated app", process.execPath, ["out/replicated-app.js"], { cwd: nats, expect: replicated });
+run("deno: the replicated app", bin("deno"), ["run", "-A", "replicated-app.ts"], { cwd: nats, expect: replicated });
+run("bun: the replicated app", bin("bun"), ["run", "replicated-app.ts"], { cwd: nats, expect: replicated });
 
 // An app still on zod 3.
 const zod3 = project("zod3", "^3.25.0");
