@@ -27,7 +27,8 @@ import { noted, type TestEvent, testEvents } from "../test/support/fixtures.ts";
 import { temporaryDirectory } from "../test/support/temp.ts";
 import { NATS_URL, startCluster, streamName } from "../test/support/nats.ts";
 import { scriptCommand } from "../test/support/runtime.ts";
-import { endProgress, formatRate, newHistogram, type Percentiles, percentiles, progress, runtimeName } from "./lib/stats.ts";
+import { endProgress, formatRate, type Percentiles, runtimeName } from "./lib/stats.ts";
+import { enqueueBatches } from "./lib/enqueue.ts";
 
 const BATCH = 1024;
 
@@ -42,27 +43,10 @@ interface Row {
 async function run(mode: string, storage: StorageAdapter, appends: number, batchesInFlight: number): Promise<Row> {
   const store = new EventStore({ events: testEvents(), storage });
   await store.open();
-  const ack = newHistogram();
-  const payloads = Array.from({ length: 1024 }, (_, i) => [noted(i)]);
-  const waiting = new Set<Promise<void>>();
-  const started = performance.now();
-  for (let i = 0; i < appends; i += BATCH) {
-    const t = performance.now();
-    let last = 0;
-    for (let j = i; j < Math.min(appends, i + BATCH); j++) last = store.enqueue(`s${j % 64}`, payloads[j & 1023]!).position;
-    const durable: Promise<void> = store.durable(last).then(() => {
-      ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1e6)));
-      waiting.delete(durable);
-    });
-    waiting.add(durable);
-    if (waiting.size >= batchesInFlight) await Promise.race(waiting);
-    if ((i & 0xffff) === 0) progress(`${mode}: ${i}/${appends}`);
-  }
-  await Promise.all(waiting);
-  const seconds = (performance.now() - started) / 1000;
+  const { appendsPerSecond, ack } = await enqueueBatches(store, appends, BATCH, batchesInFlight, mode);
   await store.close();
   endProgress();
-  return { mode, appends, appendsPerSecond: Math.round(appends / seconds), ack: percentiles(ack) };
+  return { mode, appends, appendsPerSecond, ack };
 }
 
 /**

@@ -28,6 +28,7 @@ import { sqliteStorage } from "../src/adapter/sqlite/index.ts";
 import { noted, testEvents } from "../test/support/fixtures.ts";
 import { databaseUrl, dropDatabase } from "../test/support/postgres.ts";
 import { temporaryDirectory } from "../test/support/temp.ts";
+import { enqueueBatches } from "./lib/enqueue.ts";
 import {
   endProgress,
   formatRate,
@@ -97,39 +98,12 @@ async function run(
  */
 const BATCHES_IN_FLIGHT = 8;
 async function runEnqueue(directory: string, batch: number, appends: number): Promise<StorageResult> {
-  const store = new EventStore({
-    events: testEvents(),
-    storage: fileStorage(directory, { durability: "durable" }),
-  });
+  const store = new EventStore({ events: testEvents(), storage: fileStorage(directory, { durability: "durable" }) });
   await store.open();
-  const ack = newHistogram();
-  const payloads = Array.from({ length: 1024 }, (_, i) => [noted(i)]);
-  const waiting = new Set<Promise<void>>();
-  const started = performance.now();
-  for (let i = 0; i < appends; i += batch) {
-    const t = performance.now();
-    let last = 0;
-    for (let j = i; j < Math.min(appends, i + batch); j++) {
-      last = store.enqueue(`s0-${j % 64}`, payloads[j & 1023]!).position;
-    }
-    const durable: Promise<void> = store.durable(last).then(() => {
-      ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1e6)));
-      waiting.delete(durable);
-    });
-    waiting.add(durable);
-    if (waiting.size >= BATCHES_IN_FLIGHT) await Promise.race(waiting);
-  }
-  await Promise.all(waiting);
-  const seconds = (performance.now() - started) / 1000;
+  const { appendsPerSecond, ack } = await enqueueBatches(store, appends, batch, BATCHES_IN_FLIGHT);
   await store.close();
-  return {
-    system: "file WAL (durable), enqueue",
-    stores: 1,
-    inFlight: batch,
-    appends,
-    appendsPerSecond: Math.round(appends / seconds),
-    ack: percentiles(ack),
-  };
+  endProgress();
+  return { system: "file WAL (durable), enqueue", stores: 1, inFlight: batch, appends, appendsPerSecond, ack };
 }
 
 /** The median of `values`, and their range. */
