@@ -1,7 +1,7 @@
 /**
  * Failover on a three-node JetStream cluster on loopback (three nats-server processes with
  * routes, started here): a primary process in the `replicated` mode killed by -9 at random
- * points, a standby promoted, and checks that every acknowledged event is on the new
+ * points while a standby follows it, the standby promoted, and checks that every acknowledged event is on the new
  * primary, in a log that is a clean prefix-extension of what was written; the old primary
  * restarted is refused. And one NATS node killed during writes: nothing acknowledged is
  * lost. `EVENTFOLD_FAILOVERS` sets the number of kills (5 in `npm test`, 100 in the full
@@ -56,6 +56,8 @@ function startWriter(directory: string, servers: string, stream: string) {
   let errors = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk: string) => (errors += chunk));
+  // Every "acked" line the writer wrote before it died is read before its end counts.
+  const drained = new Promise((resolve) => child.stdout.once("close", resolve));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     started,
@@ -65,6 +67,7 @@ function startWriter(directory: string, servers: string, stream: string) {
     kill: async () => {
       child.kill("SIGKILL");
       await exited;
+      await drained;
     },
   };
 }
@@ -90,7 +93,7 @@ async function checkLog(store: EventStore<TestEvent>, acked: number, context: st
   return head;
 }
 
-test(`failover: ${FAILOVERS} primaries killed by -9 on a three-node JetStream cluster; the promoted standby holds every acknowledged event and the old primary is refused`, async () => {
+test(`failover: ${FAILOVERS} primaries killed by -9 on a three-node JetStream cluster while a standby follows; the promoted standby holds every acknowledged event and the old primary is refused`, async () => {
   const dir = temporaryDirectory();
   const servers = await startCluster(join(dir.path, "cluster"));
   const urls = servers.map((server) => server.url);
@@ -104,16 +107,16 @@ test(`failover: ${FAILOVERS} primaries killed by -9 on a three-node JetStream cl
       const primaryDirectory = join(dir.path, `p${i}`);
       const writer = startWriter(primaryDirectory, urls.join(","), stream);
       await Promise.race([writer.started, writer.exited.then((code) => assert.fail(`${context}: the writer exited (${code}): ${writer.output()}`))]);
-      await new Promise((resume) => setTimeout(resume, Math.floor(random() * 150)));
-      await writer.kill();
-      const acked = writer.acked();
-      acknowledged += acked;
-
+      // The standby follows the primary while it writes, and is promoted when it dies.
       const log = natsLog({ servers: urls, stream, replicas: 3, timeoutMs: 5000 });
       const follower = new Follower<TestEvent>({ log, local: fileStorage(join(dir.path, `s${i}`)), replication: { timeoutMs: 10_000 } });
       const store = new EventStore({ events: testEvents(), storage: follower.storage });
       await store.open();
       await follower.start(store);
+      await new Promise((resume) => setTimeout(resume, Math.floor(random() * 150)));
+      await writer.kill();
+      const acked = writer.acked();
+      acknowledged += acked;
       await follower.promote();
       const head = await checkLog(store, acked, context);
       // The new primary takes commands, from the next position on.
