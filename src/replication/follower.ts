@@ -84,8 +84,6 @@ export class Follower<E extends Event = Event> {
   async start(store: EventStore<E> | ReplicaTarget, options: { keepLive?: readonly KeptLive[] } = {}): Promise<void> {
     if (store.storage !== this.storage) throw new StorageError("the follower's store must be opened on follower.storage");
     if (this.#store) throw new StorageError("the follower is started already");
-    this.#store = store;
-    this.#keepLive = options.keepLive ?? [];
     const head = store.headPosition;
     let after = 0;
     if (head > 0) {
@@ -99,6 +97,9 @@ export class Follower<E extends Event = Event> {
       }
       after = holding - 1;
     }
+    // Only now: a start refused above can be tried again (say, after the log is reachable).
+    this.#store = store;
+    this.#keepLive = options.keepLive ?? [];
     this.#follow(after);
   }
 
