@@ -150,5 +150,7 @@ test("instrument bounds are validated", async () => {
   await assert.rejects(open({ maxQuantity: 0 }), /maxQuantity: must be an integer from 1 to/);
   await assert.rejects(open({ maxPrice: 2 ** 53 }), /maxPrice: must be an integer from 1 to/);
   await assert.rejects(open({ lotSize: 10, maxQuantity: 5 }), /maxQuantity: must be an integer from 10 to/);
+  await assert.rejects(open({ stopGuard: "yes" }), /stopGuard: must be a boolean/);
+  await assert.rejects(open({ stopgaurd: true }), /stopgaurd: unknown option/);
   await assert.rejects(OrderBookEngine.open({ instruments: [{ symbol: "X", tickSize: 1, lotSize: 1 }, { symbol: "X", tickSize: 1, lotSize: 1 }] }), /defined twice/);
 });

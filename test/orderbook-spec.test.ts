@@ -108,6 +108,40 @@ describe("stop orders", () => {
   test("nothing to trigger decides nothing", () => book.given([stop]).when(command({ type: "trigger-stops" })).then([]));
 });
 
+describe("stop placement guard (opt-in)", () => {
+  // The last trade was at 100.
+  const traded = [...asks, accepted({ orderId: 4, account: 4, price: 100, quantity: 2 }), trade(100, 2, [1, 1], [4, 4])];
+  const stopAt = (side: string, stopPrice: number, extra: Record<string, unknown> = {}) =>
+    place({ orderId: 5, account: 5, side, kind: "stop-market", stopPrice, quantity: 2, ...extra });
+  const guarded = spec(orderBookDecider(new Map([["T", { symbol: "T", tickSize: 5, lotSize: 2, stopGuard: true }]])), { streamId: "book-T" });
+
+  test("a buy stop at or below the last trade price, or a sell stop at or above it, is refused", () => {
+    book.given(traded).when(stopAt("buy", 100, { stopGuard: true })).then([rejected(5, 5, "place", "stop-would-trigger")]);
+    book.given(traded).when(stopAt("buy", 95, { stopGuard: true })).then([rejected(5, 5, "place", "stop-would-trigger")]);
+    book.given(traded).when(stopAt("sell", 105, { stopGuard: true })).then([rejected(5, 5, "place", "stop-would-trigger")]);
+  });
+  test("a stop beyond the last trade price is accepted", () =>
+    book.given(traded).when(stopAt("buy", 105, { stopGuard: true }))
+      .then([accepted({ orderId: 5, account: 5, kind: "stop-market", stopPrice: 105, quantity: 2, timeInForce: "IOC" })]));
+  test("before any trade nothing triggers", () =>
+    book.given(asks).when(stopAt("sell", 105, { stopGuard: true }))
+      .then([accepted({ orderId: 5, account: 5, side: "sell", kind: "stop-market", stopPrice: 105, quantity: 2, timeInForce: "IOC" })]));
+  test("a stop-limit priced on the wrong side of its stop is refused", () => {
+    book.given(asks).when(place({ orderId: 5, account: 5, side: "buy", kind: "stop-limit", price: 95, stopPrice: 100, quantity: 2, stopGuard: true }))
+      .then([rejected(5, 5, "place", "stop-limit-wrong-side")]);
+    book.given(asks).when(place({ orderId: 5, account: 5, side: "sell", kind: "stop-limit", price: 105, stopPrice: 100, quantity: 2, stopGuard: true }))
+      .then([rejected(5, 5, "place", "stop-limit-wrong-side")]);
+  });
+  test("without the guard the same stop is accepted (and triggers on the next trade check)", () =>
+    book.given(traded).when(stopAt("buy", 95))
+      .then([accepted({ orderId: 5, account: 5, kind: "stop-market", stopPrice: 95, quantity: 2, timeInForce: "IOC" })]));
+  test("the instrument's stopGuard applies to every stop; an order's own stopGuard overrides it", () => {
+    guarded.given(traded).when(stopAt("buy", 95)).then([rejected(5, 5, "place", "stop-would-trigger")]);
+    guarded.given(traded).when(stopAt("buy", 95, { stopGuard: false }))
+      .then([accepted({ orderId: 5, account: 5, kind: "stop-market", stopPrice: 95, quantity: 2, timeInForce: "IOC" })]);
+  });
+});
+
 describe("cancel and modify", () => {
   test("cancel removes a resting order", () =>
     book.given(asks).when(command({ type: "cancel", orderId: 1 })).then([cancelled(1, 1, 10, "requested")]));
@@ -127,6 +161,17 @@ describe("cancel and modify", () => {
       ]));
   test("modify to the same price and quantity is rejected", () =>
     book.given(asks).when(command({ type: "modify", orderId: 1, price: 100 })).then([rejected(1, 1, "modify", "no-change")]));
+  test("a modify keeps the order's own self-trade prevention mode", () =>
+    book.given([...asks, accepted({ orderId: 3, account: 1, price: 90, quantity: 4, selfTrade: "cancel-incoming" })])
+      .when(command({ type: "modify", orderId: 3, price: 100 }))
+      .then([
+        { type: "OrderModified", data: { orderId: 3, account: 1, price: 100, quantity: 4, keptPriority: false } } as OrderBookEvent,
+        cancelled(3, 1, 4, "self-trade"),
+      ]));
+  test("a modify keeps the order's post-only flag: it may not move into a cross", () =>
+    book.given([...asks, accepted({ orderId: 3, account: 3, price: 90, quantity: 4, postOnly: true })])
+      .when(command({ type: "modify", orderId: 3, price: 100 }))
+      .then([rejected(3, 3, "modify", "post-only-would-cross")]));
   test("a stop order cannot be modified", () =>
     book.given([accepted({ orderId: 5, account: 5, kind: "stop-market", stopPrice: 100, quantity: 2, timeInForce: "IOC" })])
       .when(command({ type: "modify", orderId: 5, quantity: 4 })).then([rejected(5, 0, "modify", "not-modifiable")]));

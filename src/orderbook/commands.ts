@@ -37,6 +37,12 @@ export interface PlaceOrder {
   postOnly: boolean;
   /** What to do when it would trade with the same account. */
   selfTrade: SelfTradePrevention;
+  /**
+   * For a stop order: refuse it if the last trade price already triggers it, or (stop-limit)
+   * if its limit price is on the wrong side of its stop price. Default: the instrument's
+   * `stopGuard` (off unless set).
+   */
+  stopGuard?: boolean;
 }
 /** A place command as callers may send it: kind (limit), postOnly (false) and selfTrade (allow) may be left out. */
 export type PlaceOrderInput = Omit<PlaceOrder, "kind" | "postOnly" | "selfTrade"> & Partial<Pick<PlaceOrder, "kind" | "postOnly" | "selfTrade">>;
@@ -54,6 +60,7 @@ const placeOrder = z.object({
   timeInForce: oneOf(TIMES_IN_FORCE).optional(),
   postOnly: z.boolean().default(false),
   selfTrade: oneOf(SELF_TRADE).default("allow"),
+  stopGuard: z.boolean().optional(),
 });
 
 /** Cancels a resting or stop order. */

@@ -12,7 +12,7 @@ import { ValidationError } from "../core/errors.ts";
 import { OrderBook, RestingOrder } from "./book.ts";
 import type { CancelOrder, ModifyOrder, OrderCommand, PlaceOrder } from "./commands.ts";
 import type { OrderBookEvent } from "./events.ts";
-import { DEFAULT_MAX_PRICE, DEFAULT_MAX_QUANTITY, type Instrument, type RejectReason, type SelfTradePrevention, type Side } from "./types.ts";
+import { DEFAULT_MAX_PRICE, DEFAULT_MAX_QUANTITY, type Instrument, type OrderKind, type RejectReason, type SelfTradePrevention, type Side } from "./types.ts";
 
 type Events = OrderBookEvent[];
 
@@ -44,6 +44,18 @@ function checkQuantity(instrument: Instrument, quantity: number): RejectReason |
   if (!Number.isSafeInteger(quantity) || quantity <= 0) return "invalid-quantity";
   if (quantity > (instrument.maxQuantity ?? DEFAULT_MAX_QUANTITY)) return "quantity-above-max";
   if (quantity % instrument.lotSize !== 0) return "quantity-off-lot";
+}
+
+/**
+ * The stop placement guard: a stop the last trade price already reached would trigger at
+ * once (a buy stop at or below it, a sell stop at or above it), and a stop-limit whose
+ * limit is on the wrong side of its stop (a buy below it, a sell above it) could never
+ * fill at the price that triggers it. Before any trade nothing triggers.
+ */
+function guardStop(book: OrderBook, side: Side, kind: OrderKind, price: number | undefined, stopPrice: number): RejectReason | undefined {
+  const last = book.lastTradePrice;
+  if (last > 0 && (side === "buy" ? last >= stopPrice : last <= stopPrice)) return "stop-would-trigger";
+  if (kind === "stop-limit" && (side === "buy" ? price! < stopPrice : price! > stopPrice)) return "stop-limit-wrong-side";
 }
 
 /**
@@ -152,6 +164,10 @@ function place(book: OrderBook, command: PlaceOrder): Events {
   if (stop) {
     if (command.stopPrice === undefined) return reject(events, "place", orderId, account, "invalid-stop-price");
     if (checkPrice(book.instrument, command.stopPrice)) return reject(events, "place", orderId, account, "invalid-stop-price");
+    if (command.stopGuard ?? book.instrument.stopGuard ?? false) {
+      const guard = guardStop(book, command.side, kind, command.price, command.stopPrice);
+      if (guard) return reject(events, "place", orderId, account, guard);
+    }
   }
   const timeInForce = command.timeInForce ?? (limited ? "GTC" : "IOC");
   if (!limited && timeInForce === "GTC") {

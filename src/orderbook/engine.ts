@@ -186,6 +186,10 @@ function checkInstrument(instrument: Instrument): void {
     ["maxPrice", instrument.maxPrice ?? DEFAULT_MAX_PRICE, instrument.tickSize],
     ["maxQuantity", instrument.maxQuantity ?? DEFAULT_MAX_QUANTITY, instrument.lotSize],
   ];
+  checkKeys(what, instrument, ["symbol", "tickSize", "lotSize", "maxQuantity", "maxPrice", "stopGuard"]);
+  if (instrument.stopGuard !== undefined && typeof instrument.stopGuard !== "boolean") {
+    throw new ValidationError(what, [{ path: "stopGuard", message: `must be a boolean, got ${typeof instrument.stopGuard}` }]);
+  }
   for (const [key, value, min] of bounds) {
     if (!Number.isSafeInteger(value) || value! < min) {
       throw new ValidationError(what, [{ path: key, message: `must be an integer from ${min} to ${Number.MAX_SAFE_INTEGER}, got ${value}` }]);

@@ -23,6 +23,13 @@ export interface Instrument {
   maxQuantity?: number;
   /** Largest price (and stop price) an order may have (default DEFAULT_MAX_PRICE); higher is rejected. */
   maxPrice?: number;
+  /**
+   * Guard every stop order placed on this instrument (default false; an order's own
+   * `stopGuard` overrides it): refuse a stop the last trade price already triggers
+   * (`stop-would-trigger`) and a stop-limit priced on the wrong side of its stop
+   * (`stop-limit-wrong-side`).
+   */
+  stopGuard?: boolean;
 }
 
 /**
@@ -54,7 +61,9 @@ export type RejectReason =
   | "no-change"
   | "quantity-above-max"
   | "price-above-max"
-  | "level-full";
+  | "level-full"
+  | "stop-would-trigger"
+  | "stop-limit-wrong-side";
 
 /** Why an order was cancelled. */
 export type CancelReason = "requested" | "self-trade";
@@ -75,6 +84,8 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   "invalid-quantity", "quantity-off-lot", "invalid-price", "price-off-tick", "missing-price",
   "invalid-stop-price", "post-only-would-cross", "post-only-not-limit", "invalid-time-in-force",
   "not-modifiable", "no-change", "quantity-above-max", "price-above-max", "level-full",
+  // Appended, never inserted: a reason's index is its code in stored events.
+  "stop-would-trigger", "stop-limit-wrong-side",
 ];
 /** Every cancel reason (its index is its code in the WAL). */
 export const CANCEL_REASONS: readonly CancelReason[] = ["requested", "self-trade"];
