@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   bookDepth,
+  bookQuote,
   bookToData,
   marketDataProjection,
   OrderBook,
@@ -73,6 +74,18 @@ class Ledger {
   }
 }
 
+/** What the reference matcher's resting orders would fill of a `side` order, and at what cost. */
+function referenceQuote(ref: ReferenceMatcher, side: "buy" | "sell", quantity: number): [number, bigint] {
+  let filled = 0;
+  let cost = 0n;
+  for (const order of ref.side(side === "buy" ? "sell" : "buy")) {
+    const take = Math.min(quantity - filled, order.quantity);
+    filled += take;
+    cost += BigInt(take * order.price);
+  }
+  return [filled, cost];
+}
+
 const refRows = (ref: ReferenceMatcher, side: "buy" | "sell") =>
   ref.side(side).map((o) => [o.id, o.account, o.price, o.quantity, o.postOnly, o.selfTrade]);
 
@@ -109,6 +122,13 @@ test("the engine matches the reference matcher on random command sequences", asy
           assert.equal(book.lastTradePrice, reference.lastTradePrice);
           for (const order of book.orders.values()) assert.equal(ledger.open.get(order.id), order.quantity);
           assert.deepEqual(marketData.depth(`book-${SYMBOL}`, 100), bookDepth(book, 100));
+          for (const side of ["buy", "sell"] as const) {
+            for (const quantity of [LOT, 7 * LOT, 1000 * LOT]) {
+              const quote = bookQuote(book, side, quantity);
+              assert.deepEqual(marketData.quote(`book-${SYMBOL}`, side, quantity), quote);
+              assert.deepEqual([quote.filled, quote.cost], referenceQuote(reference, side, quantity));
+            }
+          }
           commandsRun++;
         }
         await engine.close();

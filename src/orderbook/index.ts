@@ -11,5 +11,15 @@ export { bookStreamId, decideOrder, evolveBook, orderBookDecider } from "./decid
 export { orderBookCodecs } from "./codecs.ts";
 export { type BookData, bookFromData, bookToData, stateHash } from "./snapshot.ts";
 export { OrderBookEngine, type OrderBookEngineOptions, type SubmitResult } from "./engine.ts";
-export { bookDepth, type Depth, type DepthLevel, marketDataProjection, type MarketDataProjection, type Trade } from "./read-models.ts";
+export {
+  bookDepth,
+  bookQuote,
+  type Depth,
+  type DepthLevel,
+  marketDataProjection,
+  type MarketDataProjection,
+  type Quote,
+  quoteLevels,
+  type Trade,
+} from "./read-models.ts";
 export { crossingLimitStream, exchangeCoreMix, ExchangeCoreMixGenerator, random, type Workload, WORKLOAD_INSTRUMENT } from "./workloads.ts";

@@ -11,6 +11,7 @@ import type { InlineProjection } from "../core/event-store.ts";
 import type { OrderBook } from "./book.ts";
 import type { OrderBookEvent } from "./events.ts";
 import type { Side } from "./types.ts";
+import { invalid } from "../core/check.ts";
 
 /** One price level of a depth view. */
 export interface DepthLevel {
@@ -44,6 +45,59 @@ export interface Trade {
   makerOrderId: number;
   /** The incoming order's id. */
   takerOrderId: number;
+}
+
+/** What filling a quantity against the book would take (see `bookQuote`). */
+export interface Quote {
+  /** The side of the order being quoted: a buy fills against the asks, a sell against the bids. */
+  side: Side;
+  /** The quantity asked for. */
+  quantity: number;
+  /** How much of it the book holds (at most `quantity`). */
+  filled: number;
+  /** Sum of price × quantity over what fills, exact (a BigInt: it may pass 2^53). */
+  cost: bigint;
+  /** `cost / filled`, the one float here; undefined when nothing fills. */
+  averagePrice: number | undefined;
+  /** The last (worst) price it reaches; undefined when nothing fills. */
+  worstPrice: number | undefined;
+  /** Whether the book holds all of `quantity`. */
+  complete: boolean;
+}
+
+/**
+ * Quotes a `side` order of `quantity` against `levels` of the opposite side, best first:
+ * what it would cost and at what average price, were it filled from the depth as it stands
+ * (no self-trade prevention, no stops triggered along the way).
+ */
+export function quoteLevels(levels: Iterable<{ price: number; quantity: number }>, side: Side, quantity: number): Quote {
+  if (side !== "buy" && side !== "sell") invalid("quote", "side", `must be "buy" or "sell", got ${String(side)}`);
+  if (!Number.isSafeInteger(quantity) || quantity <= 0) invalid("quote", "quantity", `must be a positive integer, got ${quantity}`);
+  let filled = 0;
+  let cost = 0n;
+  let worstPrice: number | undefined;
+  for (const level of levels) {
+    if (filled === quantity) break;
+    const take = Math.min(quantity - filled, level.quantity);
+    filled += take;
+    cost += BigInt(level.price) * BigInt(take);
+    worstPrice = level.price;
+  }
+  const averagePrice = filled === 0 ? undefined : Number(cost) / filled;
+  return { side, quantity, filled, cost, averagePrice, worstPrice, complete: filled === quantity };
+}
+
+/** Quotes a `side` order of `quantity` against a live book (see `quoteLevels`). */
+export function bookQuote(book: OrderBook, side: Side, quantity: number): Quote {
+  const opposite = side === "buy" ? book.asks : book.bids;
+  function* levels() {
+    for (let rank = 0;; rank++) {
+      const level = opposite.levelAt(rank);
+      if (level === undefined) return;
+      yield level;
+    }
+  }
+  return quoteLevels(levels(), side, quantity);
 }
 
 /** The top `levels` of each side, read straight from a book. */
@@ -172,6 +226,8 @@ export interface MarketDataProjection extends InlineProjection<OrderBookEvent> {
   trades(streamId: string, count?: number): Trade[];
   /** Open (resting) order ids of an account in a stream's book. */
   openOrders(streamId: string, account: number): number[];
+  /** What a `side` order of `quantity` would cost against the stream's depth (see `quoteLevels`). */
+  quote(streamId: string, side: Side, quantity: number): Quote;
 }
 
 /** Market data for every book in the store; `tapeSize` trades are kept per book. */
@@ -200,6 +256,10 @@ export function marketDataProjection(tapeSize = 100): MarketDataProjection {
     },
     openOrders(streamId, account) {
       return [...(of(streamId).byAccount.get(account) ?? [])].sort((a, b) => a - b);
+    },
+    quote(streamId, side, quantity) {
+      const opposite = side === "buy" ? "sell" : "buy";
+      return quoteLevels(top(of(streamId).levels[opposite], opposite, Infinity), side, quantity);
     },
   };
 }
