@@ -14,6 +14,7 @@ import {
   OrderBookEngine,
   OrderCommand,
   type OrderBookEvent,
+  orderStatusProjection,
 } from "../src/orderbook/index.ts";
 import { ReferenceMatcher } from "./support/reference-matcher.ts";
 import { LOT, orderCommands, SYMBOL, TICK } from "./support/order-commands.ts";
@@ -97,10 +98,13 @@ test("the engine matches the reference matcher on random command sequences", asy
     await fc.assert(
       fc.asyncProperty(orderCommands(80), async (inputs) => {
         const marketData = marketDataProjection();
+        const orderStatus = orderStatusProjection();
         const engine = await OrderBookEngine.open({
           instruments: [{ symbol: SYMBOL, tickSize: TICK, lotSize: LOT }],
-          projections: [marketData],
+          projections: [marketData, orderStatus],
         });
+        /** What each order accepted so far has traded, from the events alone. */
+        const fills = new Map<number, number>();
         const reference = new ReferenceMatcher(TICK, LOT);
         const ledger = new Ledger();
         for (const input of inputs) {
@@ -110,6 +114,12 @@ test("the engine matches the reference matcher on random command sequences", asy
           assert.deepEqual(got, expected, `events differ for ${JSON.stringify(input)}`);
           for (const event of got) {
             ledger.apply(event as OrderBookEvent);
+            const d = event.data as Record<string, number>;
+            if (event.type === "OrderAccepted") fills.set(d.orderId!, 0);
+            if (event.type === "TradeExecuted") {
+              fills.set(d.makerOrderId!, fills.get(d.makerOrderId!)! + d.quantity!);
+              fills.set(d.takerOrderId!, fills.get(d.takerOrderId!)! + d.quantity!);
+            }
             const data = event.data as Record<string, unknown>;
             seen.add(`${event.type}${data.reason ? `:${data.reason}` : ""}${data.kind ? `:${data.kind}` : ""}`);
           }
@@ -122,6 +132,19 @@ test("the engine matches the reference matcher on random command sequences", asy
           assert.equal(book.lastTradePrice, reference.lastTradePrice);
           for (const order of book.orders.values()) assert.equal(ledger.open.get(order.id), order.quantity);
           assert.deepEqual(marketData.depth(`book-${SYMBOL}`, 100), bookDepth(book, 100));
+          for (const [id, filled] of fills) {
+            const status = orderStatus.status(`book-${SYMBOL}`, id)!;
+            assert.equal(status.filled, filled, `order ${id} filled`);
+            const resting = book.orders.get(id);
+            if (resting) assert.deepEqual([status.status, status.remaining], ["resting", resting.quantity], `order ${id}`);
+            else if (book.stops.has(id)) assert.equal(status.status, "waiting-stop", `order ${id}`);
+            else {
+              assert.ok(["filled", "cancelled", "expired"].includes(status.status), `order ${id} is ${status.status}`);
+              assert.equal(status.remaining, 0);
+              // Filled needs no reason; a cancellation or an expiry always has one.
+              assert.equal(status.reason === undefined, status.status === "filled", `order ${id}: ${status.status} (${status.reason})`);
+            }
+          }
           for (const side of ["buy", "sell"] as const) {
             for (const quantity of [LOT, 7 * LOT, 1000 * LOT]) {
               const quote = bookQuote(book, side, quantity);

@@ -1,8 +1,8 @@
-/** Read models of the order book: market quotes (and their validation). */
+/** Read models of the order book: market quotes and order status (and their validation). */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ValidationError } from "../mod.ts";
-import { bookQuote, marketDataProjection, OrderBookEngine } from "../src/orderbook/index.ts";
+import { bookQuote, marketDataProjection, OrderBookEngine, orderStatusProjection } from "../src/orderbook/index.ts";
 
 async function engineWithAsks(instrument = { symbol: "T", tickSize: 5, lotSize: 1 }) {
   const marketData = marketDataProjection();
@@ -52,5 +52,82 @@ describe("market quote", () => {
     }
     assert.throws(() => bookQuote(engine.book("T"), "up" as never, 1), /side: must be "buy" or "sell"/);
     await engine.close();
+  });
+});
+
+describe("order status", () => {
+  async function withStatus(keepFinished?: number) {
+    const orderStatus = orderStatusProjection(keepFinished === undefined ? {} : { keepFinished });
+    const engine = await OrderBookEngine.open({ instruments: [{ symbol: "T", tickSize: 5, lotSize: 1 }], projections: [orderStatus] });
+    const place = (orderId: number, side: "buy" | "sell", price: number, quantity: number, more: Record<string, unknown> = {}) =>
+      engine.submit({ type: "place", symbol: "T", orderId, account: orderId, side, price, quantity, ...more } as never);
+    return { engine, place, status: (orderId: number) => orderStatus.status("book-T", orderId) };
+  }
+
+  test("resting, partly filled, then filled, with the average price", async () => {
+    const { engine, place, status } = await withStatus();
+    place(1, "sell", 100, 10);
+    assert.deepEqual(
+      { ...status(1), position: 0 },
+      {
+        orderId: 1, account: 1, side: "sell", kind: "limit", price: 100, stopPrice: 0, quantity: 10, filled: 0, remaining: 10,
+        cost: 0n, averagePrice: undefined, status: "resting", position: 0,
+      },
+    );
+    place(2, "buy", 100, 4);
+    assert.deepEqual([status(1)!.status, status(1)!.filled, status(1)!.remaining], ["resting", 4, 6]);
+    assert.deepEqual([status(2)!.status, status(2)!.filled, status(2)!.remaining, status(2)!.averagePrice], ["filled", 4, 0, 100]);
+    place(3, "sell", 110, 10);
+    place(4, "buy", 110, 16); // takes 6 @ 100 and 10 @ 110
+    assert.deepEqual([status(4)!.status, status(4)!.filled, status(4)!.cost, status(4)!.averagePrice], ["filled", 16, 1700n, 1700 / 16]);
+    assert.equal(status(1)!.status, "filled");
+    assert.equal(status(4)!.position, engine.store.headPosition);
+    await engine.close();
+  });
+
+  test("cancelled, expired (IOC), modified, and unknown ids", async () => {
+    const { engine, place, status } = await withStatus();
+    place(1, "sell", 100, 10);
+    engine.submit({ type: "modify", symbol: "T", orderId: 1, quantity: 6 });
+    assert.deepEqual([status(1)!.quantity, status(1)!.remaining], [10, 6]);
+    engine.submit({ type: "cancel", symbol: "T", orderId: 1 });
+    assert.deepEqual([status(1)!.status, status(1)!.reason, status(1)!.remaining], ["cancelled", "requested", 0]);
+    place(2, "buy", 100, 3, { timeInForce: "IOC" });
+    assert.deepEqual([status(2)!.status, status(2)!.reason], ["expired", "ioc-unfilled"]);
+    place(3, "buy", 100, 0); // rejected: never an order
+    assert.equal(status(3), undefined);
+    assert.equal(status(99), undefined);
+    await engine.close();
+  });
+
+  test("stop orders: waiting, then triggered and working, then filled", async () => {
+    const { engine, place, status } = await withStatus();
+    place(1, "sell", 100, 2);
+    place(2, "sell", 105, 5);
+    place(3, "buy", 0, 3, { kind: "stop-market", stopPrice: 100 });
+    assert.equal(status(3)!.status, "waiting-stop");
+    place(4, "buy", 100, 2); // trades at 100: the stop triggers and buys 3 @ 105
+    assert.deepEqual([status(3)!.status, status(3)!.filled, status(3)!.averagePrice], ["filled", 3, 105]);
+    place(5, "sell", 0, 1, { kind: "stop-limit", price: 90, stopPrice: 95 });
+    engine.submit({ type: "cancel", symbol: "T", orderId: 5 });
+    assert.deepEqual([status(5)!.status, status(5)!.kind], ["cancelled", "stop-limit"]);
+    await engine.close();
+  });
+
+  test("keeps the most recent finished orders up to keepFinished; an id used again is the new order", async () => {
+    const { engine, place, status } = await withStatus(2);
+    for (const id of [1, 2, 3]) place(id, "sell", 100, 1);
+    for (const id of [1, 2, 3]) engine.submit({ type: "cancel", symbol: "T", orderId: id });
+    assert.equal(status(1), undefined); // forgotten: the third finished order pushed it out
+    assert.equal(status(2)!.status, "cancelled");
+    assert.equal(status(3)!.status, "cancelled");
+    place(3, "buy", 90, 7);
+    assert.deepEqual([status(3)!.status, status(3)!.quantity], ["resting", 7]);
+    await engine.close();
+  });
+
+  test("its options are checked", () => {
+    assert.throws(() => orderStatusProjection({ keepFinished: -1 }), /keepFinished: must be an integer >= 0/);
+    assert.throws(() => orderStatusProjection({ keep: 1 } as never), /keep: unknown option/);
   });
 });

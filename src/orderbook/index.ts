@@ -22,4 +22,11 @@ export {
   quoteLevels,
   type Trade,
 } from "./read-models.ts";
+export {
+  type OrderState,
+  type OrderStatus,
+  type OrderStatusOptions,
+  orderStatusProjection,
+  type OrderStatusProjection,
+} from "./order-status.ts";
 export { crossingLimitStream, exchangeCoreMix, ExchangeCoreMixGenerator, random, type Workload, WORKLOAD_INSTRUMENT } from "./workloads.ts";
