@@ -142,6 +142,79 @@ describe("stop placement guard (opt-in)", () => {
   });
 });
 
+describe("OCO: one cancels the other", () => {
+  // The last trade was at 100; asks at 100 (8 left) and 105.
+  const traded = [...asks, accepted({ orderId: 4, account: 4, price: 100, quantity: 2 }), trade(100, 2, [1, 1], [4, 4])];
+  const linked = (orderId: number, account: number, stopOrderId: number) =>
+    ({ type: "OcoLinked", data: { orderId, account, stopOrderId } } as OrderBookEvent);
+  // A buy pair: buy 4 at 90 if it comes down, or on a stop at 110 if it goes up.
+  const pair = (more: Record<string, unknown> = {}) =>
+    place({ orderId: 6, account: 6, side: "buy", price: 90, quantity: 4, oco: { orderId: 7, stopPrice: 110 }, ...more });
+  const placed = [
+    accepted({ orderId: 6, account: 6, price: 90, quantity: 4 }),
+    accepted({ orderId: 7, account: 6, kind: "stop-market", stopPrice: 110, quantity: 4, timeInForce: "IOC" }),
+    linked(6, 6, 7),
+  ];
+
+  test("placing a pair accepts both legs and links them", () => book.given(traded).when(pair()).then(placed));
+  test("when the limit leg trades, the stop leg is cancelled", () =>
+    book.given([...traded, ...placed]).when(place({ orderId: 8, account: 8, side: "sell", price: 90, quantity: 2 }))
+      .then([
+        accepted({ orderId: 8, account: 8, side: "sell", price: 90, quantity: 2 }),
+        trade(90, 2, [6, 6], [8, 8], "sell"),
+        cancelled(7, 6, 4, "oco"),
+      ]));
+  test("a limit leg that trades on arrival cancels its stop leg at once", () =>
+    book.given(traded).when(pair({ price: 100, oco: { orderId: 7, stopPrice: 110 } }))
+      .then([
+        accepted({ orderId: 6, account: 6, price: 100, quantity: 4 }),
+        accepted({ orderId: 7, account: 6, kind: "stop-market", stopPrice: 110, quantity: 4, timeInForce: "IOC" }),
+        linked(6, 6, 7),
+        trade(100, 4, [1, 1], [6, 6]),
+        cancelled(7, 6, 4, "oco"),
+      ]));
+  test("when the stop leg triggers, the limit leg is cancelled", () =>
+    book.given([
+      ...traded, ...placed,
+      accepted({ orderId: 9, account: 9, side: "sell", price: 110, quantity: 2 }),
+      accepted({ orderId: 10, account: 10, price: 110, quantity: 2 }),
+      trade(110, 2, [9, 9], [10, 10]),
+    ]).when(command({ type: "trigger-stops" }))
+      .then([
+        { type: "StopTriggered", data: { orderId: 7, account: 6, lastTradePrice: 110 } } as OrderBookEvent,
+        trade(100, 4, [1, 1], [7, 6]),
+        cancelled(6, 6, 4, "oco"),
+      ]));
+  test("cancelling either leg cancels both", () => {
+    book.given([...traded, ...placed]).when(command({ type: "cancel", orderId: 6 }))
+      .then([cancelled(6, 6, 4, "requested"), cancelled(7, 6, 4, "oco")]);
+    book.given([...traded, ...placed]).when(command({ type: "cancel", orderId: 7 }))
+      .then([cancelled(7, 6, 4, "requested"), cancelled(6, 6, 4, "oco")]);
+  });
+  test("once one leg acted the pair is gone: the other's events cancel nothing more", () =>
+    book.given([...traded, ...placed, trade(90, 2, [6, 6], [8, 8], "sell"), cancelled(7, 6, 4, "oco")])
+      .when(command({ type: "cancel", orderId: 6 }))
+      .then([cancelled(6, 6, 2, "requested")]));
+  test("a stop-limit leg", () =>
+    book.given(traded).when(pair({ oco: { orderId: 7, stopPrice: 110, price: 115 } }))
+      .then([placed[0]!, accepted({ orderId: 7, account: 6, kind: "stop-limit", price: 115, stopPrice: 110, quantity: 4 }), linked(6, 6, 7)]));
+  const refused: [string, Record<string, unknown>, string][] = [
+    ["a pair on a market order", { kind: "market", price: undefined, timeInForce: "IOC" }, "oco-not-limit"],
+    ["a pair on an IOC limit", { timeInForce: "IOC" }, "oco-not-limit"],
+    ["a buy pair whose stop is not above its limit", { oco: { orderId: 7, stopPrice: 90 } }, "oco-invalid-prices"],
+    ["a stop leg the last trade already triggers", { price: 80, oco: { orderId: 7, stopPrice: 95 } }, "stop-would-trigger"],
+    ["a stop-limit leg below its stop", { oco: { orderId: 7, stopPrice: 110, price: 105 } }, "stop-limit-wrong-side"],
+    ["a stop leg with the limit leg's id", { oco: { orderId: 6, stopPrice: 110 } }, "duplicate-order-id"],
+    ["a stop leg with a live order's id", { oco: { orderId: 1, stopPrice: 110 } }, "duplicate-order-id"],
+    ["a stop leg id that is not a positive integer", { oco: { orderId: 0, stopPrice: 110 } }, "invalid-order-id"],
+    ["a stop price off the tick", { oco: { orderId: 7, stopPrice: 111 } }, "invalid-stop-price"],
+    ["a stop-market leg that is GTC", { oco: { orderId: 7, stopPrice: 110, timeInForce: "GTC" } }, "invalid-time-in-force"],
+  ];
+  for (const [name, change, reason] of refused) {
+    test(`refused: ${name} (${reason})`, () => book.given(traded).when(pair(change)).then([rejected(6, 6, "place", reason)]));
+  }
+});
+
 describe("cancel and modify", () => {
   test("cancel removes a resting order", () =>
     book.given(asks).when(command({ type: "cancel", orderId: 1 })).then([cancelled(1, 1, 10, "requested")]));

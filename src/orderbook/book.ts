@@ -177,6 +177,16 @@ export class OrderBook {
   readonly stops: Map<number, StopOrder> = new Map();
   /** Price of the last trade, 0 before any. */
   lastTradePrice = 0;
+  /** One-cancels-the-other pairs, both ways: each leg's id to the other's. */
+  readonly oco: Map<number, number> = new Map();
+
+  /** Forgets the OCO pair `id` belongs to, if any. */
+  unlink(id: number): void {
+    const other = this.oco.get(id);
+    if (other === undefined) return;
+    this.oco.delete(id);
+    this.oco.delete(other);
+  }
 
   /** An empty book for `instrument`. */
   constructor(readonly instrument: Instrument) {}

@@ -60,7 +60,7 @@ function fixedCodec(id: number, type: string, fields: readonly Field[]): DataCod
   };
 }
 
-/** Fixed-layout WAL codecs of the seven order-book events (ids 1-7): pass them to file storage. */
+/** Fixed-layout WAL codecs of the eight order-book events (ids 1-8): pass them to file storage. */
 export const orderBookCodecs: DataCodec[] = [
   fixedCodec(1, "OrderAccepted", [
     ["orderId", "number"], ["account", "number"], ["side", SIDES], ["kind", KINDS], ["price", "number"],
@@ -76,4 +76,5 @@ export const orderBookCodecs: DataCodec[] = [
   fixedCodec(5, "OrderExpired", [["orderId", "number"], ["account", "number"], ["remaining", "number"], ["reason", EXPIRE_REASONS]]),
   fixedCodec(6, "OrderModified", [["orderId", "number"], ["account", "number"], ["price", "number"], ["quantity", "number"], ["keptPriority", "boolean"]]),
   fixedCodec(7, "StopTriggered", [["orderId", "number"], ["account", "number"], ["lastTradePrice", "number"]]),
+  fixedCodec(8, "OcoLinked", [["orderId", "number"], ["account", "number"], ["stopOrderId", "number"]]),
 ] as DataCodec[];

@@ -43,7 +43,26 @@ export interface PlaceOrder {
    * `stopGuard` (off unless set).
    */
   stopGuard?: boolean;
+  /**
+   * Makes this GTC limit order one leg of a one-cancels-the-other pair; this is the other,
+   * a stop order of the same account, side and quantity. The first of them to act (the
+   * limit trades, the stop triggers) or to end cancels the other.
+   */
+  oco?: OcoStop;
 }
+
+/** The stop leg of an OCO pair (see `PlaceOrder.oco`). */
+export interface OcoStop {
+  /** Its own order id (cancel either id to cancel both). */
+  orderId: number;
+  /** Its trigger price: above the limit price for a buy, below it for a sell. */
+  stopPrice: number;
+  /** Its limit price once triggered (a stop-limit); without it, a stop-market. */
+  price?: number;
+  /** Its time in force once triggered (default GTC for a stop-limit, IOC for a stop-market). */
+  timeInForce?: TimeInForce;
+}
+
 /** A place command as callers may send it: kind (limit), postOnly (false) and selfTrade (allow) may be left out. */
 export type PlaceOrderInput = Omit<PlaceOrder, "kind" | "postOnly" | "selfTrade"> & Partial<Pick<PlaceOrder, "kind" | "postOnly" | "selfTrade">>;
 
@@ -61,6 +80,12 @@ const placeOrder = z.object({
   postOnly: z.boolean().default(false),
   selfTrade: oneOf(SELF_TRADE).default("allow"),
   stopGuard: z.boolean().optional(),
+  oco: z.object({
+    orderId: id,
+    stopPrice: z.number(),
+    price: z.number().optional(),
+    timeInForce: oneOf(TIMES_IN_FORCE).optional(),
+  }).optional(),
 });
 
 /** Cancels a resting or stop order. */

@@ -10,7 +10,7 @@
 import type { Decider } from "../core/decider.ts";
 import { ValidationError } from "../core/errors.ts";
 import { OrderBook, RestingOrder } from "./book.ts";
-import type { CancelOrder, ModifyOrder, OrderCommand, PlaceOrder } from "./commands.ts";
+import type { CancelOrder, ModifyOrder, OcoStop, OrderCommand, PlaceOrder } from "./commands.ts";
 import type { OrderBookEvent } from "./events.ts";
 import { DEFAULT_MAX_PRICE, DEFAULT_MAX_QUANTITY, type Instrument, type OrderKind, type RejectReason, type SelfTradePrevention, type Side } from "./types.ts";
 
@@ -181,6 +181,11 @@ function place(book: OrderBook, command: PlaceOrder): Events {
   if (kind === "limit" && timeInForce === "GTC" && overfills(book, command.side, command.price!, command.quantity)) {
     return reject(events, "place", orderId, account, "level-full");
   }
+  if (command.oco !== undefined) {
+    if (kind !== "limit" || timeInForce !== "GTC") return reject(events, "place", orderId, account, "oco-not-limit");
+    const problem = checkOcoStop(book, command, command.oco);
+    if (problem) return reject(events, "place", orderId, account, problem);
+  }
   events.push({
     type: "OrderAccepted",
     data: {
@@ -197,6 +202,7 @@ function place(book: OrderBook, command: PlaceOrder): Events {
     },
   });
   if (stop) return events; // waits for the last trade price
+  if (command.oco !== undefined) acceptOcoStop(command, command.oco, events);
   return execute(book, {
     id: orderId,
     account,
@@ -205,6 +211,88 @@ function place(book: OrderBook, command: PlaceOrder): Events {
     quantity: command.quantity,
     selfTrade: command.selfTrade,
   }, timeInForce, events);
+}
+
+/** Checks the stop leg of an OCO pair whose limit leg passed every check. */
+function checkOcoStop(book: OrderBook, limit: PlaceOrder, stop: OcoStop): RejectReason | undefined {
+  if (!isId(stop.orderId)) return "invalid-order-id";
+  if (stop.orderId === limit.orderId || book.hasOrder(stop.orderId)) return "duplicate-order-id";
+  if (checkPrice(book.instrument, stop.stopPrice)) return "invalid-stop-price";
+  if (stop.price !== undefined) {
+    const priceProblem = checkPrice(book.instrument, stop.price);
+    if (priceProblem) return priceProblem;
+  }
+  if (stop.price === undefined && stop.timeInForce === "GTC") return "invalid-time-in-force";
+  // A buy pair buys lower with its limit or higher with its stop; a sell pair the reverse.
+  if (limit.side === "buy" ? limit.price! >= stop.stopPrice : limit.price! <= stop.stopPrice) return "oco-invalid-prices";
+  // The stop leg is always guarded: a pair whose stop fires at once would be no pair.
+  return guardStop(book, limit.side, stop.price === undefined ? "stop-market" : "stop-limit", stop.price, stop.stopPrice);
+}
+
+/** Accepts the stop leg of an OCO pair and links it to the limit leg accepted just before. */
+function acceptOcoStop(limit: PlaceOrder, stop: OcoStop, events: Events): void {
+  const limited = stop.price !== undefined;
+  events.push({
+    type: "OrderAccepted",
+    data: {
+      orderId: stop.orderId,
+      account: limit.account,
+      side: limit.side,
+      kind: limited ? "stop-limit" : "stop-market",
+      price: stop.price ?? 0,
+      stopPrice: stop.stopPrice,
+      quantity: limit.quantity,
+      timeInForce: stop.timeInForce ?? (limited ? "GTC" : "IOC"),
+      postOnly: false,
+      selfTrade: limit.selfTrade,
+    },
+  });
+  events.push({ type: "OcoLinked", data: { orderId: limit.orderId, account: limit.account, stopOrderId: stop.orderId } });
+}
+
+/**
+ * One cancels the other: after a command's events, every OCO leg that traded, triggered or
+ * ended has its partner cancelled (reason `oco`), at the end of the command's events.
+ * Pairs are the book's and those linked by these very events.
+ */
+function settleOco(book: OrderBook, events: Events): Events {
+  const linked = new Map<number, { partner: number; account: number; quantity: number }>();
+  const partnerOf = (id: number) => linked.get(id)?.partner ?? book.oco.get(id);
+  const ended = new Set<number>();
+  const acted: number[] = [];
+  for (const event of events) {
+    switch (event.type) {
+      case "OcoLinked": {
+        const d = event.data;
+        const stop = events.find((e) => e.type === "OrderAccepted" && e.data.orderId === d.stopOrderId)!;
+        const quantity = (stop.data as { quantity: number }).quantity;
+        linked.set(d.orderId, { partner: d.stopOrderId, account: d.account, quantity });
+        linked.set(d.stopOrderId, { partner: d.orderId, account: d.account, quantity });
+        break;
+      }
+      case "TradeExecuted":
+        acted.push(event.data.makerOrderId, event.data.takerOrderId);
+        break;
+      case "StopTriggered":
+        acted.push(event.data.orderId);
+        break;
+      case "OrderCancelled":
+      case "OrderExpired":
+        ended.add(event.data.orderId);
+        acted.push(event.data.orderId);
+        break;
+    }
+  }
+  for (const id of acted) {
+    const partner = partnerOf(id);
+    if (partner === undefined || ended.has(partner)) continue;
+    ended.add(partner);
+    const order = book.orders.get(partner) ?? book.stops.get(partner);
+    const account = order?.account ?? linked.get(partner)!.account;
+    const remaining = order?.quantity ?? linked.get(partner)!.quantity;
+    events.push({ type: "OrderCancelled", data: { orderId: partner, account, remaining, reason: "oco" } });
+  }
+  return events;
 }
 
 function cancel(book: OrderBook, command: CancelOrder): Events {
@@ -277,6 +365,13 @@ function triggerStops(book: OrderBook): Events {
 
 /** The events `command` causes in `book` (reads the book, never changes it). */
 function decide(command: OrderCommand, book: OrderBook): OrderBookEvent[] {
+  const events = decideAlone(command, book);
+  // OCO pairs are rare: look for legs only when a pair exists or is being placed.
+  return book.oco.size === 0 && (command.type !== "place" || command.oco === undefined) ? events : settleOco(book, events);
+}
+
+/** The events of `command` before one-cancels-the-other. */
+function decideAlone(command: OrderCommand, book: OrderBook): OrderBookEvent[] {
   switch (command.type) {
     case "place":
       return place(book, command);
@@ -322,6 +417,10 @@ function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
     }
     case "TradeExecuted": {
       const d = event.data;
+      if (book.oco.size !== 0) {
+        book.unlink(d.makerOrderId);
+        book.unlink(d.takerOrderId);
+      }
       book.lastTradePrice = d.price;
       fill(book, book.orders.get(d.makerOrderId)!, d.quantity);
       const taker = book.orders.get(d.takerOrderId);
@@ -330,6 +429,7 @@ function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
     }
     case "OrderCancelled":
     case "OrderExpired": {
+      book.unlink(event.data.orderId);
       const order = book.orders.get(event.data.orderId);
       if (order !== undefined) {
         book.side(order.side).remove(order);
@@ -353,6 +453,7 @@ function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
       break;
     }
     case "StopTriggered": {
+      book.unlink(event.data.orderId);
       const stop = book.stops.get(event.data.orderId)!;
       book.stops.delete(stop.id);
       if (stop.kind === "stop-limit" && stop.timeInForce === "GTC") {
@@ -360,6 +461,10 @@ function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
       }
       break;
     }
+    case "OcoLinked":
+      book.oco.set(event.data.orderId, event.data.stopOrderId);
+      book.oco.set(event.data.stopOrderId, event.data.orderId);
+      break;
     case "OrderRejected":
       break;
   }

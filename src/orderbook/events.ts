@@ -195,9 +195,29 @@ export const StopTriggered: EventDefinition<"StopTriggered", Schema<StopTriggere
   lastTradePrice: int,
 }), trusted);
 
+/** Data of OcoLinked. */
+export interface OcoLinkedData {
+  /** The limit leg. */
+  orderId: number;
+  /** The account that owns both legs. */
+  account: number;
+  /** The stop leg. */
+  stopOrderId: number;
+}
+
+/**
+ * Two orders just accepted form a one-cancels-the-other pair: when either trades, triggers
+ * or ends, the other is cancelled (reason `oco`).
+ */
+export const OcoLinked: EventDefinition<"OcoLinked", Schema<OcoLinkedData>> = defineEvent("OcoLinked", z.object({
+  orderId: int,
+  account: int,
+  stopOrderId: int,
+}), trusted);
+
 /** Every order-book event definition. */
 export const orderBookEventDefinitions = [
-  OrderAccepted, OrderRejected, TradeExecuted, OrderCancelled, OrderExpired, OrderModified, StopTriggered,
+  OrderAccepted, OrderRejected, TradeExecuted, OrderCancelled, OrderExpired, OrderModified, StopTriggered, OcoLinked,
 ] as const;
 
 /** Any order-book event. */

@@ -18,6 +18,8 @@ export interface BookData {
   asks: [number, number, number, number, boolean, SelfTradePrevention][];
   /** Stop orders waiting, in arrival order. */
   stops: StopOrder[];
+  /** One-cancels-the-other pairs, [limit leg, stop leg], in the order they were linked (absent when none). */
+  oco?: [number, number][];
 }
 
 function sideData(side: BookSide): BookData["bids"] {
@@ -39,6 +41,8 @@ export function bookToData(book: OrderBook): BookData {
     bids: sideData(book.bids),
     asks: sideData(book.asks),
     stops: [...book.stops.values()].map((stop) => ({ ...stop })),
+    // Only when there are pairs: the data (and hash) of a book without any stays as it was.
+    ...(book.oco.size === 0 ? {} : { oco: [...book.oco].filter(([id]) => book.orders.has(id)) }),
   };
 }
 
@@ -56,6 +60,10 @@ export function bookFromData(data: BookData, instrument: Instrument): OrderBook 
   load("buy", data.bids);
   load("sell", data.asks);
   for (const stop of data.stops) book.stops.set(stop.id, { ...stop });
+  for (const [limit, stop] of data.oco ?? []) {
+    book.oco.set(limit, stop);
+    book.oco.set(stop, limit);
+  }
   return book;
 }
 

@@ -63,10 +63,12 @@ export type RejectReason =
   | "price-above-max"
   | "level-full"
   | "stop-would-trigger"
-  | "stop-limit-wrong-side";
+  | "stop-limit-wrong-side"
+  | "oco-not-limit"
+  | "oco-invalid-prices";
 
 /** Why an order was cancelled. */
-export type CancelReason = "requested" | "self-trade";
+export type CancelReason = "requested" | "self-trade" | "oco";
 /** Why an order expired. */
 export type ExpireReason = "ioc-unfilled" | "fok-unfillable" | "market-unfilled" | "level-full";
 
@@ -85,10 +87,10 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   "invalid-stop-price", "post-only-would-cross", "post-only-not-limit", "invalid-time-in-force",
   "not-modifiable", "no-change", "quantity-above-max", "price-above-max", "level-full",
   // Appended, never inserted: a reason's index is its code in stored events.
-  "stop-would-trigger", "stop-limit-wrong-side",
+  "stop-would-trigger", "stop-limit-wrong-side", "oco-not-limit", "oco-invalid-prices",
 ];
 /** Every cancel reason (its index is its code in the WAL). */
-export const CANCEL_REASONS: readonly CancelReason[] = ["requested", "self-trade"];
+export const CANCEL_REASONS: readonly CancelReason[] = ["requested", "self-trade", "oco"];
 /** Every expire reason (its index is its code in the WAL). */
 export const EXPIRE_REASONS: readonly ExpireReason[] = ["ioc-unfilled", "fok-unfillable", "market-unfilled", "level-full"];
 /** Commands a rejection can name (its index is its code in the WAL). */

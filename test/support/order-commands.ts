@@ -54,4 +54,22 @@ export const orderCommand: fc.Arbitrary<OrderCommandInput> = fc.oneof(
   { weight: 2, arbitrary: modify },
 );
 
+/** OCO pairs: a limit order with a stop leg (the reference matcher has none, so kept apart). */
+const placeOco = fc.record({
+  type: fc.constant("place" as const),
+  symbol: fc.constant(SYMBOL),
+  orderId,
+  account,
+  side: fc.constantFrom("buy" as const, "sell" as const),
+  price,
+  quantity,
+  oco: fc.record({ orderId, stopPrice: price, price: fc.option(price, { nil: undefined }) }),
+});
+
+/** Commands with OCO pairs among them. */
+export const orderCommandWithOco: fc.Arbitrary<OrderCommandInput> = fc.oneof(
+  { weight: 9, arbitrary: orderCommand },
+  { weight: 1, arbitrary: placeOco },
+);
+
 export const orderCommands = (maxLength: number) => fc.array(orderCommand, { minLength: 1, maxLength, size: "max" });
