@@ -26,6 +26,7 @@ export {
   type Upcaster,
 } from "./src/core/events.ts";
 export { type Decider, fold } from "./src/core/decider.ts";
+export { type EventFilter } from "./src/core/event-filter.ts";
 export {
   type AppendOptions,
   type AppendResult,

@@ -165,3 +165,87 @@ test("handlers of two stores on one shared log decide on the latest state; a los
   assert.deepEqual(log.records.map((record) => record.streamVersion), Array.from({ length: 44 }, (_, i) => i + 1));
   assert.ok(conflicts > 0, "the handlers never raced: the test did not exercise the log's version check");
 });
+
+test("retryOnConflict: a lost race on a shared log is decided again on the latest state, up to the bound", async () => {
+  const log = createMemoryLog();
+  const open = async (retryOnConflict?: number) => {
+    const store = await openEventStore({ events: bankEvents, storage: new MemoryAdapter(log, { shared: true }) });
+    return createCommandHandler({ store, decider: bank, command: BankCommand, streamId: (c) => `account-${c.account}`, retryOnConflict });
+  };
+  const [a, b] = [await open(50), await open(50)];
+  await a.handle({ type: "open", account: "x", owner: "Ann" });
+  // 40 deposits through both at once, no retry loop of the caller's: none is refused.
+  await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).handle({ type: "deposit", account: "x", cents: 1 })));
+  const final = await a.handle({ type: "deposit", account: "x", cents: 1 });
+  assert.equal(final.state.balance, 41);
+  assert.deepEqual(log.records.map((record) => record.streamVersion), Array.from({ length: 42 }, (_, i) => i + 1));
+  // Without retries the same race reaches the caller.
+  const [c, d] = [await open(), await open()];
+  const outcomes = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => (i % 2 ? c : d).handle({ type: "deposit", account: "x", cents: 1 })));
+  assert.ok(outcomes.some((o) => o.status === "rejected" && o.reason instanceof ConcurrencyError), "no conflict reached the caller without retries");
+  const store = await openEventStore({ events: bankEvents });
+  for (const retryOnConflict of [-1, 1.5, "3"]) {
+    assert.throws(() => createCommandHandler({ store, decider: bank, streamId: () => "", retryOnConflict: retryOnConflict as never }), /retryOnConflict: must be an integer >= 0/);
+  }
+});
+
+test("retryOnConflict never retries a conflict with the caller's expectedVersion", async () => {
+  const log = createMemoryLog();
+  const store = await openEventStore({ events: bankEvents, storage: new MemoryAdapter(log, { shared: true }) });
+  const handler = createCommandHandler({ store, decider: bank, command: BankCommand, streamId: (c) => `account-${c.account}`, retryOnConflict: 5 });
+  await handler.handle({ type: "open", account: "x", owner: "Ann" });
+  await assert.rejects(handler.handle({ type: "deposit", account: "x", cents: 5 }, { expectedVersion: 0 }), (error) =>
+    error instanceof ConcurrencyError && error.actual === 1 && error.expected === 0);
+  assert.equal(log.records.length, 1);
+});
+
+test("handle with expectedVersion refuses a stream at another version and appends nothing", async () => {
+  const { store, handler } = await setup();
+  await handler.handle({ type: "open", account: "a", owner: "Ann" });
+  await assert.rejects(handler.handle({ type: "deposit", account: "a", cents: 5 }, { expectedVersion: "no_stream" }), ConcurrencyError);
+  await assert.rejects(handler.handle({ type: "deposit", account: "a", cents: 5 }, { expectedVersion: 3 }), /is at version 1, expected version 3/);
+  assert.equal(store.headPosition, 1);
+  const result = await handler.handle({ type: "deposit", account: "a", cents: 5 }, { expectedVersion: 1 });
+  assert.equal(result.streamVersion, 2);
+  assert.throws(() => handler.execute({ type: "deposit", account: "a", cents: 5 }, { expectedVersion: 1 }), ConcurrencyError);
+  for (const bad of [{ expectedVersion: -1 }, { expectedVersion: "latest" }, { metadata: [] }, { metadata: null }, { correlation: "x" }]) {
+    await assert.rejects(handler.handle({ type: "deposit", account: "a", cents: 5 }, bad as never), ValidationError);
+  }
+  assert.equal(store.headPosition, 2);
+});
+
+test("metadata given to handle is carried by every event the command causes; reads filter by correlation id", async () => {
+  const { store, handler } = await setup();
+  const metadata = { correlationId: "conv-1", causationId: "request-7" };
+  await handler.handle({ type: "open", account: "a", owner: "Ann" }, { metadata });
+  await handler.handle({ type: "deposit", account: "a", cents: 5 }, { metadata: { correlationId: "conv-2" } });
+  await handler.handleMany([{ type: "deposit", account: "a", cents: 1 }, { type: "deposit", account: "b", cents: 1 }], { metadata });
+  const events = await store.readAll();
+  assert.deepEqual(events.map((e) => e.metadata), [metadata, { correlationId: "conv-2" }, metadata]);
+  assert.deepEqual((await store.readAll({ filter: { correlationId: "conv-1" } })).map((e) => e.position), [1, 3]);
+  assert.deepEqual((await store.readAll({ filter: { correlationId: "conv-1" }, limit: 1 })).map((e) => e.position), [1]);
+  assert.deepEqual(await store.readStream("account-a").then((e) => e.at(-1)!.metadata), metadata);
+});
+
+test("readAll and subscriptions filter by stream, stream prefix and event type", async () => {
+  const { store, handler } = await setup();
+  for (const account of ["a", "b"]) await handler.handle({ type: "open", account, owner: "Ann" });
+  for (const account of ["a", "b", "a"]) await handler.handle({ type: "deposit", account, cents: 1 });
+  const positions = async (filter: object) => (await store.readAll({ filter })).map((e) => e.position);
+  assert.deepEqual(await positions({ streamId: "account-a" }), [1, 3, 5]);
+  assert.deepEqual(await positions({ streamPrefix: "account-" }), [1, 2, 3, 4, 5]);
+  assert.deepEqual(await positions({ streamPrefix: "acc", types: ["MoneyDeposited"] }), [3, 4, 5]);
+  assert.deepEqual(await positions({ types: [] }), []);
+  const seen: number[] = [];
+  const subscription = store.subscribe((event) => void seen.push(event.position), { from: 1, filter: { streamId: "account-b" } });
+  await handler.handle({ type: "deposit", account: "b", cents: 1 });
+  await handler.handle({ type: "deposit", account: "a", cents: 1 });
+  await handler.handle({ type: "deposit", account: "b", cents: 1 });
+  while (subscription.position <= store.headPosition) await new Promise((resolve) => setTimeout(resolve, 1));
+  subscription.close();
+  assert.deepEqual(seen, [2, 4, 6, 8]);
+  for (const filter of [{ stream: "a" }, { streamId: "" }, { types: "MoneyDeposited" }, [], { correlationId: 7 }]) {
+    await assert.rejects(store.readAll({ filter: filter as never }), ValidationError);
+    assert.throws(() => store.subscribe(() => {}, { filter: filter as never }), ValidationError);
+  }
+});

@@ -9,11 +9,11 @@
 import { ConcurrencyError } from "./errors.ts";
 import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import type { Decider } from "./decider.ts";
-import type { Event, RecordedEvent } from "./events.ts";
+import type { Event, Metadata, RecordedEvent } from "./events.ts";
 import { type Schema, validateWith } from "./events.ts";
 import type { AppendResult, EventStore } from "./event-store.ts";
 import type { SnapshotStore } from "./snapshots.ts";
-import { acknowledgesDurable } from "./storage.ts";
+import { acknowledgesDurable, type ExpectedVersion, expectedVersionHolds } from "./storage.ts";
 
 /** When and how the command handler snapshots a stream's state. */
 export interface SnapshotPolicy<S> {
@@ -41,6 +41,25 @@ export interface CommandHandlerOptions<C, S, E extends Event> {
   command?: Schema<unknown, C>;
   /** Snapshot policy; none by default. */
   snapshots?: SnapshotPolicy<S>;
+  /**
+   * On a shared log, when another writer appended to the stream between this handler's
+   * read and its append (a ConcurrencyError the caller did not ask for), catch up, reload
+   * and decide again, up to this many times (default 0: the error goes to the caller).
+   * A conflict with the caller's own `expectedVersion` is never retried.
+   */
+  retryOnConflict?: number;
+}
+
+/** Options of one `handle` (or `execute`). */
+export interface HandleOptions {
+  /** Decide only if the stream is at this version (else ConcurrencyError, nothing appended). */
+  expectedVersion?: ExpectedVersion;
+  /**
+   * Metadata for every event the command causes, merged under each event's own: by
+   * convention `correlationId` (the conversation it belongs to; read filters take it) and
+   * `causationId` (the id of the message that caused this command).
+   */
+  metadata?: Metadata;
 }
 
 /** What `execute` and `handle` return. */
@@ -84,6 +103,7 @@ export class CommandHandler<C, S, E extends Event> {
   readonly #loading = new Map<string, Promise<Loaded<S>>>();
   /** Snapshot saves under way; `flushSnapshots` awaits them. */
   readonly #saving = new Set<Promise<void>>();
+  readonly #retries: number;
 
   /** A handler for `options.decider` over `options.store`. */
   constructor(options: CommandHandlerOptions<C, S, E>) {
@@ -92,6 +112,7 @@ export class CommandHandler<C, S, E extends Event> {
     this.#decider = options.decider;
     this.#streamIdOf = options.streamId;
     this.#schema = options.command;
+    this.#retries = options.retryOnConflict ?? 0;
     const policy = options.snapshots;
     if (policy !== undefined) {
       this.#snapshots = {
@@ -111,25 +132,38 @@ export class CommandHandler<C, S, E extends Event> {
   }
 
   /** Validates, loads, decides, appends and acknowledges by the store's durability mode. */
-  async handle(input: unknown): Promise<ExecuteResult<S, E>> {
+  async handle(input: unknown, options?: HandleOptions): Promise<ExecuteResult<S, E>> {
+    checkHandleOptions(options);
     const command = this.parse(input);
-    if (this.#store.shared) return await this.#handleShared(command);
+    if (this.#store.shared) return await this.#handleShared(command, options);
     await this.load(this.#streamIdOf(command));
-    const result = this.execute(command);
+    const result = this.execute(command, options);
     await this.#acknowledge(result.position);
     return result;
   }
 
   /**
    * A validated command on a shared log: another writer may have appended, so decide on the
-   * log's latest, and let the log refuse the append (ConcurrencyError) if someone got in between.
+   * log's latest, and let the log refuse the append (ConcurrencyError) if someone got in
+   * between; with `retryOnConflict`, decide again on what they wrote.
    */
-  async #handleShared(command: C): Promise<ExecuteResult<S, E>> {
+  async #handleShared(command: C, options?: HandleOptions): Promise<ExecuteResult<S, E>> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#handleSharedOnce(command, options);
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || error instanceof ExpectationError || attempt >= this.#retries) throw error;
+      }
+    }
+  }
+
+  async #handleSharedOnce(command: C, options?: HandleOptions): Promise<ExecuteResult<S, E>> {
     const streamId = this.#streamIdOf(command);
     await this.#store.catchUp();
     await this.load(streamId);
     const loaded = this.#current(streamId);
-    const decided = this.#decider.decide(command, loaded.state);
+    checkExpectation(streamId, options?.expectedVersion, loaded.version);
+    const decided = withMetadata(this.#decider.decide(command, loaded.state), options?.metadata);
     const appended = await this.#store.append(streamId, decided, { expectedVersion: loaded.version });
     // The append brought the events into the store; fold them (and any that came after)
     // the one way every other load does, so that concurrent handles never fold them twice.
@@ -143,7 +177,9 @@ export class CommandHandler<C, S, E extends Event> {
    * executes them in order (no promise per command), then awaits durability once.
    * A failing command is reported by index and does not stop the others.
    */
-  async handleMany(inputs: readonly unknown[]): Promise<BatchResult> {
+  async handleMany(inputs: readonly unknown[], options?: { metadata?: Metadata }): Promise<BatchResult> {
+    checkHandleOptions(options);
+    if (options !== undefined && "expectedVersion" in options) invalid("handleMany options", "expectedVersion", "is per command: use handle()");
     const failures: { index: number; error: unknown }[] = [];
     const commands: (C | undefined)[] = new Array(inputs.length);
     const streams = new Set<string>();
@@ -164,8 +200,8 @@ export class CommandHandler<C, S, E extends Event> {
       if (command === undefined) continue;
       try {
         // A shared log's appends are asynchronous, each checked by the log.
-        if (shared) await this.#handleShared(command);
-        else this.execute(command);
+        if (shared) await this.#handleShared(command, options);
+        else this.execute(command, options);
         succeeded++;
       } catch (error) {
         failures.push({ index: i, error });
@@ -181,10 +217,14 @@ export class CommandHandler<C, S, E extends Event> {
    * The hot path: decides and appends a validated command against a loaded stream,
    * synchronously. Durability is the caller's to await, by position.
    */
-  execute(command: C): ExecuteResult<S, E> {
+  execute(command: C, options?: HandleOptions): ExecuteResult<S, E> {
     const streamId = this.#streamIdOf(command);
     const loaded = this.#current(streamId);
-    const decided = this.#decider.decide(command, loaded.state);
+    if (options !== undefined) {
+      checkHandleOptions(options);
+      checkExpectation(streamId, options.expectedVersion, loaded.version);
+    }
+    const decided = withMetadata(this.#decider.decide(command, loaded.state), options?.metadata);
     return this.#evolve(streamId, loaded, this.#store.enqueue(streamId, decided, { expectedVersion: loaded.version }));
   }
 
@@ -325,6 +365,34 @@ export class CommandHandler<C, S, E extends Event> {
   }
 }
 
+/** A conflict with the version the caller expected (never retried). */
+class ExpectationError extends ConcurrencyError {}
+
+function checkExpectation(streamId: string, expected: ExpectedVersion | undefined, version: number): void {
+  if (expected !== undefined && !expectedVersionHolds(expected, version)) throw new ExpectationError(streamId, expected, version);
+}
+
+/** The events with `metadata` under each one's own (the events are the decider's: copied, not changed). */
+function withMetadata<E extends Event>(events: readonly E[], metadata: Metadata | undefined): readonly E[] {
+  if (metadata === undefined) return events;
+  return events.map((event) => ({ ...event, metadata: { ...metadata, ...event.metadata } }));
+}
+
+function checkHandleOptions(options: HandleOptions | undefined): void {
+  if (options === undefined) return;
+  const what = "handle options";
+  checkKeys(what, options, ["expectedVersion", "metadata"]);
+  const expected = options.expectedVersion;
+  if (
+    expected !== undefined && expected !== "any" && expected !== "no_stream" && expected !== "stream_exists" &&
+    !(Number.isSafeInteger(expected) && expected >= 0)
+  ) invalid(what, "expectedVersion", `must be "any", "no_stream", "stream_exists" or a version >= 0, got ${String(expected)}`);
+  const metadata = options.metadata;
+  if (metadata !== undefined && (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))) {
+    invalid(what, "metadata", "must be an object");
+  }
+}
+
 /** Creates a command handler for a decider over a store. */
 export function createCommandHandler<C, S, E extends Event>(
   options: CommandHandlerOptions<C, S, E>,
@@ -335,7 +403,8 @@ export function createCommandHandler<C, S, E extends Event>(
 /** Checks a handler's options where they enter: each wrong one is named. */
 function checkHandlerOptions<C, S, E extends Event>(options: CommandHandlerOptions<C, S, E>): void {
   const what = "command handler options";
-  checkKeys(what, options, ["store", "decider", "streamId", "command", "snapshots"]);
+  checkKeys(what, options, ["store", "decider", "streamId", "command", "snapshots", "retryOnConflict"]);
+  checkInteger(what, "retryOnConflict", options.retryOnConflict, 0);
   const store = options.store as Partial<EventStore<E>> | undefined;
   if (typeof store?.enqueue !== "function" || typeof store.readStreamChunks !== "function") invalid(what, "store", "must be an event store");
   const decider = options.decider as Partial<Decider<C, S, E>> | undefined;

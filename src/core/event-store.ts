@@ -18,6 +18,7 @@ import { DEFAULT_BUFFER_SIZE, EventBuffer } from "./event-buffer.ts";
 import { StreamIndex } from "./stream-index.ts";
 import { acknowledgesDurable, type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type StorageAdapter } from "./storage.ts";
 import { Subscription, type SubscriptionOptions } from "./subscription.ts";
+import { type EventFilter, eventPredicate } from "./event-filter.ts";
 import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import { releaseAndThrow } from "./release.ts";
 
@@ -62,8 +63,10 @@ export interface ReadAllOptions {
   from?: number;
   /** Last global position, inclusive. */
   to?: number;
-  /** At most this many events. */
+  /** At most this many events (of those the filter lets through). */
   limit?: number;
+  /** Only the events it matches (by stream, stream prefix, type, correlation id). */
+  filter?: EventFilter;
 }
 
 /**
@@ -451,11 +454,23 @@ export class EventStore<E extends Event = Event> {
   /** Reads the global log from `from` (default 1) in position order. */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent<E>[]> {
     this.#assertOpen();
-    const limit = checkReadOptions(options, ["from", "to", "limit"]);
+    const limit = checkReadOptions(options, ["from", "to", "limit", "filter"]);
+    const matches = eventPredicate<E>("read", options.filter);
     const from = Math.max(options.from ?? 1, 1);
-    const to = Math.min(options.to ?? this.#head, this.#head, from + limit - 1);
-    if (to < from) return [];
-    return await this.#readRange(from, to);
+    if (matches === undefined) {
+      const to = Math.min(options.to ?? this.#head, this.#head, from + limit - 1);
+      if (to < from) return [];
+      return await this.#readRange(from, to);
+    }
+    // Filtered: read the range chunk by chunk until `limit` events matched.
+    const last = Math.min(options.to ?? this.#head, this.#head);
+    const found: RecordedEvent<E>[] = [];
+    for (let start = from; start <= last && found.length < limit; start += REPLAY_CHUNK) {
+      for (const event of await this.#readRange(start, Math.min(last, start + REPLAY_CHUNK - 1))) {
+        if (matches(event) && found.push(event) === limit) break;
+      }
+    }
+    return found;
   }
 
   /**
@@ -474,6 +489,7 @@ export class EventStore<E extends Event = Event> {
       from: options.from ?? this.#head + 1,
       durableOnly: options.durableOnly ?? (this.storage.durability === "durable" || this.storage.durability === "replicated"),
       onError: options.onError,
+      matches: eventPredicate<E>("subscription options", options.filter),
     }, () => this.#subscriptions.delete(subscription));
     this.#subscriptions.add(subscription);
     subscription.start();
@@ -615,7 +631,7 @@ function checkProjection(projection: unknown, path: string): void {
 
 function checkSubscriptionOptions(options: SubscriptionOptions): void {
   const what = "subscription options";
-  checkKeys(what, options, ["from", "durableOnly", "onError"]);
+  checkKeys(what, options, ["from", "durableOnly", "onError", "filter"]);
   checkInteger(what, "from", options.from, 1);
   if (options.durableOnly !== undefined && typeof options.durableOnly !== "boolean") invalid(what, "durableOnly", "must be a boolean");
   checkFunction(what, "onError", options.onError);

@@ -3,6 +3,7 @@
  * catching up from a position and then following new appends.
  */
 import type { Event, RecordedEvent } from "./events.ts";
+import type { EventFilter } from "./event-filter.ts";
 
 /** Options of `EventStore.subscribe`. */
 export interface SubscriptionOptions {
@@ -12,6 +13,8 @@ export interface SubscriptionOptions {
   durableOnly?: boolean;
   /** Called with the error that stopped the subscription (a handler throw, a storage failure). */
   onError?: (error: unknown) => void;
+  /** Deliver only the events it matches (by stream, stream prefix, type, correlation id); the rest are passed over. */
+  filter?: EventFilter;
 }
 
 /** What a subscription needs from the store (kept narrow to avoid a cycle). */
@@ -38,7 +41,12 @@ export class Subscription<E extends Event = Event> {
   constructor(
     private readonly store: SubscribedStore<E>,
     private readonly handler: (event: RecordedEvent<E>) => void | Promise<void>,
-    private readonly options: { from: number; durableOnly: boolean; onError?: (error: unknown) => void },
+    private readonly options: {
+      from: number;
+      durableOnly: boolean;
+      onError?: (error: unknown) => void;
+      matches?: (event: RecordedEvent<E>) => boolean;
+    },
     private readonly onStop: () => void,
   ) {
     this.#position = Math.max(1, options.from);
@@ -80,9 +88,10 @@ export class Subscription<E extends Event = Event> {
       }
       const limit = this.options.durableOnly ? store.durablePosition : store.headPosition;
       const batch = await store.readAll({ from: this.#position, to: limit, limit: BATCH });
+      const matches = this.options.matches;
       for (const event of batch) {
         if (this.#closed) return;
-        await this.handler(event);
+        if (matches === undefined || matches(event)) await this.handler(event);
         this.#position = event.position + 1;
       }
     }
