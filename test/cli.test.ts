@@ -7,7 +7,10 @@ import { join } from "node:path";
 import { flipByte, segments } from "./support/wal.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 import { scriptCommand } from "./support/runtime.ts";
-import { detectRuntime } from "../src/adapter/file/index.ts";
+import { detectRuntime, fileStorage } from "../src/adapter/file/index.ts";
+import { createCommandHandler, EventStore } from "../mod.ts";
+import { bank, BankCommand, bankEvents } from "../examples/bank.ts";
+import { scriptPath } from "./support/runtime.ts";
 
 function run(script: string, args: string[]) {
   const [command, commandArgs] = scriptCommand(script, args);
@@ -87,6 +90,68 @@ test("verify names the file and offset of corruption; repair needs --yes, then k
   }
 });
 
+test("replay refuses a log corrupt before its end (exit 1) rather than fold the prefix", () => {
+  const { directory, wal } = demoLog();
+  try {
+    flipByte(join(wal, segments(wal)[0]), 5000);
+    const replayed = cli("replay", wal);
+    assert.equal(replayed.status, 1, replayed.stdout);
+    assert.match(replayed.stdout, /^FAILED: record checksum mismatch in .* \(corruption.*; nothing replayed$/m);
+    assert.doesNotMatch(replayed.stdout, /state hash/);
+  } finally {
+    directory.remove();
+  }
+});
+
+test("--events loads an app's registry and decider: dump, inspect and replay work on any app's log", async () => {
+  const directory = temporaryDirectory("eventfold-cli-");
+  try {
+    const store = new EventStore({ events: bankEvents, storage: fileStorage(directory.path) });
+    await store.open();
+    const handler = createCommandHandler({ store, decider: bank, command: BankCommand, streamId: (c) => `account-${c.account}` });
+    for (const account of ["a", "b"]) await handler.handle({ type: "open", account, owner: account.toUpperCase() });
+    await handler.handle({ type: "deposit", account: "a", cents: 70 });
+    await handler.handle({ type: "withdraw", account: "a", cents: 20 }, { metadata: { correlationId: "c-1" } });
+    await store.close();
+    const app = scriptPath("test/support/bank-app.ts");
+
+    const dumped = cli("dump", directory.path, "--events", app, "--json");
+    assert.equal(dumped.status, 0, dumped.stderr);
+    const events = dumped.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(events.map((e) => [e.streamId, e.type, e.data]), [
+      ["account-a", "AccountOpened", { owner: "A" }],
+      ["account-b", "AccountOpened", { owner: "B" }],
+      ["account-a", "MoneyDeposited", { cents: 70 }],
+      ["account-a", "MoneyWithdrawn", { cents: 20 }],
+    ]);
+    assert.deepEqual(events[3].metadata, { correlationId: "c-1" });
+
+    const inspected = cli("inspect", directory.path, "--events", app, "--json");
+    assert.equal(inspected.status, 0, inspected.stderr);
+    assert.deepEqual(JSON.parse(inspected.stdout).streams, { "account-a": 3, "account-b": 1 });
+
+    const replayed = cli("replay", directory.path, "--events", app);
+    assert.equal(replayed.status, 0, replayed.stderr);
+    const sha = async (state: unknown) =>
+      [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(state))))]
+        .map((b) => b.toString(16).padStart(2, "0")).join("");
+    assert.match(replayed.stdout, new RegExp(`^account-a: version 3, state hash ${await sha({ open: true, balance: 50 })}$`, "m"));
+    assert.match(replayed.stdout, new RegExp(`^account-b: version 1, state hash ${await sha({ open: true, balance: 0 })}$`, "m"));
+    assert.match(replayed.stdout, /replayed 4 events/);
+
+    // Without --events the log is read as the order book's: nothing to fold there.
+    assert.match(cli("replay", directory.path).stdout, /replayed 0 events/);
+    // A module that is no app module, or none at all: one line, exit 2.
+    for (const bad of [scriptPath("test/support/seed.ts"), join(directory.path, "missing.js")]) {
+      const refused = cli("dump", directory.path, "--events", bad);
+      assert.equal(refused.status, 2, refused.stdout);
+      assert.match(refused.stderr, /^eventfold: --events .*(exports no `events` registry|cannot load the module)/);
+    }
+  } finally {
+    directory.remove();
+  }
+});
+
 test("every command has --help; errors are one line and a non-zero exit, the stack only with --verbose", () => {
   for (const command of ["inspect", "verify", "repair", "dump", "replay", "bench", "demo", "crash"]) {
     const help = cli(command, "--help");
@@ -94,7 +159,12 @@ test("every command has --help; errors are one line and a non-zero exit, the sta
     assert.match(help.stdout, new RegExp(`^usage: eventfold ${command}`));
   }
   assert.match(cli("--help").stdout, /usage: eventfold <command>/);
-  for (const args of [["nope"], ["verify", "/no/such/directory"], ["dump"], ["dump", "/tmp", "--from", "zero"]]) {
+  for (
+    const args of [
+      ["nope"], ["verify", "/no/such/directory"], ["dump"], ["dump", "/tmp", "--from", "zero"], ["dump", "/tmp", "--stram", "x"],
+      ["dump", "/tmp", "--stream"], ["verify", "/tmp", "/other"],
+    ]
+  ) {
     const result = cli(...args);
     assert.equal(result.status, 2, args.join(" "));
     assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);

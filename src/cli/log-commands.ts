@@ -5,7 +5,8 @@
  */
 import { fileStorage, runtimeFileSystem } from "../adapter/file/index.ts";
 import type { StoredRecord } from "../core/events.ts";
-import { evolveBook, type Instrument, orderBookCodecs, OrderBook, orderBookEvents, stateHash } from "../orderbook/index.ts";
+import { evolveBook, type Instrument, OrderBook, stateHash } from "../orderbook/index.ts";
+import { type App, orderBookApp } from "./app-module.ts";
 import { FileSnapshotStore } from "../wal/file-snapshots.ts";
 import { joinPath } from "../wal/file-system.ts";
 import { LogReader } from "../wal/log-reader.ts";
@@ -13,18 +14,18 @@ import { CliError, type Output } from "./output.ts";
 
 const fs = () => runtimeFileSystem();
 
-function openReader(directory: string): LogReader {
+function openReader(directory: string, app: App): LogReader {
   if (!fs().exists(directory)) throw new CliError(`no such directory: ${directory}`);
   if (!fs().list(directory).some((name) => name.startsWith("segment-"))) throw new CliError(`${directory} holds no WAL segments`);
-  return new LogReader(fs(), directory, orderBookCodecs);
+  return new LogReader(fs(), directory, app.codecs);
 }
 
 const describeProblem = (problem: NonNullable<LogReader["scan"]["problem"]>) =>
   `${problem.reason} in ${problem.file} at offset ${problem.offset} ` +
   (problem.torn ? "(a torn tail: opening the log cuts it off and keeps the bytes aside)" : "(corruption: opening the log refuses; `eventfold repair` keeps the valid prefix)");
 
-export async function inspect(directory: string, out: Output): Promise<number> {
-  const reader = openReader(directory);
+export async function inspect(directory: string, app: App, out: Output): Promise<number> {
+  const reader = openReader(directory, app);
   const types = new Map<string, number>();
   const streams = new Map<string, number>();
   for (const record of reader.records()) {
@@ -65,8 +66,8 @@ export async function inspect(directory: string, out: Output): Promise<number> {
   return 0;
 }
 
-export function verify(directory: string, out: Output): number {
-  const reader = openReader(directory);
+export function verify(directory: string, app: App, out: Output): number {
+  const reader = openReader(directory, app);
   // Decode every record too: a checksum can match bytes the decoder cannot accept.
   let count = 0;
   for (const _ of reader.records()) count++;
@@ -79,9 +80,9 @@ export function verify(directory: string, out: Output): number {
   return 0;
 }
 
-export function dump(directory: string, options: { stream?: string; from: number }, out: Output): number {
-  const reader = openReader(directory);
-  const registry = orderBookEvents();
+export function dump(directory: string, app: App, options: { stream?: string; from: number }, out: Output): number {
+  const reader = openReader(directory, app);
+  const registry = app.events;
   const known = (record: StoredRecord) => {
     try {
       return registry.decode(record); // upcast and validated where the type is known
@@ -99,11 +100,25 @@ export function dump(directory: string, options: { stream?: string; from: number
 }
 
 /**
- * Rebuilds every order book in the log from its events alone (no snapshot) and prints
- * each book's state hash: the same hash the demo and the engine print.
+ * Folds every stream of the log from its events alone (no snapshot) and prints each
+ * state's hash: with the app's decider (`--events`), or the order books (the same hash the
+ * demo and the engine print). A log with corruption before its end is refused: folding
+ * the prefix would print a state the log does not hold. A torn tail (what a crash leaves,
+ * and opening the log cuts) is folded up to it, and said.
  */
-export async function replay(directory: string, instrument: Omit<Instrument, "symbol">, out: Output): Promise<number> {
-  const reader = openReader(directory);
+export async function replay(directory: string, app: App, instrument: Omit<Instrument, "symbol">, out: Output): Promise<number> {
+  const reader = openReader(directory, app);
+  const problem = reader.scan.problem;
+  if (problem && !problem.torn) {
+    out.line(`FAILED: ${describeProblem(problem)}; nothing replayed`);
+    return 1;
+  }
+  if (problem) out.line(`note: ${describeProblem(problem)}; replaying the ${reader.headPosition} records before it`);
+  return app === orderBookApp ? await replayBooks(reader, instrument, out) : await replayWithDecider(reader, app, out);
+}
+
+/** The order books, folded straight from the records (the codecs validated them). */
+async function replayBooks(reader: LogReader, instrument: Omit<Instrument, "symbol">, out: Output): Promise<number> {
   const books = new Map<string, OrderBook>();
   const started = performance.now();
   let count = 0;
@@ -119,13 +134,49 @@ export async function replay(directory: string, instrument: Omit<Instrument, "sy
   for (const [streamId, book] of books) {
     out.line(`${streamId}: ${book.orders.size} resting orders, state hash ${await stateHash(book)}`);
   }
-  out.line(`replayed ${count.toLocaleString("en")} events in ${seconds.toFixed(2)} s (${Math.round(count / Math.max(seconds, 1e-9)).toLocaleString("en")} events/s)`);
+  replayed(count, seconds, out);
   return 0;
 }
 
+/** Streams printed one by one; past this many, their hashes are combined into one line. */
+const LISTED_STREAMS = 20;
+
+/** Every stream folded with the app's decider from its initial state, events decoded and upcast. */
+async function replayWithDecider(reader: LogReader, app: App, out: Output): Promise<number> {
+  const decider = app.decider;
+  if (decider === undefined) throw new CliError(`--events ${app.name} exports no decider: replay needs one to fold the streams`);
+  const states = new Map<string, { state: unknown; version: number }>();
+  const started = performance.now();
+  let count = 0;
+  for (const record of reader.records()) {
+    const event = app.events.decode(record);
+    let stream = states.get(record.streamId);
+    if (stream === undefined) states.set(record.streamId, stream = { state: decider.initialState(record.streamId), version: 0 });
+    stream.state = decider.evolve(stream.state, event as never);
+    stream.version = record.streamVersion;
+    if (++count % 100_000 === 0) out.progress(`replayed ${count.toLocaleString("en")} / ${reader.headPosition.toLocaleString("en")} events`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  out.endProgress();
+  const ids = [...states.keys()].sort();
+  const hashes = new Map<string, string>();
+  for (const id of ids) hashes.set(id, await app.stateHash(states.get(id)!.state));
+  if (ids.length <= LISTED_STREAMS) {
+    for (const id of ids) out.line(`${id}: version ${states.get(id)!.version}, state hash ${hashes.get(id)}`);
+  } else {
+    out.line(`${ids.length} streams; combined state hash ${await app.stateHash([...hashes])} (SHA of [stream, hash] pairs in stream order)`);
+  }
+  replayed(count, seconds, out);
+  return 0;
+}
+
+function replayed(count: number, seconds: number, out: Output): void {
+  out.line(`replayed ${count.toLocaleString("en")} events in ${seconds.toFixed(2)} s (${Math.round(count / Math.max(seconds, 1e-9)).toLocaleString("en")} events/s)`);
+}
+
 /** Opens the log for writing with `repair`: the valid prefix stays, the rest is moved aside. */
-export async function repair(directory: string, confirmed: boolean, out: Output): Promise<number> {
-  const reader = openReader(directory);
+export async function repair(directory: string, app: App, confirmed: boolean, out: Output): Promise<number> {
+  const reader = openReader(directory, app);
   const problem = reader.scan.problem;
   if (!problem) {
     out.line(`nothing to repair: ${reader.headPosition} records, all valid`);
@@ -135,7 +186,7 @@ export async function repair(directory: string, confirmed: boolean, out: Output)
   if (!confirmed && !(await out.confirm("move the bytes after the problem aside (kept, not deleted)?"))) {
     throw new CliError("repair moves the bytes after the problem aside (they are kept, not deleted); run again with --yes to go ahead");
   }
-  const storage = fileStorage(directory, { repair: true, codecs: orderBookCodecs });
+  const storage = fileStorage(directory, { repair: true, codecs: [...app.codecs] });
   await storage.open(() => {});
   const recovered = storage.recovered!;
   await storage.close();

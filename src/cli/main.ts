@@ -9,48 +9,70 @@ import process from "node:process";
 import { spawnSync } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { dump, inspect, replay, repair, verify } from "./log-commands.ts";
+import { loadApp } from "./app-module.ts";
 import { CliError, consoleOutput } from "./output.ts";
+
+/** The options a command takes, as `node:util` parseArgs describes them. */
+type Options = Record<string, { type: "string" | "boolean" }>;
 
 interface Command {
   usage: string;
   summary: string;
   details: string;
+  /** Its options (parsed strictly: an unknown one is an error); absent: arguments passed on as given. */
+  options?: Options;
   run(args: Arguments): Promise<number> | number;
 }
 
-/** Parsed arguments: positionals and `--name value` / `--flag` options. */
+/** A command's parsed arguments. */
 class Arguments {
-  readonly positionals: string[] = [];
-  readonly options = new Map<string, string | true>();
-  /** The arguments as given (passed on as they are to the scripts bench, demo and crash run). */
-  constructor(readonly raw: string[], readonly flags: ReadonlySet<string>) {
-    const argv = raw;
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i];
-      if (!arg.startsWith("--")) this.positionals.push(arg);
-      else if (flags.has(arg.slice(2))) this.options.set(arg.slice(2), true);
-      else if (i + 1 < argv.length) this.options.set(arg.slice(2), argv[++i]);
-      else throw new CliError(`option ${arg} needs a value`);
-    }
-  }
+  constructor(
+    readonly positionals: string[],
+    readonly values: Record<string, string | boolean | undefined>,
+    /** The arguments as given (passed on as they are to the scripts bench, demo and crash run). */
+    readonly raw: string[],
+  ) {}
   directory(): string {
     const directory = this.positionals[0];
     if (directory === undefined) throw new CliError("missing <dir>: the WAL directory");
+    if (this.positionals.length > 1) throw new CliError(`unexpected argument "${this.positionals[1]}"`);
     return directory;
   }
   number(name: string, fallback: number): number {
-    const value = this.options.get(name);
+    const value = this.values[name];
     if (value === undefined) return fallback;
     const number = Number(value);
     if (!Number.isSafeInteger(number) || number < 1) throw new CliError(`--${name} must be an integer >= 1, got ${String(value)}`);
     return number;
   }
   string(name: string): string | undefined {
-    const value = this.options.get(name);
-    return value === true ? undefined : value;
+    const value = this.values[name];
+    return typeof value === "string" ? value : undefined;
+  }
+  flag(name: string): boolean {
+    return this.values[name] === true;
   }
 }
+
+/** Parses `args` for `command` with node:util parseArgs; its errors are usage errors. */
+function parse(command: Command, args: string[]): Arguments {
+  if (command.options === undefined) return new Arguments([], {}, args);
+  try {
+    const { values, positionals } = parseArgs({ args, options: command.options, allowPositionals: true, strict: true });
+    return new Arguments(positionals, values, args);
+  } catch (error) {
+    throw new CliError(`${(error as Error).message.split("\n")[0]} (eventfold ${command.usage})`);
+  }
+}
+
+const string = { type: "string" } as const;
+const boolean = { type: "boolean" } as const;
+/** --events: the app module whose log it is (see app-module.ts). */
+const appOption = { events: string };
+/** --stream, --servers and --replicas of the replication commands. */
+const replicaFlags: Options = { stream: string, servers: string, replicas: string };
 
 /** The tree this file is in: the repository (sources), or dist/ or build/node/ (compiled). */
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -71,40 +93,50 @@ function script(path: string, args: string[]): number {
 
 const COMMANDS: Record<string, Command> = {
   inspect: {
-    usage: "inspect <dir> [--json]",
+    usage: "inspect <dir> [--events MODULE] [--json]",
     summary: "segments, records, positions, sizes, streams, event types, snapshots",
     details: "Reads the log without opening it for writing (no lock, nothing changed).",
-    run: (a) => inspect(a.directory(), consoleOutput(a.options.has("json"))),
+    options: { ...appOption, json: boolean },
+    run: async (a) => inspect(a.directory(), await loadApp(a.string("events")), consoleOutput(a.flag("json"))),
   },
   verify: {
-    usage: "verify <dir>",
+    usage: "verify <dir> [--events MODULE]",
     summary: "check every record; exit 0 if all are valid, 1 naming file and offset if not",
     details: "Checks each record's CRC32C and frame and decodes it. Read-only.",
-    run: (a) => verify(a.directory(), consoleOutput(false)),
+    options: appOption,
+    run: async (a) => verify(a.directory(), await loadApp(a.string("events")), consoleOutput(false)),
   },
   repair: {
-    usage: "repair <dir> [--yes]",
+    usage: "repair <dir> [--events MODULE] [--yes]",
     summary: "keep the valid prefix, move the rest aside (never deleted)",
     details: "Asks first on a terminal; elsewhere only says what it would do unless --yes is given. Needs the directory's lock (no writer running).",
-    run: (a) => repair(a.directory(), a.options.has("yes"), consoleOutput(false)),
+    options: { ...appOption, yes: boolean },
+    run: async (a) => repair(a.directory(), await loadApp(a.string("events")), a.flag("yes"), consoleOutput(false)),
   },
   dump: {
-    usage: "dump <dir> [--stream S] [--from P] [--json]",
+    usage: "dump <dir> [--events MODULE] [--stream S] [--from P] [--json]",
     summary: "print events, decoded (and upcast where the type is known)",
-    details: "--stream keeps one stream; --from starts at global position P; --json prints one JSON object per line.",
-    run: (a) => dump(a.directory(), { stream: a.string("stream"), from: a.number("from", 1) }, consoleOutput(a.options.has("json"))),
+    details: "--stream keeps one stream; --from starts at global position P; --json prints one JSON object per line. " +
+      "--events MODULE: the app's event registry and codecs (default: the order book's; see docs).",
+    options: { ...appOption, stream: string, from: string, json: boolean },
+    run: async (a) =>
+      dump(a.directory(), await loadApp(a.string("events")), { stream: a.string("stream"), from: a.number("from", 1) }, consoleOutput(a.flag("json"))),
   },
   replay: {
-    usage: "replay <dir> [--tick-size N] [--lot-size N]",
-    summary: "rebuild every order book from its events; print state hashes and events/s",
-    details: "Folds the events alone (no snapshot), so the hash checks the whole log. Instruments default to tick 1, lot 1 (the demo's).",
-    run: (a) => replay(a.directory(), { tickSize: a.number("tick-size", 1), lotSize: a.number("lot-size", 1) }, consoleOutput(false)),
+    usage: "replay <dir> [--events MODULE] [--tick-size N] [--lot-size N]",
+    summary: "fold every stream from its events (the order books, or the app's decider); print state hashes and events/s",
+    details: "Folds the events alone (no snapshot), so the hash checks the whole log; a log corrupt before its end is refused (exit 1). " +
+      "--events MODULE folds with the module's decider; without it, the order books, with instruments of tick 1, lot 1 (the demo's) by default.",
+    options: { ...appOption, "tick-size": string, "lot-size": string },
+    run: async (a) =>
+      replay(a.directory(), await loadApp(a.string("events")), { tickSize: a.number("tick-size", 1), lotSize: a.number("lot-size", 1) }, consoleOutput(false)),
   },
   follow: {
     usage: "follow <dir> --stream S [--servers URL,...] [--replicas N]",
     summary: "keep a standby WAL up to date from a replicated log (NATS JetStream) until stopped",
     details: "Copies each batch the primary replicated (records checked by CRC32C) into <dir>'s WAL; stops on SIGINT/SIGTERM. " +
       "--servers defaults to nats://127.0.0.1:4222. See docs/scale-out.md.",
+    options: replicaFlags,
     run: async (a) => (await import("./replica-commands.ts")).follow(a.directory(), replicaOptions(a), consoleOutput(false)),
   },
   promote: {
@@ -112,6 +144,7 @@ const COMMANDS: Record<string, Command> = {
     summary: "take over as the primary: catch <dir> up with the replicated log and claim the next term",
     details: "The old primary is fenced (its appends are refused); start the application on <dir> with replicatedStorage and it " +
       "resumes this term from the next position. See docs/scale-out.md.",
+    options: replicaFlags,
     run: async (a) => (await import("./replica-commands.ts")).promote(a.directory(), replicaOptions(a), consoleOutput(false)),
   },
   shard: {
@@ -119,6 +152,7 @@ const COMMANDS: Record<string, Command> = {
     summary: "run an exchange shard: order books for some symbols on <dir>'s WAL, replicated to S, served on NATS",
     details: "Commands arrive on eventfold.<X>.commands.<symbol> (eventfold submit, or the Router API) and are answered once " +
       "replicated; market data goes out on eventfold.<X>.market.<symbol>. Stops on SIGINT/SIGTERM. See docs/scale-out.md.",
+    options: { ...replicaFlags, exchange: string, symbols: string, "tick-size": string, "lot-size": string },
     run: async (a) => {
       const symbols = a.string("symbols")?.split(",").filter((s) => s.length > 0);
       if (!symbols?.length) throw new CliError("missing --symbols: the symbols this shard serves");
@@ -135,6 +169,7 @@ const COMMANDS: Record<string, Command> = {
     usage: "submit --exchange X [--servers URL,...] '<command JSON>'...",
     summary: "send order commands to the shards serving their symbols; print each outcome (exit 1 if one failed)",
     details: "Each command is a JSON object as eventfold/orderbook's OrderCommand, naming its symbol. See docs/scale-out.md.",
+    options: { servers: string, exchange: string },
     run: async (a) => {
       if (a.positionals.length === 0) throw new CliError("missing the commands: one JSON object per argument");
       const servers = (a.string("servers") ?? "nats://127.0.0.1:4222").split(",");
@@ -167,7 +202,7 @@ function replicaOptions(a: Arguments): { servers: string[]; stream: string; repl
   return {
     stream,
     servers: (a.string("servers") ?? "nats://127.0.0.1:4222").split(","),
-    replicas: a.options.has("replicas") ? a.number("replicas", 1) : undefined,
+    replicas: a.values.replicas !== undefined ? a.number("replicas", 1) : undefined,
   };
 }
 
@@ -177,8 +212,6 @@ function exchangeOption(a: Arguments): string {
   if (exchange === undefined) throw new CliError("missing --exchange: the exchange's name (its NATS subjects)");
   return exchange;
 }
-
-const FLAGS = new Set(["json", "yes", "verbose", "help", "quick"]);
 
 function help(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
@@ -207,7 +240,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`usage: eventfold ${command.usage}\n\n${command.summary}.\n${command.details}`);
       return 0;
     }
-    return await command.run(new Arguments(rest, FLAGS));
+    return await command.run(parse(command, rest));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`eventfold: ${message}`);
