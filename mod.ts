@@ -27,6 +27,8 @@ export {
 } from "./src/core/events.ts";
 export { type Decider, fold } from "./src/core/decider.ts";
 export { type EventFilter } from "./src/core/event-filter.ts";
+export { Consumer, type ConsumerOptions, type FailurePolicy } from "./src/core/consumer.ts";
+export { type ConsumerStore, MemoryConsumerStore, type ParkedEvent } from "./src/core/consumer-store.ts";
 export {
   type AppendOptions,
   type AppendResult,

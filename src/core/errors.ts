@@ -10,7 +10,8 @@ export type ErrorCode =
   | "STORAGE"
   | "CLOSED"
   | "PROJECTION"
-  | "FENCED";
+  | "FENCED"
+  | "CONSUMER";
 
 /** Base class of every error eventfold throws on purpose. */
 export class EventfoldError extends Error {
@@ -138,5 +139,37 @@ export class FencedError extends EventfoldError {
   /** Why, naming the log and the terms or sequences. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("FENCED", message, options);
+  }
+}
+
+/** A consumer's handler still failed on an event after its retries; `policy` says what was done with it. */
+export class ConsumerError extends EventfoldError {
+  /** The consumer. */
+  readonly consumer: string;
+  /** Where the event is. */
+  readonly position: number;
+  /** How many times the handler was called with it. */
+  readonly attempts: number;
+  /** What the consumer did: stopped, skipped the event, or parked it. */
+  readonly policy: "stop" | "skip" | "park";
+  /** Consumer `consumer` failed `attempts` times on `event`; `cause` is the last error. */
+  constructor(
+    consumer: string,
+    event: { position: number; streamId: string; type: string },
+    attempts: number,
+    policy: "stop" | "skip" | "park",
+    cause: unknown,
+  ) {
+    const done = policy === "stop" ? "stopped" : policy === "skip" ? "skipped it" : "parked it";
+    super(
+      "CONSUMER",
+      `consumer "${consumer}" failed on ${event.type} at position ${event.position} (${event.streamId}) after ${attempts} attempt(s): ` +
+        `${(cause as Error)?.message ?? String(cause)}; ${done}`,
+      { cause },
+    );
+    this.consumer = consumer;
+    this.position = event.position;
+    this.attempts = attempts;
+    this.policy = policy;
   }
 }

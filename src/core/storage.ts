@@ -8,6 +8,7 @@
  */
 import type { StoredRecord } from "./events.ts";
 import type { SnapshotStore } from "./snapshots.ts";
+import type { ConsumerStore } from "./consumer-store.ts";
 
 /**
  * How an adapter acknowledges appends, and what a crash can lose:
@@ -59,6 +60,8 @@ export interface StorageAdapter {
   read(from: number, to: number): Promise<StoredRecord[]>;
   /** Where snapshots of aggregate state are kept. */
   readonly snapshots: SnapshotStore;
+  /** Where consumers keep their checkpoints, group leases and parked events (see Consumer), if the adapter keeps them. */
+  readonly consumers?: ConsumerStore;
   /** Flushes, makes everything durable and releases the storage. */
   close(): Promise<void>;
   /**

@@ -22,6 +22,7 @@ import { checkInteger, checkKeys } from "../core/check.ts";
 import type { StoredRecord } from "../core/events.ts";
 import type { StorageAdapter } from "../core/storage.ts";
 import type { SnapshotStore } from "../core/snapshots.ts";
+import type { ConsumerStore } from "../core/consumer-store.ts";
 import type { ReplicationTerm, WalStorage } from "../wal/wal-storage.ts";
 import { paddedLength, recordContinues } from "../wal/record-format.ts";
 import type { ReplicaBatch, ReplicaLog } from "./replica-log.ts";
@@ -53,6 +54,7 @@ export class ReplicatedStorage implements StorageAdapter {
   readonly name: string;
   readonly durability = "replicated" as const;
   readonly snapshots: SnapshotStore;
+  readonly consumers?: ConsumerStore;
   /** The local WAL. */
   readonly local: WalStorage;
   /** The replicated log. */
@@ -88,6 +90,7 @@ export class ReplicatedStorage implements StorageAdapter {
     this.local = local;
     this.log = log;
     this.snapshots = local.snapshots;
+    this.consumers = local.consumers;
     this.name = `replicated WAL (${log.name})`;
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;

@@ -37,6 +37,8 @@ import {
 } from "./ring.ts";
 import { newLogId, SEGMENT_HEADER_BYTES } from "./segment.ts";
 import { FileSnapshotStore } from "./file-snapshots.ts";
+import { FileConsumerStore } from "./file-consumers.ts";
+import type { ConsumerStore } from "../core/consumer-store.ts";
 import type { WriterMessage, WriterStart } from "./writer.ts";
 import type { SpawnWriter, WriterThread } from "./writer-thread.ts";
 
@@ -76,6 +78,7 @@ export class WalStorage implements StorageAdapter {
   /** `durable` (default), `async` or `sync`. */
   readonly durability: Exclude<DurabilityMode, "memory">;
   readonly snapshots: SnapshotStore;
+  readonly consumers: ConsumerStore;
   /** The WAL directory. */
   readonly directory: string;
   /** What recovery found and did at open. */
@@ -125,6 +128,7 @@ export class WalStorage implements StorageAdapter {
     this.#codecs = new CodecTable(codecs);
     this.#encoder = new RecordEncoder(this.#codecs);
     this.snapshots = new FileSnapshotStore(this.#fs, joinPath(directory, "snapshots"));
+    this.consumers = new FileConsumerStore(this.#fs, joinPath(directory, "consumers"));
   }
 
   async open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {

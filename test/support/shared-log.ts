@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { ConcurrencyError, openEventStore, type StorageAdapter } from "../../mod.ts";
+import { ConcurrencyError, Consumer, openEventStore, type StorageAdapter } from "../../mod.ts";
 import { noted, testEvents } from "./fixtures.ts";
 import { scriptCommand } from "./runtime.ts";
 
@@ -167,6 +167,41 @@ export function sharedLogSuite(name: string, fresh: () => Promise<SharedLog>): v
     const a = await store.readStream("a");
     assert.deepEqual(a.map((event) => (event.data as { n: number }).n), Array.from({ length: 100 }, (_, i) => 3 * i));
     await store.close();
+    await log.remove();
+  });
+
+  test(`${name}: a consumer group across stores: one member handles at a time, the other takes over from the checkpoint`, async () => {
+    const log = await fresh();
+    const [a, b] = [await openStore(log), await openStore(log)];
+    for (let i = 1; i <= 20; i++) await a.append(`s-${i % 3}`, [noted(i)]);
+    const handled: [string, number][] = [];
+    const member = (store: typeof a, label: string) =>
+      new Consumer(store, { name: "mailer", leaseMs: 300, handler: (event) => void handled.push([label, event.position]) });
+    const first = member(a, "a");
+    await first.start();
+    const second = member(b, "b");
+    await second.start();
+    assert.equal(first.active, true);
+    assert.equal(second.active, false, "two members of one group active at once");
+    await first.caughtUp(20);
+    await first.stop(); // gives the lease up: b takes over from the checkpoint (20)
+    for (let i = 21; i <= 30; i++) await a.append(`s-${i % 3}`, [noted(i)]);
+    await b.catchUp();
+    await second.caughtUp(30);
+    assert.equal(second.active, true);
+    assert.deepEqual(handled.map(([, position]) => position), Array.from({ length: 30 }, (_, i) => i + 1), "an event handled twice or not at all");
+    assert.ok(handled.slice(0, 20).every(([label]) => label === "a") && handled.slice(20).every(([label]) => label === "b"));
+    await second.stop();
+    // The checkpoint is the log's: a new member (a "restarted process") resumes after 30.
+    const again: number[] = [];
+    await a.append("s-0", [noted(31)]);
+    const third = new Consumer(a, { name: "mailer", handler: (event) => void again.push(event.position) });
+    await third.start();
+    await third.caughtUp(31);
+    await third.stop();
+    assert.deepEqual(again, [31]);
+    await a.close();
+    await b.close();
     await log.remove();
   });
 }

@@ -5,6 +5,7 @@
 import type { StoredRecord } from "../../core/events.ts";
 import { type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type StorageAdapter } from "../../core/storage.ts";
 import { MemorySnapshotStore, type SnapshotStore } from "../../core/snapshots.ts";
+import { type ConsumerStore, MemoryConsumerStore } from "../../core/consumer-store.ts";
 import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
 
 /** The records a memory adapter keeps; pass the same log to a new adapter to "reopen". */
@@ -13,6 +14,8 @@ export interface MemoryLog {
   records: StoredRecord[];
   /** Snapshots kept beside the log. */
   snapshots: SnapshotStore;
+  /** Consumers' checkpoints beside the log (created on first use when absent). */
+  consumers?: ConsumerStore;
   /** Each stream's version (kept by shared adapters over this log). */
   versions?: Map<string, number>;
   /** Shared adapters over this log to tell of an append. */
@@ -21,7 +24,7 @@ export interface MemoryLog {
 
 /** A new, empty memory log (share one between adapters to reopen the same log). */
 export function createMemoryLog(): MemoryLog {
-  return { records: [], snapshots: new MemorySnapshotStore() };
+  return { records: [], snapshots: new MemorySnapshotStore(), consumers: new MemoryConsumerStore() };
 }
 
 /** Storage in memory: nothing survives the process. The reference adapter of the conformance suite. */
@@ -30,6 +33,7 @@ export class MemoryAdapter implements StorageAdapter {
   /** Always `memory`: acknowledged at once, lost with the process. */
   readonly durability: DurabilityMode = "memory";
   readonly snapshots: SnapshotStore;
+  readonly consumers: ConsumerStore;
   readonly #log: MemoryLog;
   #closed = false;
 
@@ -40,6 +44,7 @@ export class MemoryAdapter implements StorageAdapter {
   constructor(log: MemoryLog = createMemoryLog(), options: { shared?: boolean } = {}) {
     this.#log = log;
     this.snapshots = log.snapshots;
+    this.consumers = log.consumers ??= new MemoryConsumerStore();
     this.shared = options.shared === true;
   }
 

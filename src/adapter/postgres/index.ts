@@ -18,6 +18,8 @@ import { setImmediate } from "node:timers";
 import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
 import type { StoredRecord } from "../../core/events.ts";
 import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
+import type { ConsumerStore } from "../../core/consumer-store.ts";
+import { PostgresConsumerStore } from "./consumers.ts";
 import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { postgresSchema, SCHEMA_VERSION } from "./schema.ts";
@@ -61,6 +63,7 @@ export class PostgresStorage implements StorageAdapter {
   readonly durability: DurabilityMode = "durable";
   readonly shared = true;
   readonly snapshots: SnapshotStore;
+  readonly consumers: ConsumerStore;
   /** The schema holding the log. */
   readonly schema: string;
   readonly #pool: pg.Pool;
@@ -105,6 +108,7 @@ export class PostgresStorage implements StorageAdapter {
     // query takes a new one. Without a listener, node-postgres would crash the process.
     this.#pool.on("error", () => {});
     this.snapshots = new PostgresSnapshotStore(this.#pool, schema, () => this.#storageError);
+    this.consumers = new PostgresConsumerStore(this.#pool, schema, () => this.#storageError);
   }
 
   /** A failure while `doing` something, as a StorageError naming the database (a StorageError is kept as it is). */

@@ -39,6 +39,23 @@ export function postgresSchema(schema: string): string[] {
       name text primary key,
       position bigint not null
     )`,
+    // Consumers (consumers.ts): a checkpoint and a group lease per consumer; the events each
+    // parked. Added in the same layout version: created where missing, unused by older eventfolds.
+    `create table if not exists ${s}.consumers (
+      name text primary key,
+      position bigint not null,
+      owner text,
+      lease_until timestamptz
+    )`,
+    `create table if not exists ${s}.parked (
+      name text not null,
+      position bigint not null,
+      stream_id text not null,
+      type text not null,
+      error text not null,
+      parked_at double precision not null,
+      primary key (name, position)
+    )`,
     appendFunction(s, schema),
   ];
 }

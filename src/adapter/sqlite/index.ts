@@ -15,6 +15,8 @@ import { setImmediate } from "node:timers";
 import { ClosedError, StorageError } from "../../core/errors.ts";
 import type { StoredRecord } from "../../core/events.ts";
 import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
+import type { ConsumerStore } from "../../core/consumer-store.ts";
+import { SqliteConsumerStore } from "./consumers.ts";
 import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { type SqliteDatabase, sqliteDriver, sqliteFailure, type SqliteStatement } from "./driver.ts";
@@ -61,6 +63,7 @@ export class SqliteStorage implements StorageAdapter {
   readonly durability: DurabilityMode;
   readonly shared = true;
   readonly snapshots: SnapshotStore;
+  readonly consumers: ConsumerStore;
   /** The database file. */
   readonly path: string;
   readonly #maxBatch: number;
@@ -98,6 +101,7 @@ export class SqliteStorage implements StorageAdapter {
     this.#pollMs = options.pollMs ?? 50;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.snapshots = new SqliteSnapshotStore(() => this.#database(), (error, doing) => this.#storageError(error, doing));
+    this.consumers = new SqliteConsumerStore(() => this.#database(), (error, doing) => this.#storageError(error, doing));
   }
 
   #storageError(error: unknown, doing: string): StorageError {

@@ -29,4 +29,22 @@ export const sqliteSchema: readonly string[] = [
     schema_version integer not null,
     state text not null
   )`,
+  // Consumers (core/consumer.ts): a checkpoint and a group lease (owner, until: ms since
+  // the epoch) per consumer; the events each parked. Added in the same layout version:
+  // created where missing, unused by older eventfolds.
+  `create table if not exists consumers (
+    name text primary key,
+    position integer not null,
+    owner text,
+    lease_until integer
+  )`,
+  `create table if not exists parked (
+    name text not null,
+    position integer not null,
+    stream_id text not null,
+    type text not null,
+    error text not null,
+    parked_at real not null,
+    primary key (name, position)
+  )`,
 ];
