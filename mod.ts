@@ -27,6 +27,7 @@ export {
 } from "./src/core/events.ts";
 export { type Decider, fold } from "./src/core/decider.ts";
 export { type EventFilter } from "./src/core/event-filter.ts";
+export { type Ended, type Observer, type StorageStats, type SyncedGroup } from "./src/core/observer.ts";
 export { Consumer, type ConsumerOptions, type FailurePolicy } from "./src/core/consumer.ts";
 export { type ConsumerStore, MemoryConsumerStore, type ParkedEvent } from "./src/core/consumer-store.ts";
 export {
@@ -50,6 +51,7 @@ export {
   type CommandHandlerOptions,
   createCommandHandler,
   type ExecuteResult,
+  type HandleOptions,
   type SnapshotPolicy,
 } from "./src/core/command-handler.ts";
 export {

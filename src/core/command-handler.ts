@@ -14,6 +14,7 @@ import { type Schema, validateWith } from "./events.ts";
 import type { AppendResult, EventStore } from "./event-store.ts";
 import type { SnapshotStore } from "./snapshots.ts";
 import { acknowledgesDurable, type ExpectedVersion, expectedVersionHolds } from "./storage.ts";
+import { observe } from "./observer.ts";
 
 /** When and how the command handler snapshots a stream's state. */
 export interface SnapshotPolicy<S> {
@@ -135,6 +136,18 @@ export class CommandHandler<C, S, E extends Event> {
   async handle(input: unknown, options?: HandleOptions): Promise<ExecuteResult<S, E>> {
     checkHandleOptions(options);
     const command = this.parse(input);
+    const end = observe(this.#store.observer, "command", { streamId: this.#streamIdOf(command) });
+    try {
+      const result = await this.#handle(command, options);
+      end();
+      return result;
+    } catch (error) {
+      end(error);
+      throw error;
+    }
+  }
+
+  async #handle(command: C, options?: HandleOptions): Promise<ExecuteResult<S, E>> {
     if (this.#store.shared) return await this.#handleShared(command, options);
     await this.load(this.#streamIdOf(command));
     const result = this.execute(command, options);

@@ -47,6 +47,7 @@ export interface ConsumerOptions<E extends Event> {
 
 /** A named subscription whose progress survives restarts (see the module comment). */
 export class Consumer<E extends Event> {
+  /** Its name: its checkpoint's key and its group. */
   readonly name: string;
   /** This member's id in its group. */
   readonly member: string = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;

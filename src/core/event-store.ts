@@ -21,6 +21,7 @@ import { Subscription, type SubscriptionOptions } from "./subscription.ts";
 import { type EventFilter, eventPredicate } from "./event-filter.ts";
 import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import { releaseAndThrow } from "./release.ts";
+import { observe, type Observer } from "./observer.ts";
 
 /** Records decoded per storage read when replaying at open. */
 const REPLAY_CHUNK = 65_536;
@@ -98,6 +99,8 @@ export interface EventStoreOptions<E extends Event> {
    * Default: the error is written to `console.error`.
    */
   onProjectionError?: (error: ProjectionError) => void;
+  /** Tracing and metrics hooks (`eventfold/otel` makes one for OpenTelemetry). */
+  observer?: Observer;
 }
 
 /** Streams with optimistic concurrency over one global log, kept by a storage adapter. */
@@ -108,6 +111,8 @@ export class EventStore<E extends Event = Event> {
   readonly storage: StorageAdapter;
   /** The most recent events, in memory. */
   readonly buffer: EventBuffer<E>;
+  /** Its tracing and metrics hooks, if any. */
+  readonly observer?: Observer;
   readonly #index = new StreamIndex();
   readonly #projections: InlineProjection<E>[] = [];
   readonly #faults: ProjectionError[] = [];
@@ -134,6 +139,7 @@ export class EventStore<E extends Event = Event> {
     this.buffer = new EventBuffer(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
     for (const projection of options.projections ?? []) this.#projections.push(projection);
     this.#onProjectionError = options.onProjectionError ?? ((error) => console.error(error));
+    this.observer = options.observer;
   }
 
   /**
@@ -165,12 +171,22 @@ export class EventStore<E extends Event = Event> {
       await releaseAndThrow(error, () => this.storage.close());
     }
     this.#state = "open";
+    if (this.observer !== undefined) this.#attachObserver(this.observer);
     // Follow the other writers of a shared log as they commit.
     this.#unwatch = this.storage.watch?.(() => {
       this.catchUp().catch((error) => {
         if (!this.closed) console.error(`eventfold: catching up with ${this.storage.name} storage failed:`, error);
       });
     });
+  }
+
+  #attachObserver(observer: Observer): void {
+    this.storage.observe?.(observer);
+    try {
+      observer.attach?.({ head: () => this.#head, durable: () => this.storage.durablePosition(), storage: () => this.storage.stats?.() });
+    } catch (error) {
+      console.error("eventfold: an observer hook threw:", error);
+    }
   }
 
   /** Decodes what the buffer keeps, plus everything when projections must be rebuilt. */
@@ -251,10 +267,20 @@ export class EventStore<E extends Event = Event> {
    * `replicated`, at once in `async` and `memory`.
    */
   async append(streamId: string, events: readonly E[], options?: AppendOptions): Promise<AppendResult<E>> {
-    if (this.#shared) return await this.#appendShared(streamId, events, options);
-    const result = this.enqueue(streamId, events, options);
-    if (acknowledgesDurable(this.storage.durability)) await this.storage.whenDurable(result.position);
-    return result;
+    const end = observe(this.observer, "append", { streamId, events: events?.length ?? 0, durability: this.storage.durability });
+    try {
+      let result: AppendResult<E>;
+      if (this.#shared) result = await this.#appendShared(streamId, events, options);
+      else {
+        result = this.enqueue(streamId, events, options);
+        if (acknowledgesDurable(this.storage.durability)) await this.storage.whenDurable(result.position);
+      }
+      end();
+      return result;
+    } catch (error) {
+      end(error);
+      throw error;
+    }
   }
 
   /**
@@ -386,7 +412,12 @@ export class EventStore<E extends Event = Event> {
     if (this.#state === "closed" && position > this.storage.durablePosition()) {
       return Promise.reject(new ClosedError("event store"));
     }
-    return this.storage.whenDurable(position);
+    if (this.observer?.durable === undefined) return this.storage.whenDurable(position);
+    const end = observe(this.observer, "durable", { position });
+    return this.storage.whenDurable(position).then(() => end(), (error) => {
+      end(error);
+      throw error;
+    });
   }
 
   /** Registers an inline projection; it sees every event appended from now on (pass
@@ -605,7 +636,15 @@ function checkAppendArguments(streamId: unknown, events: unknown): void {
 
 function checkStoreOptions<E extends Event>(options: EventStoreOptions<E>): void {
   const what = "event store options";
-  checkKeys(what, options, ["events", "storage", "bufferSize", "projections", "onProjectionError"]);
+  checkKeys(what, options, ["events", "storage", "bufferSize", "projections", "onProjectionError", "observer"]);
+  const observer = options.observer as Record<string, unknown> | undefined;
+  if (observer !== undefined) {
+    if (typeof observer !== "object" || observer === null) invalid(what, "observer", "must be an object of hooks");
+    for (const hook of Object.keys(observer)) {
+      if (!["command", "append", "durable", "synced", "attach"].includes(hook)) invalid(what, `observer.${hook}`, "unknown hook");
+      if (typeof observer[hook] !== "function") invalid(what, `observer.${hook}`, "must be a function");
+    }
+  }
   const events = options.events as Partial<EventRegistry> | undefined;
   if (typeof events?.toRecord !== "function" || typeof events.decode !== "function") {
     invalid(what, "events", "must be an event registry (eventRegistry(...))");

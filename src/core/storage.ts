@@ -9,6 +9,7 @@
 import type { StoredRecord } from "./events.ts";
 import type { SnapshotStore } from "./snapshots.ts";
 import type { ConsumerStore } from "./consumer-store.ts";
+import type { Observer, StorageStats } from "./observer.ts";
 
 /**
  * How an adapter acknowledges appends, and what a crash can lose:
@@ -62,6 +63,10 @@ export interface StorageAdapter {
   readonly snapshots: SnapshotStore;
   /** Where consumers keep their checkpoints, group leases and parked events (see Consumer), if the adapter keeps them. */
   readonly consumers?: ConsumerStore;
+  /** Its gauges, for metrics (the file WAL: its ring's fill). */
+  stats?(): StorageStats;
+  /** Tells `observer` of each group it makes durable (`synced`). */
+  observe?(observer: Observer): void;
   /** Flushes, makes everything durable and releases the storage. */
   close(): Promise<void>;
   /**

@@ -23,6 +23,7 @@ import type { StoredRecord } from "../core/events.ts";
 import type { StorageAdapter } from "../core/storage.ts";
 import type { SnapshotStore } from "../core/snapshots.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
+import type { Observer, StorageStats } from "../core/observer.ts";
 import type { ReplicationTerm, WalStorage } from "../wal/wal-storage.ts";
 import { paddedLength, recordContinues } from "../wal/record-format.ts";
 import type { ReplicaBatch, ReplicaLog } from "./replica-log.ts";
@@ -54,7 +55,7 @@ export class ReplicatedStorage implements StorageAdapter {
   readonly name: string;
   readonly durability = "replicated" as const;
   readonly snapshots: SnapshotStore;
-  readonly consumers?: ConsumerStore;
+  readonly consumers: ConsumerStore;
   /** The local WAL. */
   readonly local: WalStorage;
   /** The replicated log. */
@@ -280,6 +281,16 @@ export class ReplicatedStorage implements StorageAdapter {
     this.#sent = last.last;
     this.#after = last.sequence;
     this.#settle();
+  }
+
+  /** The local WAL's gauges. */
+  stats(): StorageStats {
+    return this.local.stats();
+  }
+
+  /** The local WAL's groups (each fdatasync; replication adds its own wait on top). */
+  observe(observer: Observer): void {
+    this.local.observe(observer);
   }
 
   durablePosition(): number {

@@ -39,6 +39,7 @@ import { newLogId, SEGMENT_HEADER_BYTES } from "./segment.ts";
 import { FileSnapshotStore } from "./file-snapshots.ts";
 import { FileConsumerStore } from "./file-consumers.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
+import { type Observer, observeSynced, type StorageStats } from "../core/observer.ts";
 import type { WriterMessage, WriterStart } from "./writer.ts";
 import type { SpawnWriter, WriterThread } from "./writer-thread.ts";
 
@@ -91,6 +92,7 @@ export class WalStorage implements StorageAdapter {
   readonly #codecs: CodecTable;
   readonly #encoder: RecordEncoder;
   readonly #plan = newPlan();
+  #observer?: Observer;
   #worker?: WriterThread;
   #ring?: RingBuffers;
   #control!: Int32Array;
@@ -200,11 +202,23 @@ export class WalStorage implements StorageAdapter {
     if (message.type === "durable") {
       this.#lastProgress = performance.now();
       this.#settleWaiters(message.position);
+      if (this.#observer !== undefined) observeSynced(this.#observer, { records: message.records, bytes: message.bytes, syncMs: message.syncMs });
     } else if (message.type === "failed") {
       this.#fail(new StorageError(`WAL writer failed: ${message.message}`, { cause: message }));
     } else if (message.type === "closed") {
       this.#closed?.();
     }
+  }
+
+  /** The ring's fill: bytes the writer has not taken yet, of its capacity. */
+  stats(): StorageStats {
+    const tail = this.#control === undefined ? this.#cursor : Atomics.load(this.#control, Slot.Tail) >>> 0;
+    return { ringBytes: (this.#cursor - tail) >>> 0, ringCapacity: this.#capacity };
+  }
+
+  /** Tells `observer` of each group the writer makes durable. */
+  observe(observer: Observer): void {
+    this.#observer = observer;
   }
 
   append(records: readonly StoredRecord[]): void {

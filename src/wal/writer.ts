@@ -45,7 +45,7 @@ export interface WriterStart {
 /** What the writer tells the main thread: started, durable up to a position, failed, closed. */
 export type WriterMessage =
   | { type: "ready" }
-  | { type: "durable"; position: number }
+  | { type: "durable"; position: number; records: number; bytes: number; syncMs: number }
   | { type: "failed"; message: string; code?: string }
   | { type: "closed" };
 
@@ -99,6 +99,7 @@ class Writer {
   /** Consumed bytes, a uint32 counter like the producer's head. */
   #tail = 0;
   #unsynced = 0;
+  #unsyncedBytes = 0;
   #firstUnsyncedAt = 0;
   #lastWritten = 0;
   #rollPending = false;
@@ -220,6 +221,7 @@ class Writer {
       // Durable is published at append boundaries only: half an append is never acknowledged.
       if (!recordContinues(view, offset)) this.#lastWritten = recordPosition(view, offset);
       if (this.#unsynced++ === 0) this.#firstUnsyncedAt = performance.now();
+      this.#unsyncedBytes += padded;
       this.#tail = (this.#tail + padded) >>> 0;
       if (this.#unsynced >= this.start.maxBatch) {
         this.#writeSpan(spanStart, spanLength);
@@ -261,9 +263,15 @@ class Writer {
   }
 
   #sync(): void {
+    const started = performance.now();
     this.segment!.syncData();
+    const syncMs = performance.now() - started;
+    const records = this.#unsynced;
+    const bytes = this.#unsyncedBytes;
     this.#unsynced = 0;
+    this.#unsyncedBytes = 0;
     Atomics.store(this.#durable, 0, BigInt(this.#lastWritten));
-    this.post({ type: "durable", position: this.#lastWritten });
+    // The group's size and its fdatasync's time ride along, for metrics (WalStorage.observe).
+    this.post({ type: "durable", position: this.#lastWritten, records, bytes, syncMs });
   }
 }
