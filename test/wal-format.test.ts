@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
 import { defineEvent, EventStore, eventRegistry, memoryStorage, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
@@ -115,6 +116,50 @@ test("data that JSON cannot encode is refused whole with a typed error", async (
     await store.durable();
     assert.deepEqual((await store.readAll()).map((e) => e.data), [2]);
     await store.close();
+  } finally {
+    directory.remove();
+  }
+});
+
+test("event ids (ASCII or not, 1 to 255 bytes) are written in the record and survive a reopen; format 2 segments still read", async () => {
+  const directory = temporaryDirectory();
+  try {
+    const path = join(directory.path, "wal");
+    const open = async (eventIds?: "given") => {
+      const store = new EventStore({ events: eventRegistry(Point, Label), storage: fileStorage(path, { codecs: [pointCodec] }), eventIds });
+      await store.open();
+      return store;
+    };
+    // Format 2 (before ids): a log written without ids, its headers set back to version 2.
+    let store = await open("given");
+    store.enqueue("old", [Label.create({ text: "from format 2" })]);
+    await store.durable();
+    await store.close();
+    for (const name of readdirSync(path).filter((n) => n.endsWith(".wal"))) {
+      const bytes = readFileSync(join(path, name));
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      view.setUint32(8, 2, true);
+      view.setUint32(44, crc32c(bytes, 0, 44), true);
+      writeFileSync(join(path, name), bytes);
+    }
+    store = await open();
+    const ids = ["ü-1", "x".repeat(255), "😀".repeat(63)];
+    store.enqueue("plan", [
+      { ...Point.create({ x: 1, y: 2 }), id: ids[0] },
+      { ...Label.create({ text: "b" }, { by: "zoë" }), id: ids[1] },
+      { ...Label.create({ text: "c" }), id: ids[2] },
+      Label.create({ text: "generated" }),
+    ]);
+    await store.durable();
+    const before = await store.readAll();
+    await store.close();
+    const again = await open();
+    const after = await again.readAll();
+    assert.deepEqual(after, before);
+    assert.equal(after[0]!.id, undefined, "the format 2 record has no id");
+    assert.deepEqual(after.slice(1, 4).map((e) => e.id), ids);
+    assert.match(after[4]!.id!, /^[0-9a-f-]{36}$/);
+    await again.close();
   } finally {
     directory.remove();
   }

@@ -25,6 +25,7 @@ const samples: StoredRecord[] = [
   { ...base, type: "OrderCancelled", data: { orderId: 9, account: 3, remaining: 5, reason: "requested" } },
   { ...base, type: "Noted", data: { text: "héllo wörld", n: 12 }, metadata: { correlationId: "c-1" } },
   { ...base, type: "Empty", data: {} },
+  { ...base, type: "Noted", data: { text: "with an id", n: 13 }, id: "6f1c2a4e-0b7d-4c55-9e21-3f0d8a9b7c11" },
 ];
 
 /** Each sample encoded (CRC sealed) on its own. */

@@ -22,6 +22,7 @@ import { type EventFilter, eventPredicate } from "./event-filter.ts";
 import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import { releaseAndThrow } from "./release.ts";
 import { observe, type Observer } from "./observer.ts";
+import { allHaveIds, RecentIds, retriedAppend } from "./event-ids.ts";
 
 /** Records decoded per storage read when replaying at open. */
 const REPLAY_CHUNK = 65_536;
@@ -101,6 +102,11 @@ export interface EventStoreOptions<E extends Event> {
   onProjectionError?: (error: ProjectionError) => void;
   /** Tracing and metrics hooks (`eventfold/otel` makes one for OpenTelemetry). */
   observer?: Observer;
+  /**
+   * Events appended without an id get a new UUID (`"generate"`, the default), or none
+   * (`"given"`: only ids the caller gives are kept; a hot aggregate saves the bytes).
+   */
+  eventIds?: "generate" | "given";
 }
 
 /** Streams with optimistic concurrency over one global log, kept by a storage adapter. */
@@ -114,6 +120,8 @@ export class EventStore<E extends Event = Event> {
   /** Its tracing and metrics hooks, if any. */
   readonly observer?: Observer;
   readonly #index = new StreamIndex();
+  readonly #recentIds: RecentIds<E>;
+  readonly #generateIds: boolean;
   readonly #projections: InlineProjection<E>[] = [];
   readonly #faults: ProjectionError[] = [];
   readonly #onProjectionError: (error: ProjectionError) => void;
@@ -137,6 +145,8 @@ export class EventStore<E extends Event = Event> {
       invalid("event store options", "storage", "is shared but lacks appendShared or head");
     }
     this.buffer = new EventBuffer(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
+    this.#recentIds = new RecentIds(this.buffer);
+    this.#generateIds = options.eventIds !== "given";
     for (const projection of options.projections ?? []) this.#projections.push(projection);
     this.#onProjectionError = options.onProjectionError ?? ((error) => console.error(error));
     this.observer = options.observer;
@@ -197,7 +207,10 @@ export class EventStore<E extends Event = Event> {
       const records = await this.storage.read(start, Math.min(this.#head, start + REPLAY_CHUNK - 1));
       for (const record of records) {
         const event = this.events.decode(record);
-        if (event.position >= firstBuffered) this.buffer.push(event);
+        if (event.position >= firstBuffered) {
+          this.buffer.push(event);
+          if (event.id !== undefined) this.#recentIds.add([event]);
+        }
         if (this.#projections.length > 0) this.#project(event);
       }
     }
@@ -245,6 +258,11 @@ export class EventStore<E extends Event = Event> {
       throw new StorageError(`${this.storage.name} storage is shared with other writers: its appends are asynchronous, use append()`);
     }
     const current = this.#index.version(streamId);
+    const idsGiven = allHaveIds(events);
+    if (idsGiven) {
+      const original = this.#bufferedRetry(streamId, events, options?.expectedVersion);
+      if (original !== undefined) return original;
+    }
     if (options?.expectedVersion !== undefined) checkExpected(streamId, options.expectedVersion, current);
     const count = events.length;
     const first = this.#head + 1;
@@ -252,12 +270,13 @@ export class EventStore<E extends Event = Event> {
     const timestamp = Date.now();
     const records: StoredRecord[] = new Array(count);
     for (let i = 0; i < count; i++) {
-      records[i] = this.events.toRecord(events[i], i, streamId, current + i + 1, first + i, timestamp);
+      records[i] = this.events.toRecord(events[i], i, streamId, current + i + 1, first + i, timestamp, this.#generateIds);
     }
+    if (count > 1) checkDistinctIds(records);
     this.storage.append(records);
     // Appended records double as the recorded events (same shape as decoded ones).
     const recorded = records as unknown as RecordedEvent<E>[];
-    this.#commit(streamId, recorded);
+    this.#commit(streamId, recorded, idsGiven);
     return { streamVersion: current + count, firstPosition: first, position: this.#head, events: recorded };
   }
 
@@ -270,17 +289,39 @@ export class EventStore<E extends Event = Event> {
     const end = observe(this.observer, "append", { streamId, events: events?.length ?? 0, durability: this.storage.durability });
     try {
       let result: AppendResult<E>;
-      if (this.#shared) result = await this.#appendShared(streamId, events, options);
-      else {
-        result = this.enqueue(streamId, events, options);
-        if (acknowledgesDurable(this.storage.durability)) await this.storage.whenDurable(result.position);
+      try {
+        if (this.#shared) result = await this.#appendShared(streamId, events, options);
+        else result = this.enqueue(streamId, events, options);
+      } catch (error) {
+        // A retry whose original fell out of the buffer: with an exact expected version, read it back.
+        const original = error instanceof ConcurrencyError ? await this.#storedRetry(streamId, events, options?.expectedVersion) : undefined;
+        if (original === undefined) throw error;
+        result = original;
       }
+      if (acknowledgesDurable(this.storage.durability)) await this.storage.whenDurable(result.position);
       end();
       return result;
     } catch (error) {
       end(error);
       throw error;
     }
+  }
+
+  /** The original result of `events`, if they are a retry of an append still in the buffer. */
+  #bufferedRetry(streamId: string, events: readonly E[], expected: ExpectedVersion | undefined): AppendResult<E> | undefined {
+    const position = this.#recentIds.find(streamId, events[0]!.id!);
+    if (position === undefined) return undefined;
+    const buffered = Array.from({ length: events.length }, (_, i) => this.buffer.get(position + i));
+    const original = retriedAppend(streamId, events, expected, buffered);
+    return original && appendResultOf(original);
+  }
+
+  /** The original result of `events` (all with ids), read back at the exact version `expected` says they were appended at. */
+  async #storedRetry(streamId: string, events: readonly E[], expected: ExpectedVersion | undefined): Promise<AppendResult<E> | undefined> {
+    if (typeof expected !== "number" || !allHaveIds(events) || this.#index.version(streamId) < expected + events.length) return undefined;
+    const stored = await this.readStream(streamId, { from: expected + 1, limit: events.length });
+    const original = retriedAppend(streamId, events, expected, stored);
+    return original && appendResultOf(original);
   }
 
   /**
@@ -330,8 +371,15 @@ export class EventStore<E extends Event = Event> {
       await this.catchUp();
       return { streamVersion: this.#index.version(streamId), firstPosition: this.#head + 1, position: this.#head, events: [] };
     }
+    if (allHaveIds(events)) {
+      // A retry must be judged on what every writer appended: take their appends in first.
+      await this.catchUp();
+      const original = this.#bufferedRetry(streamId, events, options?.expectedVersion);
+      if (original !== undefined) return original;
+    }
     const timestamp = Date.now();
-    const records = events.map((event, i) => this.events.toRecord(event, i, streamId, 0, 0, timestamp));
+    const records = events.map((event, i) => this.events.toRecord(event, i, streamId, 0, 0, timestamp, this.#generateIds));
+    if (records.length > 1) checkDistinctIds(records);
     const position = await this.storage.appendShared!(streamId, expected, records);
     // Committed: from here on the append is done, whatever happens. The log assigned the
     // records' positions and versions, so they double as the recorded events.
@@ -404,6 +452,7 @@ export class EventStore<E extends Event = Event> {
       this.buffer.push(event);
       if (this.#projections.length > 0) this.#project(event);
     }
+    this.#recentIds.add(events);
     if (this.#wakeAppended.length > 0) this.#wake();
   }
 
@@ -547,7 +596,11 @@ export class EventStore<E extends Event = Event> {
     await this.storage.close();
   }
 
-  #commit(streamId: string, recorded: RecordedEvent<E>[]): void {
+  /**
+   * Takes appended events in. `indexIds`: note their ids for retries (an own append notes
+   * them only when the caller gave them: generated ids are never sent again).
+   */
+  #commit(streamId: string, recorded: RecordedEvent<E>[], indexIds = true): void {
     this.#index.add(streamId, recorded[0].position, recorded.length);
     this.#head = recorded[recorded.length - 1].position;
     const projecting = this.#projections.length > 0;
@@ -555,6 +608,7 @@ export class EventStore<E extends Event = Event> {
       this.buffer.push(event);
       if (projecting) this.#project(event);
     }
+    if (indexIds) this.#recentIds.add(recorded);
     if (this.#wakeAppended.length > 0) this.#wake();
   }
 
@@ -636,7 +690,10 @@ function checkAppendArguments(streamId: unknown, events: unknown): void {
 
 function checkStoreOptions<E extends Event>(options: EventStoreOptions<E>): void {
   const what = "event store options";
-  checkKeys(what, options, ["events", "storage", "bufferSize", "projections", "onProjectionError", "observer"]);
+  checkKeys(what, options, ["events", "storage", "bufferSize", "projections", "onProjectionError", "observer", "eventIds"]);
+  if (options.eventIds !== undefined && options.eventIds !== "generate" && options.eventIds !== "given") {
+    invalid(what, "eventIds", `must be "generate" or "given", got ${String(options.eventIds)}`);
+  }
   const observer = options.observer as Record<string, unknown> | undefined;
   if (observer !== undefined) {
     if (typeof observer !== "object" || observer === null) invalid(what, "observer", "must be an object of hooks");
@@ -683,4 +740,20 @@ function checkReadOptions(options: ReadAllOptions | ReadStreamOptions, known: re
   checkInteger("read", "to", options.to, 0);
   checkInteger("read", "limit", options.limit, 0);
   return options.limit ?? Infinity;
+}
+
+/** An append's result from its recorded events. */
+function appendResultOf<E extends Event>(events: RecordedEvent<E>[]): AppendResult<E> {
+  return { streamVersion: events.at(-1)!.streamVersion, firstPosition: events[0]!.position, position: events.at(-1)!.position, events };
+}
+
+/** Refuses an append that gives two of its events one id (it could never be told apart from a retry). */
+function checkDistinctIds(records: readonly StoredRecord[]): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < records.length; i++) {
+    const id = records[i]!.id;
+    if (id === undefined) continue;
+    if (seen.has(id)) invalid("append", `events[${i}].id`, `"${id}" is given to two events of the append`);
+    seen.add(id);
+  }
 }

@@ -16,6 +16,14 @@ export type SchemaInput<S extends Schema> = StandardSchemaV1.InferInput<S>;
 /** What a schema produces. */
 export type SchemaOutput<S extends Schema> = StandardSchemaV1.InferOutput<S>;
 
+/** The longest event id, in bytes of UTF-8 (the WAL stores its length in one byte). */
+export const MAX_ID_LENGTH = 255;
+
+/** Exact UTF-8 byte length of `text`. */
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
 /** Free-form, JSON-compatible information carried next to an event's data. */
 export type Metadata = Record<string, unknown>;
 
@@ -27,6 +35,13 @@ export interface Event<T extends string = string, D = unknown> {
   data: D;
   /** Optional metadata (correlation ids and the like), JSON-compatible. */
   metadata?: Metadata;
+  /**
+   * The event's id (1 to 255 bytes of UTF-8; a UUID by convention). Given, it makes the
+   * append idempotent: appending the same ids to the same stream again returns the first
+   * append's result and appends nothing. Not given, the store generates a UUID (unless
+   * its `eventIds` option is `"given"`).
+   */
+  id?: string;
 }
 
 /** Where an event sits once stored: its stream, its version in it, its global position. */
@@ -166,6 +181,8 @@ export interface StoredRecord extends RecordedInfo {
   data: unknown;
   /** Metadata, if any. */
   metadata: Metadata | undefined;
+  /** The event's id, if it has one (see Event.id). */
+  id?: string;
 }
 
 /**
@@ -195,9 +212,11 @@ export class EventRegistry<E extends Event = Event> {
   /** Validates an event about to be appended; returns it with parsed data. */
   validate(event: unknown, what = "event"): E {
     const record = this.toRecord(event, what, "", 0, 0, 0);
-    return (record.metadata === undefined
+    const valid: Event = record.metadata === undefined
       ? { type: record.type, data: record.data }
-      : { type: record.type, data: record.data, metadata: record.metadata }) as E;
+      : { type: record.type, data: record.data, metadata: record.metadata };
+    if (record.id !== undefined) valid.id = record.id;
+    return valid as E;
   }
 
   /**
@@ -212,6 +231,8 @@ export class EventRegistry<E extends Event = Event> {
     streamVersion: number,
     position: number,
     timestamp: number,
+    /** Give the event a new UUID if it has no id. */
+    generateId = false,
   ): StoredRecord {
     // Labels are built only on failure: string building on every append costs.
     const label = () => (typeof what === "number" ? `events[${what}]` : what);
@@ -226,8 +247,14 @@ export class EventRegistry<E extends Event = Event> {
     if (metadata !== undefined && (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))) {
       throw new ValidationError(label(), [{ path: "metadata", message: "must be an object" }]);
     }
+    let id = candidate.id;
+    if (id === undefined) {
+      if (generateId) id = crypto.randomUUID();
+    } else if (typeof id !== "string" || id.length === 0 || (id.length > MAX_ID_LENGTH / 3 && utf8Length(id) > MAX_ID_LENGTH)) {
+      throw new ValidationError(label(), [{ path: "id", message: `must be a string of 1 to ${MAX_ID_LENGTH} bytes` }]);
+    }
     const data = definition!.trusted ? candidate.data : this.#parse(definition!, candidate.data, label);
-    return {
+    const record: StoredRecord = {
       type: definition!.type,
       data,
       metadata: metadata as Metadata | undefined,
@@ -237,6 +264,8 @@ export class EventRegistry<E extends Event = Event> {
       position,
       timestamp,
     };
+    if (id !== undefined) record.id = id as string;
+    return record;
   }
 
   /**
@@ -275,6 +304,7 @@ export class EventRegistry<E extends Event = Event> {
       position: record.position,
       timestamp: record.timestamp,
     };
+    if (record.id !== undefined) event.id = record.id;
     return event as RecordedEvent<E>;
   }
 

@@ -98,6 +98,9 @@ export class OrderBookEngine {
       storage: options.storage ?? memoryStorage(),
       bufferSize: options.bufferSize,
       projections: options.projections,
+      // The book's events are its decider's, one command's apart by position: no ids to
+      // generate, store and index on the hot path.
+      eventIds: "given",
     });
     await store.open();
     try {

@@ -237,6 +237,54 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
           error.issues[0].path === "data.text");
       }));
 
+    test("event ids: given ones are kept, missing ones are generated, both read back after reopening", () =>
+      withStore(async (store, reopen) => {
+        await store.append("s", [{ ...noted(1), id: "order-17/placed" }, noted(2)]);
+        await store.durable();
+        const [given, generated] = await (await reopen()).readStream("s");
+        assert.equal(given!.id, "order-17/placed");
+        assert.match(generated!.id ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      }));
+
+    test("appending the same event ids to the same stream again appends nothing and returns the first result", () =>
+      withStore(async (store) => {
+        const ids = (n: number) => [{ ...noted(n), id: `e-${n}` }, { ...noted(n + 1), id: `e-${n + 1}` }];
+        const first = await store.append("s", ids(1), { expectedVersion: "no_stream" });
+        await store.append("t", [noted(9)]);
+        for (const expectedVersion of ["no_stream", 0, "any", undefined] as const) {
+          const again = await store.append("s", ids(1), expectedVersion === undefined ? undefined : { expectedVersion });
+          assert.deepEqual([again.firstPosition, again.position, again.streamVersion], [1, 2, 2], String(expectedVersion));
+          assert.deepEqual(again.events.map((e) => e.id), ["e-1", "e-2"]);
+        }
+        assert.equal(store.headPosition, 3);
+        // Not a retry: an expected version the first append did not hold, or ids reused for other events.
+        await assert.rejects(store.append("s", ids(1), { expectedVersion: 1 }), ConcurrencyError);
+        await assert.rejects(store.append("s", [{ ...noted(1), id: "e-1" }, { ...noted(5), id: "e-5" }]), (error: unknown) =>
+          error instanceof ValidationError && error.issues[0]!.path === "events[1].id");
+        // The same ids in another stream are other events.
+        await store.append("u", ids(1));
+        assert.equal(store.headPosition, 5);
+        // Bad ids change nothing.
+        for (const id of ["", 7, "x".repeat(256)]) {
+          await assert.rejects(store.append("s", [{ ...noted(3), id } as unknown as TestEvent]), (error: unknown) =>
+            error instanceof ValidationError && error.issues[0]!.path === "id");
+        }
+        await assert.rejects(store.append("v", [{ ...noted(3), id: "d" }, { ...noted(4), id: "d" }]), /given to two events/);
+        assert.equal(store.headPosition, 5);
+      }));
+
+    test("a retry is recognized past the event buffer when it gives the exact expected version", () =>
+      withStore(async (store, reopen) => {
+        const retried = [{ ...noted(1), id: "r-1" }];
+        await store.append("s", retried, { expectedVersion: 0 });
+        for (let i = 0; i < 10; i++) await store.append("other", [noted(i)]);
+        await store.durable();
+        const reopened = await reopen();
+        const again = await reopened.append("s", retried, { expectedVersion: 0 });
+        assert.deepEqual([again.position, again.streamVersion, again.events[0]!.id], [1, 1, "r-1"]);
+        assert.equal(reopened.headPosition, 11);
+      }, { bufferSize: 4 }));
+
     test("a closed store refuses appends and reads with ClosedError", () =>
       withStore(async (store) => {
         await store.append("a", [noted(1)]);

@@ -8,10 +8,12 @@
  *  16  u32  stream version
  *  20  u16  schema version of the data
  *  22  u8   data codec (0 = JSON)
- *  23  u8   flags: bit 0 = more records of the same append follow (an append is all or nothing)
+ *  23  u8   flags: bit 0 = more records of the same append follow (an append is all or nothing);
+ *           bit 1 = the record carries an event id
  *  24  f64  timestamp, ms since the epoch
  *  32  u16  stream id length   34 u16 type length   36 u32 metadata length
- *  40  stream id (UTF-8), type (UTF-8), metadata (JSON, UTF-8), data (codec bytes)
+ *  40  with bit 1: u8 id length, then the id (UTF-8, 1-255 bytes)
+ *      stream id (UTF-8), type (UTF-8), metadata (JSON, UTF-8), data (codec bytes)
  *      zero padding to the next multiple of 8
  */
 import type { StoredRecord } from "../core/events.ts";
@@ -27,6 +29,13 @@ export const paddedLength = (length: number): number => (length + 7) & ~7;
 
 /** Record flag: more records of the same append follow. Recovery keeps an append whole or not at all. */
 export const FLAG_MORE = 1;
+
+/** Record flag: an event id follows the header. */
+export const FLAG_ID = 2;
+
+/** Bytes between the header and the stream id: the id field, if the record has one. */
+const idFieldBytes = (view: DataView, offset: number): number =>
+  (view.getUint8(offset + 23) & FLAG_ID) === 0 ? 0 : 1 + view.getUint8(offset + HEADER_BYTES);
 
 /** Does the record at `offset` have more records of its append after it? */
 export const recordContinues = (view: DataView, offset: number): boolean => (view.getUint8(offset + 23) & FLAG_MORE) !== 0;
@@ -78,6 +87,11 @@ export class RecordEncoder {
     if (type.length > MAX_STRING_BYTES) throw new RangeError(`event type is longer than ${MAX_STRING_BYTES} bytes`);
     scratch.streamId = streamId;
     scratch.type = type;
+    if (record.id === undefined) scratch.idLength = 0;
+    else {
+      scratch.idLength = utf8Length(record.id);
+      if (scratch.idLength === 0 || scratch.idLength > 255) throw new RangeError("event id must be 1 to 255 bytes");
+    }
     scratch.metadata = record.metadata === undefined ? "" : JSON.stringify(record.metadata);
     scratch.metadataLength = scratch.metadata.length === 0 ? 0 : utf8Length(scratch.metadata);
     const codec = this.#codecs.forType(record.type);
@@ -91,7 +105,8 @@ export class RecordEncoder {
       scratch.json = json;
       scratch.dataLength = utf8Length(json);
     }
-    return HEADER_BYTES + streamId.length + type.length + scratch.metadataLength + scratch.dataLength;
+    const idField = scratch.idLength === 0 ? 0 : 1 + scratch.idLength;
+    return HEADER_BYTES + idField + streamId.length + type.length + scratch.metadataLength + scratch.dataLength;
   }
 
   /** Writes a measured record at `offset` (CRC left 0) and zero-fills its padding. */
@@ -111,12 +126,17 @@ export class RecordEncoder {
     view.setUint32(offset + 16, record.streamVersion, true);
     view.setUint16(offset + 20, record.schemaVersion, true);
     view.setUint8(offset + 22, plan.codec);
-    view.setUint8(offset + 23, more ? FLAG_MORE : 0);
+    view.setUint8(offset + 23, (more ? FLAG_MORE : 0) | (plan.idLength === 0 ? 0 : FLAG_ID));
     view.setFloat64(offset + 24, record.timestamp, true);
     view.setUint16(offset + 32, plan.streamId.length, true);
     view.setUint16(offset + 34, plan.type.length, true);
     view.setUint32(offset + 36, plan.metadataLength, true);
     let at = offset + HEADER_BYTES;
+    if (plan.idLength !== 0) {
+      bytes[at] = plan.idLength;
+      writeUtf8(record.id!, bytes, at + 1, plan.idLength);
+      at += 1 + plan.idLength;
+    }
     bytes.set(plan.streamId, at);
     at += plan.streamId.length;
     bytes.set(plan.type, at);
@@ -134,6 +154,8 @@ export class RecordEncoder {
 
 /** Scratch space for one record between `measure` and `write` (reused, no allocation). */
 export interface EncodePlan {
+  /** UTF-8 bytes of the event id (0: none). */
+  idLength: number;
   streamId: Uint8Array;
   type: Uint8Array;
   metadata: string;
@@ -144,7 +166,7 @@ export interface EncodePlan {
 }
 
 export const newPlan = (): EncodePlan => ({
-  streamId: EMPTY, type: EMPTY, metadata: "", metadataLength: 0, json: "", codec: 0, dataLength: 0,
+  idLength: 0, streamId: EMPTY, type: EMPTY, metadata: "", metadataLength: 0, json: "", codec: 0, dataLength: 0,
 });
 
 /** Computes and stores the CRC of the record at `offset` (the writer does this). */
@@ -166,7 +188,8 @@ export function checkRecord(bytes: Uint8Array, view: DataView, offset: number, e
   // The length must not send the reader past the end of what was read.
   if (offset + length > end) return "truncated";
   if (crc32c(bytes, offset + 4, offset + length) !== crc) return "bad-checksum";
-  const strings = view.getUint16(offset + 32, true) + view.getUint16(offset + 34, true) +
+  if ((view.getUint8(offset + 23) & FLAG_ID) !== 0 && HEADER_BYTES + 2 > length) return "bad-length";
+  const strings = idFieldBytes(view, offset) + view.getUint16(offset + 32, true) + view.getUint16(offset + 34, true) +
     view.getUint32(offset + 36, true);
   if (HEADER_BYTES + strings > length) return "bad-length";
   return length;
@@ -199,7 +222,7 @@ export class RecordDecoder {
 
   /** Only the stream id of a record (what recovery needs for the index). */
   streamIdOf(bytes: Uint8Array, view: DataView, offset: number): string {
-    return this.#streamId(bytes, offset + HEADER_BYTES, view.getUint16(offset + 32, true));
+    return this.#streamId(bytes, offset + HEADER_BYTES + idFieldBytes(view, offset), view.getUint16(offset + 32, true));
   }
 
   /**
@@ -222,6 +245,12 @@ export class RecordDecoder {
     const typeLength = view.getUint16(offset + 34, true);
     const metadataLength = view.getUint32(offset + 36, true);
     let at = offset + HEADER_BYTES;
+    let id: string | undefined;
+    if ((view.getUint8(offset + 23) & FLAG_ID) !== 0) {
+      const idLength = bytes[at]!;
+      id = decoder.decode(bytes.subarray(at + 1, at + 1 + idLength));
+      at += 1 + idLength;
+    }
     const streamId = this.#streamId(bytes, at, streamIdLength);
     at += streamIdLength;
     const type = this.#type(bytes, at, typeLength);
@@ -237,7 +266,7 @@ export class RecordDecoder {
       if (codec === undefined) throw new RangeError(`record uses data codec ${codecId}, which is not registered`);
       data = codec.decode(view, at, dataLength);
     }
-    return {
+    const record: StoredRecord = {
       type,
       data,
       metadata,
@@ -247,6 +276,8 @@ export class RecordDecoder {
       position: recordPosition(view, offset),
       timestamp: view.getFloat64(offset + 24, true),
     };
+    if (id !== undefined) record.id = id;
+    return record;
   }
 
   /** Event types are few: keep each one's bytes and string, and compare bytes instead of decoding. */

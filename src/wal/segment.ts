@@ -4,7 +4,7 @@
  * renamed, and the directory synced, so a segment name on disk always has a whole header.
  *
  *   0  8 bytes  magic "EVFOLDWL"
- *   8  u32      format version (2)
+ *   8  u32      format version (3; 2 is read too: its records never carry an id)
  *  12  u32      reserved, 0
  *  16  16 bytes log id: random, chosen when the log's first segment is created and
  *               copied into every later one; a segment of another log is refused
@@ -18,7 +18,9 @@ import { crc32c } from "./crc32c.ts";
 import { type FileHandle, type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
 
 export const SEGMENT_HEADER_BYTES = 48;
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+/** Older versions this one reads: 2 (records without event ids; the layout is otherwise the same). */
+const READABLE_VERSIONS = [2, 3];
 /** Bytes of a log id. */
 export const LOG_ID_BYTES = 16;
 const MAGIC = new TextEncoder().encode("EVFOLDWL");
@@ -78,8 +80,8 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | { proble
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, SEGMENT_HEADER_BYTES);
   const version = view.getUint32(8, true);
-  if (version !== FORMAT_VERSION) {
-    return { problem: `WAL format version ${version}, this eventfold reads version ${FORMAT_VERSION}` };
+  if (!READABLE_VERSIONS.includes(version)) {
+    return { problem: `WAL format version ${version}, this eventfold reads versions ${READABLE_VERSIONS.join(" and ")}` };
   }
   if (view.getUint32(44, true) !== crc32c(bytes, 0, 44)) return { problem: "segment header checksum mismatch" };
   return {

@@ -244,7 +244,7 @@ export class PostgresStorage implements StorageAdapter {
       const { rows: [row] } = await writer.query({
         // Named: parsed and planned once per connection.
         name: `eventfold_append_${this.schema}`,
-        text: `select "${this.schema}".append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) as answer`,
+        text: `select "${this.schema}".append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) as answer`,
         values: [
           textArray(batch.map((append) => append.streamId)),
           numberArray(batch.map((append) => EXPECTED_CODE[append.expected as string] ?? append.expected as number)),
@@ -257,6 +257,7 @@ export class PostgresStorage implements StorageAdapter {
           JSON.stringify(records.map((record) => record.data)),
           JSON.stringify(records.map((record) => record.metadata ?? null)),
           numberArray(records.map((record) => record.timestamp)),
+          textArray(records.map((record) => record.id)),
           this.#channel,
         ],
       });
@@ -344,7 +345,8 @@ export class PostgresStorage implements StorageAdapter {
     if (this.#closed) throw new ClosedError("PostgreSQL storage");
     try {
       const { rows } = await this.#pool.query(
-        `select position, stream_id, stream_version, type, schema_version, data::text as data, metadata::text as metadata, timestamp
+        `select position, stream_id, stream_version, type, schema_version, data::text as data, metadata::text as metadata, timestamp,
+                event_id
          from "${this.schema}".events where position between $1 and $2 order by position`,
         [Math.max(from, 1), to],
       );

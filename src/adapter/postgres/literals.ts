@@ -10,12 +10,17 @@ export function numberArray(values: readonly number[]): string {
   return `{${values.join(",")}}`;
 }
 
-/** `{"a","b\"c"}`: every element quoted, backslashes and quotes escaped (array_in's rules). */
-export function textArray(values: readonly string[]): string {
+/**
+ * `{"a","b\"c",NULL}`: every element quoted, backslashes and quotes escaped (array_in's
+ * rules); undefined is NULL.
+ */
+export function textArray(values: readonly (string | undefined)[]): string {
   let literal = "{";
   for (let i = 0; i < values.length; i++) {
-    const value = values[i]!;
-    literal += (i === 0 ? '"' : ',"') + (/[\\"]/.test(value) ? value.replace(/[\\"]/g, "\\$&") : value) + '"';
+    const value = values[i];
+    if (i > 0) literal += ",";
+    if (value === undefined) literal += "NULL";
+    else literal += '"' + (/[\\"]/.test(value) ? value.replace(/[\\"]/g, "\\$&") : value) + '"';
   }
   return literal + "}";
 }

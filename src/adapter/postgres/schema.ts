@@ -26,8 +26,11 @@ export function postgresSchema(schema: string): string[] {
       data json not null,
       metadata json,
       timestamp double precision not null,
+      event_id text,
       unique (stream_id, stream_version)
     )`,
+    // event_id came after the first layout: a schema made before it gains the column.
+    `alter table ${s}.events add column if not exists event_id text`,
     `create table if not exists ${s}.snapshots (
       stream_id text primary key,
       stream_version int not null,
@@ -56,6 +59,8 @@ export function postgresSchema(schema: string): string[] {
       parked_at double precision not null,
       primary key (name, position)
     )`,
+    // append_batch before it took event ids (an overload would otherwise linger).
+    `drop function if exists ${s}.append_batch(text[], int[], int[], int[], int[], text[], text[], int[], json, json, float8[], text)`,
     appendFunction(s, schema),
   ];
 }
@@ -77,7 +82,7 @@ function appendFunction(s: string, schema: string): string {
   return `create or replace function ${s}.append_batch(
       streams text[], expected int[], counts int[],
       row_appends int[], row_offsets int[], row_streams text[], types text[], schema_versions int[],
-      data json, metadata json, timestamps float8[], channel text) returns bigint[]
+      data json, metadata json, timestamps float8[], ids text[], channel text) returns bigint[]
     language plpgsql as $$
     declare
       head bigint;
@@ -122,13 +127,13 @@ function appendFunction(s: string, schema: string): string {
         end loop;
       end if;
       -- The rows zipped in one unnest (joins of separate unnests get nested loops).
-      insert into ${s}.events (position, stream_id, stream_version, type, schema_version, data, metadata, timestamp)
+      insert into ${s}.events (position, stream_id, stream_version, type, schema_version, data, metadata, timestamp, event_id)
         select head + row_number() over (order by r.j), r.stream, starts[r.i] + r.k, r.type, r.schema_version, r.data,
-               case when json_typeof(r.metadata) = 'null' then null else r.metadata end, r.timestamp
+               case when json_typeof(r.metadata) = 'null' then null else r.metadata end, r.timestamp, r.event_id
           from unnest(row_appends, row_offsets, row_streams, types, schema_versions,
                       array(select d.value from json_array_elements(data) with ordinality as d(value, o) order by d.o),
                       array(select m.value from json_array_elements(metadata) with ordinality as m(value, o) order by m.o),
-                      timestamps) with ordinality as r(i, k, stream, type, schema_version, data, metadata, timestamp, j)
+                      timestamps, ids) with ordinality as r(i, k, stream, type, schema_version, data, metadata, timestamp, event_id, j)
          where starts[r.i] >= 0;
       get diagnostics total = row_count;
       if total > 0 then

@@ -5,10 +5,12 @@
 import type { StoredRecord } from "../../core/events.ts";
 
 /** The columns, in the order `recordColumns` gives their values. */
-export const EVENT_COLUMNS = "position, stream_id, stream_version, type, schema_version, data, metadata, timestamp";
+export const EVENT_COLUMNS = "position, stream_id, stream_version, type, schema_version, data, metadata, timestamp, event_id";
 
 /** A record's column values, in EVENT_COLUMNS order. */
-export function recordColumns(record: StoredRecord): [number, string, number, string, number, string, string | null, number] {
+export function recordColumns(
+  record: StoredRecord,
+): [number, string, number, string, number, string, string | null, number, string | null] {
   return [
     record.position,
     record.streamId,
@@ -18,12 +20,13 @@ export function recordColumns(record: StoredRecord): [number, string, number, st
     JSON.stringify(record.data),
     record.metadata === undefined ? null : JSON.stringify(record.metadata),
     record.timestamp,
+    record.id ?? null,
   ];
 }
 
 /** The record a row holds (data and metadata read as JSON text). */
 export function recordOfRow(row: Record<string, unknown>): StoredRecord {
-  return {
+  const record: StoredRecord = {
     position: Number(row.position),
     streamId: row.stream_id as string,
     streamVersion: Number(row.stream_version),
@@ -33,4 +36,6 @@ export function recordOfRow(row: Record<string, unknown>): StoredRecord {
     metadata: row.metadata === null ? undefined : JSON.parse(row.metadata as string),
     timestamp: Number(row.timestamp),
   };
+  if (row.event_id !== null && row.event_id !== undefined) record.id = row.event_id as string;
+  return record;
 }

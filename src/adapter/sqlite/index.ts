@@ -128,6 +128,10 @@ export class SqliteStorage implements StorageAdapter {
       db.exec("begin immediate");
       try {
         for (const statement of sqliteSchema) db.exec(statement);
+        // event_id came after the first layout: a file made before it gains the column.
+        if (!db.prepare("select 1 from pragma_table_info('events') where name = 'event_id'").get()) {
+          db.exec("alter table events add column event_id text");
+        }
         const row = db.prepare("select version from schema_version").get();
         if (row === undefined) db.exec(`insert into schema_version (version) values (${SCHEMA_VERSION})`);
         else if (row.version !== SCHEMA_VERSION) {
@@ -141,7 +145,7 @@ export class SqliteStorage implements StorageAdapter {
       const sql: Statements = {
         head: db.prepare("select coalesce(max(position), 0) as head from events"),
         streamVersion: db.prepare("select coalesce(max(stream_version), 0) as version from events where stream_id = ?"),
-        insert: db.prepare(`insert into events (${EVENT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?)`),
+        insert: db.prepare(`insert into events (${EVENT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
         read: db.prepare(`select ${EVENT_COLUMNS} from events where position between ? and ? order by position`),
         index: db.prepare("select stream_id, stream_version, position from events where position > ? order by position limit 10000"),
         dataVersion: db.prepare("pragma data_version"),

@@ -21,6 +21,7 @@ export const sqliteSchema: readonly string[] = [
     data text not null,
     metadata text,
     timestamp real not null,
+    event_id text,
     unique (stream_id, stream_version)
   )`,
   `create table if not exists snapshots (
