@@ -47,6 +47,7 @@ export { MemorySnapshotStore, type Snapshot, type SnapshotStore } from "./src/co
 export { Subscription, type SubscriptionOptions } from "./src/core/subscription.ts";
 export {
   type BatchResult,
+  causedBy,
   CommandHandler,
   type CommandHandlerOptions,
   createCommandHandler,

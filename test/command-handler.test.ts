@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  causedBy,
   ConcurrencyError,
   createCommandHandler,
   createMemoryLog,
@@ -248,4 +249,15 @@ test("readAll and subscriptions filter by stream, stream prefix and event type",
     await assert.rejects(store.readAll({ filter: filter as never }), ValidationError);
     assert.throws(() => store.subscribe(() => {}, { filter: filter as never }), ValidationError);
   }
+});
+
+test("causedBy: a command reacting to an event carries the conversation on and names the event as its cause", async () => {
+  const { store, handler } = await setup();
+  const [opened] = (await handler.handle({ type: "open", account: "a", owner: "Ann" }, { metadata: { correlationId: "signup-1" } })).events;
+  const reaction = await handler.handle({ type: "deposit", account: "a", cents: 100 }, { metadata: causedBy(opened!) });
+  assert.deepEqual(reaction.events[0]!.metadata, { correlationId: "signup-1", causationId: opened!.id });
+  // An event without a correlation id starts a conversation of its own.
+  const [started] = (await handler.handle({ type: "open", account: "b", owner: "Bo" })).events;
+  assert.deepEqual(causedBy(started!), { correlationId: started!.id, causationId: started!.id });
+  assert.deepEqual((await store.readAll({ filter: { correlationId: "signup-1" } })).map((e) => e.type), ["AccountOpened", "MoneyDeposited"]);
 });

@@ -378,6 +378,17 @@ export class CommandHandler<C, S, E extends Event> {
   }
 }
 
+/**
+ * The metadata for a command sent in reaction to `event` (a process manager, a consumer):
+ * the conversation's `correlationId` carried on (the event's own id starts one), and the
+ * event's id as the `causationId`. Pass it as `handle(command, { metadata: causedBy(event) })`.
+ */
+export function causedBy(event: { id?: string; position: number; metadata?: Metadata }): { correlationId: string; causationId: string } {
+  const causationId = event.id ?? `position-${event.position}`;
+  const correlation = event.metadata?.correlationId;
+  return { correlationId: typeof correlation === "string" ? correlation : causationId, causationId };
+}
+
 /** A conflict with the version the caller expected (never retried). */
 class ExpectationError extends ConcurrencyError {}
 
