@@ -39,19 +39,31 @@ export interface ConsumerStore {
   parked(name: string): Promise<ParkedEvent[]>;
 }
 
-/** One group's lease, held in this process. */
-export interface Lease {
-  member: string;
-  until: number;
-}
-
 /**
- * The lease rule every store applies: free, expired or already `member`'s, it is taken
- * (or renewed) until `now + ttlMs`; held by another member, it is not.
+ * Group leases held in this process (the memory and file stores': their logs have one
+ * process). The rule every store applies: free, expired or already `member`'s, a lease is
+ * taken (or renewed) until now + ttl; held by another member, it is not.
  */
-export function takeLease(lease: Lease | undefined, member: string, ttlMs: number, now: number): Lease | undefined {
-  if (lease !== undefined && lease.member !== member && lease.until > now) return undefined;
-  return { member, until: now + ttlMs };
+export class ProcessLeases {
+  readonly #leases = new Map<string, { member: string; until: number }>();
+
+  /** Whether `member` holds the lease of group `name`. */
+  holds(name: string, member: string): boolean {
+    return this.#leases.get(name)?.member === member;
+  }
+
+  acquire(name: string, member: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const lease = this.#leases.get(name);
+    if (lease !== undefined && lease.member !== member && lease.until > now) return Promise.resolve(false);
+    this.#leases.set(name, { member, until: now + ttlMs });
+    return Promise.resolve(true);
+  }
+
+  release(name: string, member: string): Promise<void> {
+    if (this.holds(name, member)) this.#leases.delete(name);
+    return Promise.resolve();
+  }
 }
 
 /**
@@ -60,7 +72,7 @@ export function takeLease(lease: Lease | undefined, member: string, ttlMs: numbe
  */
 export class MemoryConsumerStore implements ConsumerStore {
   readonly #positions = new Map<string, number>();
-  readonly #leases = new Map<string, Lease>();
+  readonly #leases = new ProcessLeases();
   readonly #parked = new Map<string, ParkedEvent[]>();
 
   load(name: string): Promise<number> {
@@ -68,20 +80,17 @@ export class MemoryConsumerStore implements ConsumerStore {
   }
 
   save(name: string, member: string, position: number): Promise<boolean> {
-    if (this.#leases.get(name)?.member !== member) return Promise.resolve(false);
+    if (!this.#leases.holds(name, member)) return Promise.resolve(false);
     this.#positions.set(name, position);
     return Promise.resolve(true);
   }
 
   acquire(name: string, member: string, ttlMs: number): Promise<boolean> {
-    const lease = takeLease(this.#leases.get(name), member, ttlMs, Date.now());
-    if (lease !== undefined) this.#leases.set(name, lease);
-    return Promise.resolve(lease !== undefined);
+    return this.#leases.acquire(name, member, ttlMs);
   }
 
   release(name: string, member: string): Promise<void> {
-    if (this.#leases.get(name)?.member === member) this.#leases.delete(name);
-    return Promise.resolve();
+    return this.#leases.release(name, member);
   }
 
   park(name: string, event: ParkedEvent): Promise<void> {

@@ -6,7 +6,7 @@
  * error, not a fresh start: a consumer must not run its events again from position 1.
  */
 import { StorageError } from "../core/errors.ts";
-import { type ConsumerStore, type Lease, type ParkedEvent, takeLease } from "../core/consumer-store.ts";
+import { type ConsumerStore, type ParkedEvent, ProcessLeases } from "../core/consumer-store.ts";
 import { crc32c } from "./crc32c.ts";
 import { type FileSystem, joinPath, makeDirectoryDurably, writeFileAtomically } from "./file-system.ts";
 
@@ -22,7 +22,7 @@ interface ConsumerFile {
 }
 
 export class FileConsumerStore implements ConsumerStore {
-  readonly #leases = new Map<string, Lease>();
+  readonly #leases = new ProcessLeases();
 
   constructor(private readonly fs: FileSystem, private readonly directory: string) {}
 
@@ -59,7 +59,7 @@ export class FileConsumerStore implements ConsumerStore {
   }
 
   save(name: string, member: string, position: number): Promise<boolean> {
-    if (this.#leases.get(name)?.member !== member) return Promise.resolve(false);
+    if (!this.#leases.holds(name, member)) return Promise.resolve(false);
     try {
       this.#write({ ...this.#read(name), position });
       return Promise.resolve(true);
@@ -69,14 +69,11 @@ export class FileConsumerStore implements ConsumerStore {
   }
 
   acquire(name: string, member: string, ttlMs: number): Promise<boolean> {
-    const lease = takeLease(this.#leases.get(name), member, ttlMs, Date.now());
-    if (lease !== undefined) this.#leases.set(name, lease);
-    return Promise.resolve(lease !== undefined);
+    return this.#leases.acquire(name, member, ttlMs);
   }
 
   release(name: string, member: string): Promise<void> {
-    if (this.#leases.get(name)?.member === member) this.#leases.delete(name);
-    return Promise.resolve();
+    return this.#leases.release(name, member);
   }
 
   park(name: string, event: ParkedEvent): Promise<void> {
