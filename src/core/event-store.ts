@@ -202,6 +202,7 @@ export class EventStore<E extends Event = Event> {
   /** Decodes what the buffer keeps, plus everything when projections must be rebuilt. */
   async #replay(): Promise<void> {
     const firstBuffered = Math.max(1, this.#head - this.buffer.capacity + 1);
+    const buffered: RecordedEvent<E>[] = [];
     const from = this.#projections.length > 0 ? 1 : firstBuffered;
     for (let start = from; start <= this.#head; start += REPLAY_CHUNK) {
       const records = await this.storage.read(start, Math.min(this.#head, start + REPLAY_CHUNK - 1));
@@ -209,11 +210,13 @@ export class EventStore<E extends Event = Event> {
         const event = this.events.decode(record);
         if (event.position >= firstBuffered) {
           this.buffer.push(event);
-          if (event.id !== undefined) this.#recentIds.add([event]);
+          buffered.push(event);
         }
         if (this.#projections.length > 0) this.#project(event);
       }
     }
+    // The buffered events' ids, so a retry of one of their appends is recognized after a restart.
+    this.#recentIds.add(buffered);
   }
 
   /** The storage's durability mode. */
@@ -263,6 +266,7 @@ export class EventStore<E extends Event = Event> {
       const original = this.#bufferedRetry(streamId, events, options?.expectedVersion);
       if (original !== undefined) return original;
     }
+    checkDistinctIds(events);
     if (options?.expectedVersion !== undefined) checkExpected(streamId, options.expectedVersion, current);
     const count = events.length;
     const first = this.#head + 1;
@@ -272,7 +276,6 @@ export class EventStore<E extends Event = Event> {
     for (let i = 0; i < count; i++) {
       records[i] = this.events.toRecord(events[i], i, streamId, current + i + 1, first + i, timestamp, this.#generateIds);
     }
-    if (count > 1) checkDistinctIds(records);
     this.storage.append(records);
     // Appended records double as the recorded events (same shape as decoded ones).
     const recorded = records as unknown as RecordedEvent<E>[];
@@ -378,8 +381,8 @@ export class EventStore<E extends Event = Event> {
       if (original !== undefined) return original;
     }
     const timestamp = Date.now();
+    checkDistinctIds(events);
     const records = events.map((event, i) => this.events.toRecord(event, i, streamId, 0, 0, timestamp, this.#generateIds));
-    if (records.length > 1) checkDistinctIds(records);
     const position = await this.storage.appendShared!(streamId, expected, records);
     // Committed: from here on the append is done, whatever happens. The log assigned the
     // records' positions and versions, so they double as the recorded events.
@@ -747,12 +750,18 @@ function appendResultOf<E extends Event>(events: RecordedEvent<E>[]): AppendResu
   return { streamVersion: events.at(-1)!.streamVersion, firstPosition: events[0]!.position, position: events.at(-1)!.position, events };
 }
 
-/** Refuses an append that gives two of its events one id (it could never be told apart from a retry). */
-function checkDistinctIds(records: readonly StoredRecord[]): void {
-  const seen = new Set<string>();
-  for (let i = 0; i < records.length; i++) {
-    const id = records[i]!.id;
+/**
+ * Refuses an append that gives two of its events one id (it could never be told apart from
+ * a retry). Only given ids are checked (generated ones are unique), and no set is made for
+ * an append that gives none: the hot path of a single event, or of a decider's events.
+ */
+function checkDistinctIds(events: readonly Event[]): void {
+  if (events.length < 2) return;
+  let seen: Set<unknown> | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const id = events[i]?.id;
     if (id === undefined) continue;
+    seen ??= new Set();
     if (seen.has(id)) invalid("append", `events[${i}].id`, `"${id}" is given to two events of the append`);
     seen.add(id);
   }
