@@ -7,7 +7,7 @@ import { defineEvent, EventStore, eventRegistry, memoryStorage, ValidationError 
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { DataCodec } from "../src/wal/codec.ts";
 import { crc32c } from "../src/wal/crc32c.ts";
-import { utf8Length, writeUtf8 } from "../src/wal/utf8.ts";
+import { utf8Length, writeUtf8 } from "../src/core/utf8.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 import { testSeed } from "./support/seed.ts";
 import fc from "fast-check";

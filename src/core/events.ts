@@ -8,6 +8,7 @@
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { type Issue, ValidationError } from "./errors.ts";
+import { utf8Length } from "./utf8.ts";
 
 /** Any Standard Schema validator (https://standardschema.dev): zod, valibot, arktype, ... */
 export type Schema<Input = unknown, Output = Input> = StandardSchemaV1<Input, Output>;
@@ -18,11 +19,6 @@ export type SchemaOutput<S extends Schema> = StandardSchemaV1.InferOutput<S>;
 
 /** The longest event id, in bytes of UTF-8 (the WAL stores its length in one byte). */
 export const MAX_ID_LENGTH = 255;
-
-/** Exact UTF-8 byte length of `text`. */
-function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
-}
 
 /** Free-form, JSON-compatible information carried next to an event's data. */
 export type Metadata = Record<string, unknown>;

@@ -16,10 +16,10 @@
  *      stream id (UTF-8), type (UTF-8), metadata (JSON, UTF-8), data (codec bytes)
  *      zero padding to the next multiple of 8
  */
-import type { StoredRecord } from "../core/events.ts";
+import { MAX_ID_LENGTH, type StoredRecord } from "../core/events.ts";
 import { CodecTable, JSON_CODEC_ID } from "./codec.ts";
 import { crc32c } from "./crc32c.ts";
-import { utf8Length, writeUtf8 } from "./utf8.ts";
+import { utf8Length, writeUtf8 } from "../core/utf8.ts";
 
 export const HEADER_BYTES = 40;
 export const ALIGNMENT = 8;
@@ -90,7 +90,7 @@ export class RecordEncoder {
     if (record.id === undefined) scratch.idLength = 0;
     else {
       scratch.idLength = utf8Length(record.id);
-      if (scratch.idLength === 0 || scratch.idLength > 255) throw new RangeError("event id must be 1 to 255 bytes");
+      if (scratch.idLength === 0 || scratch.idLength > MAX_ID_LENGTH) throw new RangeError(`event id must be 1 to ${MAX_ID_LENGTH} bytes`);
     }
     scratch.metadata = record.metadata === undefined ? "" : JSON.stringify(record.metadata);
     scratch.metadataLength = scratch.metadata.length === 0 ? 0 : utf8Length(scratch.metadata);

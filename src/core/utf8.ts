@@ -1,5 +1,5 @@
 /**
- * UTF-8 length and writing for the WAL encoder. Record strings (JSON, ids) are mostly
+ * UTF-8 length and writing for the WAL encoder (and the core's check of event ids' length). Record strings (JSON, ids) are mostly
  * ASCII; a plain loop handles those several times faster than TextEncoder (Deno's
  * `encode` costs ~0.5 µs for a short string), and anything else goes to `encodeInto`.
  */
