@@ -6,7 +6,7 @@
  * promise per command, for a stream already loaded; the caller awaits durability once
  * for a whole batch with `store.durable(position)` (or uses `handleMany`).
  */
-import { ConcurrencyError } from "./errors.ts";
+import { ConcurrencyError, StreamDeletedError } from "./errors.ts";
 import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import type { Decider } from "./decider.ts";
 import type { Event, Metadata, RecordedEvent } from "./events.ts";
@@ -310,7 +310,10 @@ export class CommandHandler<C, S, E extends Event> {
     while (loaded.version < version) {
       const event = this.#store.buffer.get(this.#store.positionOf(streamId, loaded.version + 1));
       if (event === undefined) throw new ConcurrencyError(streamId, loaded.version, version);
-      loaded.state = this.#decider.evolve(loaded.state, event);
+      if (this.#store.hides(event)) {
+        // A marker: the stream was deleted (say so) or truncated (nothing to fold).
+        if (this.#store.streamDeleted(streamId)) throw new StreamDeletedError(streamId);
+      } else loaded.state = this.#decider.evolve(loaded.state, event);
       loaded.version++;
     }
     return loaded;
@@ -339,13 +342,16 @@ export class CommandHandler<C, S, E extends Event> {
 
   /** Evolves the state through the stream's events after its version, chunk by chunk. */
   async #foldTail(streamId: string, loaded: Loaded<S>): Promise<void> {
+    const upTo = this.#store.streamVersion(streamId);
     for await (const chunk of this.#store.readStreamChunks(streamId, loaded.version + 1)) {
       for (const event of chunk) {
-        if (event.streamVersion !== loaded.version + 1) continue; // folded meanwhile
+        if (event.streamVersion <= loaded.version || event.streamVersion > upTo) continue; // folded meanwhile, or past upTo
         loaded.state = this.#decider.evolve(loaded.state, event);
         loaded.version = event.streamVersion;
       }
     }
+    // Reads leave out markers and truncated events: every version up to upTo is folded now.
+    if (loaded.version < upTo) loaded.version = upTo;
   }
 
   #snapshotIfDue(streamId: string, loaded: Loaded<S>, position: number): void {

@@ -175,6 +175,8 @@ export class Consumer<E extends Event> {
       from: this.#position + 1,
       durableOnly: this.#options.durableOnly,
       onError: () => {},
+      // Positions left out of reads (a removed stream's) are gone past too.
+      onPosition: (position) => this.#passed(position),
     });
     this.#subscription = subscription;
     this.#renewal = setInterval(() => {
@@ -209,9 +211,16 @@ export class Consumer<E extends Event> {
     if (this.#lost) return;
     const wanted = this.#matches === undefined || this.#matches(event);
     if (wanted) await this.#handle(event);
-    this.#position = event.position;
     // Filtered-out events move the checkpoint only along with handled ones (and at stop).
+    this.#position = event.position;
     if (wanted && ++this.#unsaved >= (this.#options.checkpointEvery ?? 1)) await this.#save();
+    this.#passed(event.position);
+  }
+
+  /** Goes past `position` and tells whoever waits for it (caughtUp). */
+  #passed(position: number): void {
+    if (this.#lost) return;
+    if (position > this.#position) this.#position = position;
     for (const waiter of this.#waiters) {
       if (waiter.position <= this.#position) {
         this.#waiters.delete(waiter);

@@ -7,6 +7,7 @@ export type ErrorCode =
   | "VALIDATION"
   | "CONCURRENCY"
   | "UNKNOWN_STREAM"
+  | "STREAM_DELETED"
   | "STORAGE"
   | "CLOSED"
   | "PROJECTION"
@@ -76,6 +77,20 @@ export class UnknownStreamError extends EventfoldError {
   /** `streamId` has no events. */
   constructor(streamId: string) {
     super("UNKNOWN_STREAM", `stream "${streamId}" does not exist`);
+    this.streamId = streamId;
+  }
+}
+
+/**
+ * The stream was deleted (`EventStore.deleteStream`): it reads as gone and takes no more
+ * appends. Nothing was appended.
+ */
+export class StreamDeletedError extends EventfoldError {
+  /** The deleted stream. */
+  readonly streamId: string;
+  /** `streamId` was deleted. */
+  constructor(streamId: string) {
+    super("STREAM_DELETED", `stream "${streamId}" was deleted`);
     this.streamId = streamId;
   }
 }

@@ -11,6 +11,7 @@ import {
   ConcurrencyError,
   ProjectionError,
   StorageError,
+  StreamDeletedError,
   UnknownStreamError,
 } from "./errors.ts";
 import type { Event, EventRegistry, RecordedEvent, StoredRecord } from "./events.ts";
@@ -23,6 +24,7 @@ import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import { releaseAndThrow } from "./release.ts";
 import { observe, type Observer } from "./observer.ts";
 import { allHaveIds, RecentIds, retriedAppend } from "./event-ids.ts";
+import { isSystemType, markerRecord, STREAM_DELETED, STREAM_TRUNCATED, StreamRemovals } from "./stream-removal.ts";
 
 /** Records decoded per storage read when replaying at open. */
 const REPLAY_CHUNK = 65_536;
@@ -45,6 +47,14 @@ export interface AppendResult<E extends Event = Event> {
   position: number;
   /** The events as stored (validated), with their stream versions and positions. */
   events: RecordedEvent<E>[];
+}
+
+/** Where a stream's deletion or truncation marker went. */
+export interface StreamRemovalResult {
+  /** The stream's version after the marker (the marker takes a version, as any event). */
+  streamVersion: number;
+  /** The marker's global position. */
+  position: number;
 }
 
 /** Which part of a stream to read. */
@@ -120,6 +130,7 @@ export class EventStore<E extends Event = Event> {
   /** Its tracing and metrics hooks, if any. */
   readonly observer?: Observer;
   readonly #index = new StreamIndex();
+  readonly #removals = new StreamRemovals();
   readonly #recentIds: RecentIds<E>;
   readonly #generateIds: boolean;
   readonly #projections: InlineProjection<E>[] = [];
@@ -160,8 +171,9 @@ export class EventStore<E extends Event = Event> {
   async open(): Promise<void> {
     if (this.#state !== "new") throw new StorageError("event store is already opened");
     this.#state = "opening";
+    const markers: number[] = [];
     try {
-      await this.storage.open((streamId, streamVersion, position) => {
+      await this.storage.open((streamId, streamVersion, position, marker) => {
         if (position !== this.#head + 1 || streamVersion !== this.#index.version(streamId) + 1) {
           throw new StorageError(
             `storage reported ${streamId}@${streamVersion} at position ${position} after position ${this.#head}: the log has a gap`,
@@ -169,12 +181,15 @@ export class EventStore<E extends Event = Event> {
         }
         this.#head = position;
         this.#index.add(streamId, position, 1);
+        if (marker === true) markers.push(position);
       });
     } catch (error) {
       this.#state = "closed";
       throw error;
     }
     try {
+      // What the markers removed must be known before anything is read or projected.
+      for (const position of markers) for (const record of await this.storage.read(position, position)) this.#removals.apply(record);
       await this.#replay();
     } catch (error) {
       this.#state = "closed";
@@ -207,12 +222,12 @@ export class EventStore<E extends Event = Event> {
     for (let start = from; start <= this.#head; start += REPLAY_CHUNK) {
       const records = await this.storage.read(start, Math.min(this.#head, start + REPLAY_CHUNK - 1));
       for (const record of records) {
-        const event = this.events.decode(record);
+        const event = this.#decode(record);
         if (event.position >= firstBuffered) {
           this.buffer.push(event);
           buffered.push(event);
         }
-        if (this.#projections.length > 0) this.#project(event);
+        if (this.#projections.length > 0 && !this.#removals.hides(event)) this.#project(event);
       }
     }
     // The buffered events' ids, so a retry of one of their appends is recognized after a restart.
@@ -244,9 +259,89 @@ export class EventStore<E extends Event = Event> {
     return this.#index.positionOf(streamId, version);
   }
 
-  /** Every stream that has events. */
+  /** Every stream that has events (a deleted one has none). */
   streamIds(): string[] {
-    return [...this.#index.streamIds()];
+    const ids = [...this.#index.streamIds()];
+    return this.#removals.any ? ids.filter((id) => !this.#removals.deleted(id)) : ids;
+  }
+
+  /** Whether the stream was deleted (`deleteStream`). */
+  streamDeleted(streamId: string): boolean {
+    return this.#removals.deleted(streamId);
+  }
+
+  /** The stream's first version reads return: 1, or the `before` of its latest truncation. */
+  streamFirstVersion(streamId: string): number {
+    return this.#removals.firstVersion(streamId);
+  }
+
+  /**
+   * Whether reads leave `event` out: one of the store's own markers ("$" types), or an
+   * event of a deleted stream or from before its stream's truncation. (For code that reads
+   * `buffer` directly, as the command handler does.)
+   */
+  hides(event: { type: string; streamId: string; streamVersion: number }): boolean {
+    return this.#removals.hides(event);
+  }
+
+  /**
+   * Deletes a stream: appends a tombstone to it (its next version, the log's next position,
+   * acknowledged per the durability mode). From then on the stream reads as gone (its reads
+   * throw StreamDeletedError, it leaves `streamIds`, `readAll` and subscriptions), and
+   * appends to it are refused with StreamDeletedError; it cannot be created again. The
+   * global log keeps its positions. Throws UnknownStreamError for a stream with no events,
+   * ConcurrencyError if `expectedVersion` does not hold. What is physically removed, and
+   * when, depends on the storage (docs/guides/stream-removal.md).
+   */
+  deleteStream(streamId: string, options?: AppendOptions): Promise<StreamRemovalResult> {
+    return this.#appendMarker(streamId, STREAM_DELETED, {}, options);
+  }
+
+  /**
+   * Truncates a stream: its events before version `before` read as gone (GDPR-style
+   * removal of old events; keep a snapshot of the state first if a decider needs it).
+   * Appends a marker to the stream, which takes its next version; a later truncation
+   * can only remove more. `before` runs from 1 to the stream's version + 1 (all of it).
+   */
+  truncateStream(streamId: string, before: number, options?: AppendOptions): Promise<StreamRemovalResult> {
+    return this.#appendMarker(streamId, STREAM_TRUNCATED, { before }, options);
+  }
+
+  async #appendMarker(
+    streamId: string,
+    type: typeof STREAM_DELETED | typeof STREAM_TRUNCATED,
+    data: Record<string, number>,
+    options: AppendOptions | undefined,
+  ): Promise<StreamRemovalResult> {
+    this.#assertOpen();
+    checkAppendArguments(streamId, []);
+    checkKeys(type === STREAM_DELETED ? "deleteStream" : "truncateStream", options ?? {}, ["expectedVersion"]);
+    const expected = options?.expectedVersion;
+    if (expected !== undefined) checkExpectedShape(expected);
+    // A shared log: judge the stream on what every writer appended.
+    if (this.#shared) await this.catchUp();
+    if (this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
+    const current = this.#index.version(streamId);
+    if (current === 0) throw new UnknownStreamError(streamId);
+    if (type === STREAM_TRUNCATED && !(Number.isSafeInteger(data.before) && data.before >= 1 && data.before <= current + 1)) {
+      invalid("truncateStream", "before", `must be an integer from 1 to ${current + 1} (the stream's version + 1), got ${String(data.before)}`);
+    }
+    if (expected !== undefined) checkExpected(streamId, expected, current);
+    let position: number;
+    if (this.#shared) {
+      const record = markerRecord(type, data, streamId, 0, 0);
+      position = await this.storage.appendShared!(streamId, expected ?? current, [record]);
+      await this.#takeIn(position, [record]);
+    } else {
+      const record = markerRecord(type, data, streamId, current + 1, this.#head + 1);
+      this.storage.append([record]);
+      this.#commit(streamId, [record as RecordedEvent<E>], false);
+      position = record.position;
+    }
+    if (acknowledgesDurable(this.storage.durability)) await this.storage.whenDurable(position);
+    // Reads leave the removed events out from here on; the storage may erase them now.
+    await this.storage.redact?.(streamId, type === STREAM_DELETED ? this.#index.version(streamId) : data.before);
+    return { streamVersion: this.#index.version(streamId), position };
   }
 
   /**
@@ -260,6 +355,7 @@ export class EventStore<E extends Event = Event> {
     if (this.#shared) {
       throw new StorageError(`${this.storage.name} storage is shared with other writers: its appends are asynchronous, use append()`);
     }
+    if (this.#removals.any && this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
     const current = this.#index.version(streamId);
     const idsGiven = allHaveIds(events);
     if (idsGiven) {
@@ -346,7 +442,7 @@ export class EventStore<E extends Event = Event> {
         );
       }
       versions.set(record.streamId, version + 1);
-      return this.events.decode(record);
+      return this.#decode(record);
     });
     if (events.length === 0) return events;
     this.storage.append(records);
@@ -370,6 +466,7 @@ export class EventStore<E extends Event = Event> {
     checkAppendArguments(streamId, events);
     const expected = options?.expectedVersion ?? "any";
     checkExpectedShape(expected);
+    if (this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
     if (events.length === 0) {
       await this.catchUp();
       return { streamVersion: this.#index.version(streamId), firstPosition: this.#head + 1, position: this.#head, events: [] };
@@ -443,7 +540,7 @@ export class EventStore<E extends Event = Event> {
       }
       // Our own records were validated when appended (toRecord): they are recorded events
       // already, as on the file WAL's path; what others wrote is decoded and validated.
-      this.#admit(records === own ? records as RecordedEvent<E>[] : records.map((record) => this.events.decode(record)));
+      this.#admit(records === own ? records as RecordedEvent<E>[] : records.map((record) => this.#decode(record)));
     }
   }
 
@@ -453,7 +550,8 @@ export class EventStore<E extends Event = Event> {
       this.#index.add(event.streamId, event.position, 1);
       this.#head = event.position;
       this.buffer.push(event);
-      if (this.#projections.length > 0) this.#project(event);
+      if (isSystemType(event.type)) this.#removals.apply(event);
+      else if (this.#projections.length > 0) this.#project(event);
     }
     this.#recentIds.add(events);
     if (this.#wakeAppended.length > 0) this.#wake();
@@ -493,16 +591,22 @@ export class EventStore<E extends Event = Event> {
       invalid("read", "direction", `must be "forwards" or "backwards", got ${JSON.stringify(options.direction)}`);
     }
     if (version === 0) throw new UnknownStreamError(streamId);
+    if (this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
     const backwards = options.direction === "backwards";
     const versions: number[] = [];
+    // Truncated events and markers read as gone.
+    const first = this.#removals.firstVersion(streamId);
+    const marked = this.#removals.any;
     if (backwards) {
       const start = Math.min(options.from ?? version, version);
-      const lowest = Math.max(options.to ?? 1, 1);
-      for (let v = start; v >= lowest && versions.length < limit; v--) versions.push(v);
+      const lowest = Math.max(options.to ?? 1, first);
+      for (let v = start; v >= lowest && versions.length < limit; v--) {
+        if (!marked || !this.#removals.isMarker(streamId, v)) versions.push(v);
+      }
     } else {
       const end = Math.min(options.to ?? version, version);
-      for (let v = Math.max(options.from ?? 1, 1); v <= end && versions.length < limit; v++) {
-        versions.push(v);
+      for (let v = Math.max(options.from ?? 1, first); v <= end && versions.length < limit; v++) {
+        if (!marked || !this.#removals.isMarker(streamId, v)) versions.push(v);
       }
     }
     return await this.#readPositions(versions.map((v) => this.#index.positionOf(streamId, v)));
@@ -514,11 +618,14 @@ export class EventStore<E extends Event = Event> {
    */
   async *readStreamChunks(streamId: string, from = 1, chunk = REPLAY_CHUNK): AsyncGenerator<RecordedEvent<E>[]> {
     this.#assertOpen();
-    for (const [, firstPosition, count] of this.#index.runs(streamId, from, Infinity)) {
+    if (this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
+    const first = Math.max(from, this.#removals.firstVersion(streamId));
+    for (const [, firstPosition, count] of this.#index.runs(streamId, first, Infinity)) {
       for (let offset = 0; offset < count; offset += chunk) {
         const start = firstPosition + offset;
         const end = firstPosition + Math.min(count, offset + chunk) - 1;
-        yield await this.#readRange(start, end);
+        const events = await this.#readRange(start, end);
+        yield this.#removals.any ? events.filter((event) => !this.#removals.hides(event)) : events;
       }
     }
   }
@@ -528,7 +635,7 @@ export class EventStore<E extends Event = Event> {
     const result: RecordedEvent<E>[] = [];
     const oldest = this.buffer.oldestPosition;
     if (from < oldest) {
-      for (const record of await this.storage.read(from, Math.min(to, oldest - 1))) result.push(this.events.decode(record));
+      for (const record of await this.storage.read(from, Math.min(to, oldest - 1))) result.push(this.#decode(record));
     }
     for (let p = Math.max(from, oldest); p <= to; p++) result.push(this.buffer.get(p)!);
     return result;
@@ -538,8 +645,11 @@ export class EventStore<E extends Event = Event> {
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent<E>[]> {
     this.#assertOpen();
     const limit = checkReadOptions(options, ["from", "to", "limit", "filter"]);
-    const matches = eventPredicate<E>("read", options.filter);
+    const filter = eventPredicate<E>("read", options.filter);
     const from = Math.max(options.from ?? 1, 1);
+    const removals = this.#removals;
+    // Markers, and what they removed, read as gone.
+    const matches = !removals.any ? filter : (event: RecordedEvent<E>) => !removals.hides(event) && (filter === undefined || filter(event));
     if (matches === undefined) {
       const to = Math.min(options.to ?? this.#head, this.#head, from + limit - 1);
       if (to < from) return [];
@@ -573,6 +683,7 @@ export class EventStore<E extends Event = Event> {
       durableOnly: options.durableOnly ?? (this.storage.durability === "durable" || this.storage.durability === "replicated"),
       onError: options.onError,
       matches: eventPredicate<E>("subscription options", options.filter),
+      onPosition: options.onPosition,
     }, () => this.#subscriptions.delete(subscription));
     this.#subscriptions.add(subscription);
     subscription.start();
@@ -609,7 +720,8 @@ export class EventStore<E extends Event = Event> {
     const projecting = this.#projections.length > 0;
     for (const event of recorded) {
       this.buffer.push(event);
-      if (projecting) this.#project(event);
+      if (isSystemType(event.type)) this.#removals.apply(event);
+      else if (projecting) this.#project(event);
     }
     if (indexIds) this.#recentIds.add(recorded);
     if (this.#wakeAppended.length > 0) this.#wake();
@@ -659,10 +771,16 @@ export class EventStore<E extends Event = Event> {
       let end = k;
       while (end + 1 < missing.length && positions[missing[end + 1]] === positions[missing[end]] + 1) end++;
       const stored = await this.storage.read(positions[missing[k]], positions[missing[end]]);
-      for (let j = k; j <= end; j++) result[missing[j]] = this.events.decode(stored[j - k]);
+      for (let j = k; j <= end; j++) result[missing[j]] = this.#decode(stored[j - k]);
       k = end + 1;
     }
     return result;
+  }
+
+  /** A stored record as an event: decoded, unless reads hide it (a marker, or what one removed, which may be redacted). */
+  #decode(record: StoredRecord): RecordedEvent<E> {
+    if (isSystemType(record.type) || (this.#removals.any && this.#removals.hides(record))) return record as RecordedEvent<E>;
+    return this.events.decode(record);
   }
 
   #assertOpen(): void {
@@ -730,10 +848,11 @@ function checkProjection(projection: unknown, path: string): void {
 
 function checkSubscriptionOptions(options: SubscriptionOptions): void {
   const what = "subscription options";
-  checkKeys(what, options, ["from", "durableOnly", "onError", "filter"]);
+  checkKeys(what, options, ["from", "durableOnly", "onError", "filter", "onPosition"]);
   checkInteger(what, "from", options.from, 1);
   if (options.durableOnly !== undefined && typeof options.durableOnly !== "boolean") invalid(what, "durableOnly", "must be a boolean");
   checkFunction(what, "onError", options.onError);
+  checkFunction(what, "onPosition", options.onPosition);
 }
 
 /** Checks a read's options; returns its limit (Infinity when none). */

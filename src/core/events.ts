@@ -105,6 +105,9 @@ export function defineEvent<T extends string, S extends Schema>(
   if (typeof type !== "string" || type.length === 0) {
     throw new ValidationError("event definition", [{ path: "type", message: "must be a non-empty string" }]);
   }
+  if (type.startsWith("$")) {
+    throw new ValidationError(`event definition "${type}"`, [{ path: "type", message: `types beginning with "$" are the store's own` }]);
+  }
   if (typeof (schema as Partial<Schema> | null)?.["~standard"]?.validate !== "function") {
     throw new ValidationError(`event definition "${type}"`, [
       { path: "schema", message: "must be a Standard Schema validator (zod 3.24+ or 4, valibot, arktype, ...)" },

@@ -36,6 +36,14 @@ export function expectedVersionHolds(expected: ExpectedVersion, current: number)
     (expected === "stream_exists" && current > 0) || expected === current;
 }
 
+/**
+ * Told of each stored record at open. `marker`: the record is a stream-removal marker
+ * (type `$streamDeleted` or `$streamTruncated`, see `isMarkerType`); the store reads those
+ * back at open to know what reads must leave out. An adapter must say so, or a deleted
+ * stream would come back after a restart (the conformance suite checks it).
+ */
+export type RecordReporter = (streamId: string, streamVersion: number, position: number, marker?: boolean) => void;
+
 /** What a log must do for the event store (see docs/guides/storage-adapters.md). */
 export interface StorageAdapter {
   /** A short name for messages and benchmarks ("memory", "wal"). */
@@ -47,7 +55,7 @@ export interface StorageAdapter {
    * and position to `onRecord`, in position order, so the store can rebuild its index
    * (records are decoded later, when read). Throws StorageError if the log cannot be trusted.
    */
-  open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void>;
+  open(onRecord: RecordReporter): Promise<void>;
   /**
    * Appends records whose positions continue the log. Synchronous: it only has to
    * enqueue. Throws StorageError (and appends nothing) once the log has failed.
@@ -59,6 +67,13 @@ export interface StorageAdapter {
   whenDurable(position: number): Promise<void>;
   /** Records with `from <= position <= to`, in order. */
   read(from: number, to: number): Promise<StoredRecord[]>;
+  /**
+   * Erases what a stream's removal took away, for good: the stream's events (markers
+   * excepted) with versions below `before` become `$redacted` records that keep their
+   * stream, version and position (no gap) but no type, data, metadata or id. The store
+   * calls it once the marker is durable. Optional: the file WAL erases at `scavenge`.
+   */
+  redact?(streamId: string, before: number): Promise<void>;
   /** Where snapshots of aggregate state are kept. */
   readonly snapshots: SnapshotStore;
   /** Where consumers keep their checkpoints, group leases and parked events (see Consumer), if the adapter keeps them. */

@@ -15,6 +15,11 @@ export interface SubscriptionOptions {
   onError?: (error: unknown) => void;
   /** Deliver only the events it matches (by stream, stream prefix, type, correlation id); the rest are passed over. */
   filter?: EventFilter;
+  /**
+   * Told the last position gone past after each batch: delivered, filtered out, or left
+   * out by a stream's removal. A checkpoint taken from it moves past what was not delivered.
+   */
+  onPosition?: (position: number) => void;
 }
 
 /** What a subscription needs from the store (kept narrow to avoid a cycle). */
@@ -22,7 +27,7 @@ interface SubscribedStore<E extends Event> {
   readonly headPosition: number;
   readonly durablePosition: number;
   readonly closed: boolean;
-  readAll(options: { from: number; to: number; limit: number }): Promise<RecordedEvent<E>[]>;
+  readAll(options: { from: number; to: number }): Promise<RecordedEvent<E>[]>;
   durable(position: number): Promise<void>;
   nextAppend(): Promise<void>;
 }
@@ -46,6 +51,7 @@ export class Subscription<E extends Event = Event> {
       durableOnly: boolean;
       onError?: (error: unknown) => void;
       matches?: (event: RecordedEvent<E>) => boolean;
+      onPosition?: (position: number) => void;
     },
     private readonly onStop: () => void,
   ) {
@@ -86,14 +92,20 @@ export class Subscription<E extends Event = Event> {
         await store.durable(this.#position);
         continue;
       }
-      const limit = this.options.durableOnly ? store.durablePosition : store.headPosition;
-      const batch = await store.readAll({ from: this.#position, to: limit, limit: BATCH });
+      // (A shared log can be durable past what this store has taken in: never read past its head.)
+      const to = Math.min(store.headPosition, this.options.durableOnly ? store.durablePosition : Infinity, this.#position + BATCH - 1);
+      // Every position up to `to` is gone past after the batch, delivered or not (reads
+      // leave out markers and what they removed).
+      const batch = await store.readAll({ from: this.#position, to });
       const matches = this.options.matches;
       for (const event of batch) {
         if (this.#closed) return;
         if (matches === undefined || matches(event)) await this.handler(event);
         this.#position = event.position + 1;
       }
+      if (this.#closed) return;
+      this.#position = to + 1;
+      this.options.onPosition?.(to);
     }
   }
 

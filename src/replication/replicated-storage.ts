@@ -20,7 +20,7 @@
 import { ClosedError, FencedError, StorageError } from "../core/errors.ts";
 import { checkInteger, checkKeys } from "../core/check.ts";
 import type { StoredRecord } from "../core/events.ts";
-import type { StorageAdapter } from "../core/storage.ts";
+import type { RecordReporter, StorageAdapter } from "../core/storage.ts";
 import type { SnapshotStore } from "../core/snapshots.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
 import type { Observer, StorageStats } from "../core/observer.ts";
@@ -109,9 +109,9 @@ export class ReplicatedStorage implements StorageAdapter {
     return { ...this.#term };
   }
 
-  async open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {
-    await this.local.open((streamId, streamVersion, position) => {
-      onRecord(streamId, streamVersion, position);
+  async open(onRecord: RecordReporter): Promise<void> {
+    await this.local.open((streamId, streamVersion, position, marker) => {
+      onRecord(streamId, streamVersion, position, marker);
       this.#head = position;
     });
     try {

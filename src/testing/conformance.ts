@@ -8,7 +8,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ClosedError, ConcurrencyError, UnknownStreamError, ValidationError } from "../core/errors.ts";
+import { ClosedError, ConcurrencyError, StreamDeletedError, UnknownStreamError, ValidationError } from "../core/errors.ts";
 import { type Event, type EventRegistry, eventRegistry, type RecordedEvent } from "../core/events.ts";
 import { EventStore } from "../core/event-store.ts";
 import type { StorageAdapter } from "../core/storage.ts";
@@ -284,6 +284,54 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
         assert.deepEqual([again.position, again.streamVersion, again.events[0]!.id], [1, 1, "r-1"]);
         assert.equal(reopened.headPosition, 11);
       }, { bufferSize: 4 }));
+
+    test("a deleted stream reads as gone, refuses appends, keeps the log's positions, and stays deleted after reopening", () =>
+      withStore(async (store, reopen) => {
+        await store.append("a", [noted(1), noted(2)]);
+        await store.append("b", [noted(3)]);
+        await assert.rejects(store.deleteStream("b", { expectedVersion: 0 }), ConcurrencyError);
+        await assert.rejects(store.deleteStream("missing"), UnknownStreamError);
+        assert.deepEqual(await store.deleteStream("a", { expectedVersion: 2 }), { streamVersion: 3, position: 4 });
+        await store.append("b", [noted(5)]);
+        if (store.storage.redact !== undefined) {
+          // An adapter that erases does so once the tombstone is durable: the contents are gone, the positions stay.
+          const erased = await store.storage.read(1, 2);
+          assert.deepEqual(erased.map((r) => [r.type, r.data, r.id, r.streamVersion, r.position]), [["$redacted", null, undefined, 1, 1], ["$redacted", null, undefined, 2, 2]]);
+        }
+        for (const open of [() => store, reopen]) {
+          const current = await open();
+          assert.equal(current.streamDeleted("a"), true);
+          await assert.rejects(current.readStream("a"), (error: unknown) =>
+            error instanceof StreamDeletedError && error.code === "STREAM_DELETED" && /"a" was deleted/.test(error.message));
+          await assert.rejects(current.append("a", [noted(6)]), StreamDeletedError);
+          await assert.rejects(current.deleteStream("a"), StreamDeletedError);
+          assert.equal(current.headPosition, 5);
+          assert.deepEqual((await current.readAll()).map((e) => [e.position, e.data]), [[3, { text: "note 3", n: 3 }], [5, { text: "note 5", n: 5 }]]);
+          assert.deepEqual(current.streamIds(), ["b"]);
+        }
+      }, { bufferSize: 2 }));
+
+    test("a truncated stream reads from its new first version, and a bad truncation changes nothing", () =>
+      withStore(async (store, reopen) => {
+        await store.append("s", [noted(1), noted(2), noted(3), noted(4)]);
+        assert.deepEqual(await store.truncateStream("s", 3), { streamVersion: 5, position: 5 });
+        await store.append("s", [noted(6)], { expectedVersion: 5 });
+        for (const bad of [0, 8, 2.5]) {
+          await assert.rejects(store.truncateStream("s", bad), (error: unknown) =>
+            error instanceof ValidationError && /before/.test(error.message));
+        }
+        for (const open of [() => store, reopen]) {
+          const current = await open();
+          assert.equal(current.headPosition, 6);
+          assert.equal(current.streamFirstVersion("s"), 3);
+          assert.deepEqual((await current.readStream("s")).map((e) => e.streamVersion), [3, 4, 6]);
+          assert.deepEqual((await current.readStream("s", { direction: "backwards", limit: 2 })).map((e) => e.streamVersion), [6, 4]);
+          assert.deepEqual((await current.readAll({ limit: 2 })).map((e) => e.position), [3, 4]);
+          const chunks = [];
+          for await (const chunk of current.readStreamChunks("s")) chunks.push(...chunk.map((e) => e.streamVersion));
+          assert.deepEqual(chunks, [3, 4, 6]);
+        }
+      }, { bufferSize: 2 }));
 
     test("a closed store refuses appends and reads with ClosedError", () =>
       withStore(async (store) => {

@@ -20,6 +20,7 @@ import { MAX_ID_LENGTH, type StoredRecord } from "../core/events.ts";
 import { CodecTable, JSON_CODEC_ID } from "./codec.ts";
 import { crc32c } from "./crc32c.ts";
 import { utf8Length, writeUtf8 } from "../core/utf8.ts";
+import { isMarkerType } from "../core/stream-removal.ts";
 
 export const HEADER_BYTES = 40;
 export const ALIGNMENT = 8;
@@ -223,6 +224,14 @@ export class RecordDecoder {
   /** Only the stream id of a record (what recovery needs for the index). */
   streamIdOf(bytes: Uint8Array, view: DataView, offset: number): string {
     return this.#streamId(bytes, offset + HEADER_BYTES + idFieldBytes(view, offset), view.getUint16(offset + 32, true));
+  }
+
+  /** Whether the record is a stream-removal marker (recovery reports them: the store reads them at open). */
+  isMarker(bytes: Uint8Array, view: DataView, offset: number): boolean {
+    const typeAt = offset + HEADER_BYTES + idFieldBytes(view, offset) + view.getUint16(offset + 32, true);
+    // Only the store's own types begin with "$": decode the type of those alone.
+    if (bytes[typeAt] !== 36) return false;
+    return isMarkerType(decoder.decode(bytes.subarray(typeAt, typeAt + view.getUint16(offset + 34, true))));
   }
 
   /**

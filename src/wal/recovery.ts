@@ -18,6 +18,7 @@
  * scan, so they agree on what is valid in every case.
  */
 import { StorageError } from "../core/errors.ts";
+import type { RecordReporter } from "../core/storage.ts";
 import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
 import {
   checkRecord,
@@ -74,7 +75,7 @@ export interface RecoverOptions {
   /** Inspect only: change nothing on disk, report the first problem instead of acting on it. */
   readOnly?: boolean;
   /** Told each record of the final valid prefix, in order. */
-  onRecord(streamId: string, streamVersion: number, position: number): void;
+  onRecord: RecordReporter;
 }
 
 /** Where the valid prefix stops, and why. */
@@ -101,7 +102,7 @@ interface Scan {
   logId?: string;
   problem?: Problem;
   /** Records of an append not yet known to be whole (the log ends inside it). */
-  pending: [streamId: string, streamVersion: number, position: number][];
+  pending: [streamId: string, streamVersion: number, position: number, marker: boolean][];
   /** Where the last whole append ends. */
   lastWhole?: Boundary;
 }
@@ -219,14 +220,14 @@ function scanRecords(
       throw new StorageError(`WAL record cannot be decoded: ${(error as Error).message}`, { file: path, offset, cause: error });
     }
     if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(offset);
-    scan.pending.push([streamId, recordStreamVersion(view, offset), position]);
+    scan.pending.push([streamId, recordStreamVersion(view, offset), position, decoder.isMarker(bytes, view, offset)]);
     const endsAppend = !recordContinues(view, offset);
     const crc = view.getUint32(offset, true);
     segment.records++;
     offset += paddedLength(checked);
     segment.bytes = offset;
     if (endsAppend) {
-      for (const [id, version, at] of scan.pending) onRecord(id, version, at);
+      for (const [id, version, at, marker] of scan.pending) onRecord(id, version, at, marker);
       scan.pending.length = 0;
       scan.lastWhole = { segment, bytes: offset, records: segment.records, sparse: segment.sparse.length, crc };
     }

@@ -9,7 +9,7 @@
  */
 import { ClosedError, StorageError, ValidationError } from "../core/errors.ts";
 import type { StoredRecord } from "../core/events.ts";
-import type { DurabilityMode, StorageAdapter } from "../core/storage.ts";
+import type { DurabilityMode, RecordReporter, StorageAdapter } from "../core/storage.ts";
 import { resolveWalOptions, type ResolvedWalOptions, type WalOptions } from "./options.ts";
 export type { WalOptions } from "./options.ts";
 import type { SnapshotStore } from "../core/snapshots.ts";
@@ -133,7 +133,7 @@ export class WalStorage implements StorageAdapter {
     this.consumers = new FileConsumerStore(this.#fs, joinPath(directory, "consumers"));
   }
 
-  async open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {
+  async open(onRecord: RecordReporter): Promise<void> {
     if (this.#state !== "new") throw new StorageError("WAL storage can be opened once");
     try {
       makeDirectoryDurably(this.#fs, this.directory);

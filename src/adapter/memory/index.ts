@@ -3,7 +3,8 @@
  * default storage, the reference for the conformance suite, and the `memory` baseline.
  */
 import type { StoredRecord } from "../../core/events.ts";
-import { type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type StorageAdapter } from "../../core/storage.ts";
+import { isMarkerType, isSystemType, redactedRecord } from "../../core/stream-removal.ts";
+import { type DurabilityMode, type ExpectedVersion, expectedVersionHolds, type RecordReporter, type StorageAdapter } from "../../core/storage.ts";
 import { MemorySnapshotStore, type SnapshotStore } from "../../core/snapshots.ts";
 import { type ConsumerStore, MemoryConsumerStore } from "../../core/consumer-store.ts";
 import { ClosedError, ConcurrencyError, StorageError } from "../../core/errors.ts";
@@ -48,8 +49,8 @@ export class MemoryAdapter implements StorageAdapter {
     this.shared = options.shared === true;
   }
 
-  open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {
-    for (const record of this.#log.records) onRecord(record.streamId, record.streamVersion, record.position);
+  open(onRecord: RecordReporter): Promise<void> {
+    for (const record of this.#log.records) onRecord(record.streamId, record.streamVersion, record.position, isMarkerType(record.type));
     return Promise.resolve();
   }
 
@@ -74,6 +75,14 @@ export class MemoryAdapter implements StorageAdapter {
     if (position > this.#log.records.length) {
       return Promise.reject(new StorageError(`position ${position} is past the end of the log (${this.#log.records.length})`));
     }
+    return Promise.resolve();
+  }
+
+  redact(streamId: string, before: number): Promise<void> {
+    const records = this.#log.records;
+    records.forEach((record, i) => {
+      if (record.streamId === streamId && record.streamVersion < before && !isSystemType(record.type)) records[i] = redactedRecord(record);
+    });
     return Promise.resolve();
   }
 

@@ -20,10 +20,10 @@ import type { StoredRecord } from "../../core/events.ts";
 import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
 import type { ConsumerStore } from "../../core/consumer-store.ts";
 import { PostgresConsumerStore } from "./consumers.ts";
-import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
+import type { DurabilityMode, ExpectedVersion, RecordReporter, StorageAdapter } from "../../core/storage.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { postgresSchema, SCHEMA_VERSION } from "./schema.ts";
-import { recordOfRow } from "../sql/rows.ts";
+import { MARKER_TYPES, recordOfRow, REDACTED_COLUMNS } from "../sql/rows.ts";
 import { numberArray, textArray } from "./literals.ts";
 import type { PendingAppend } from "../sql/batch.ts";
 
@@ -118,7 +118,7 @@ export class PostgresStorage implements StorageAdapter {
     return new StorageError(`PostgreSQL ${doing} failed: ${message} (${this.#url}, schema ${this.schema})`, { cause: error });
   };
 
-  async open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {
+  async open(onRecord: RecordReporter): Promise<void> {
     try {
       await this.#transaction(async (client) => {
         // Two processes creating the schema at once would collide in the catalog: serialize.
@@ -134,11 +134,11 @@ export class PostgresStorage implements StorageAdapter {
       let head = 0;
       for (;;) {
         const { rows } = await this.#pool.query(
-          `select stream_id, stream_version, position from "${this.schema}".events where position > $1 order by position limit 10000`,
+          `select stream_id, stream_version, position, type in ${MARKER_TYPES} as marker from "${this.schema}".events where position > $1 order by position limit 10000`,
           [head],
         );
         for (const row of rows) {
-          onRecord(row.stream_id as string, Number(row.stream_version), Number(row.position));
+          onRecord(row.stream_id as string, Number(row.stream_version), Number(row.position), row.marker === true);
           head = Number(row.position);
         }
         if (rows.length < 10000) break;
@@ -338,6 +338,19 @@ export class PostgresStorage implements StorageAdapter {
     if (position <= this.#committed) return;
     if (position > await this.head()) {
       throw new StorageError(`position ${position} is past the end of the log (${this.#committed})`);
+    }
+  }
+
+  async redact(streamId: string, before: number): Promise<void> {
+    if (this.#closed) throw new ClosedError("PostgreSQL storage");
+    try {
+      // The old row versions stay in the table's pages until VACUUM reclaims them.
+      await this.#pool.query(
+        `update "${this.schema}".events set ${REDACTED_COLUMNS} where stream_id = $1 and stream_version < $2 and type not like '$%'`,
+        [streamId, before],
+      );
+    } catch (error) {
+      throw this.#storageError(error, "redact");
     }
   }
 

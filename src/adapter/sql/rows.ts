@@ -3,9 +3,16 @@
  * per record, data and metadata as JSON text. Both adapters' schemas have these columns.
  */
 import type { StoredRecord } from "../../core/events.ts";
+import { REDACTED, STREAM_DELETED, STREAM_TRUNCATED } from "../../core/stream-removal.ts";
 
 /** The columns, in the order `recordColumns` gives their values. */
 export const EVENT_COLUMNS = "position, stream_id, stream_version, type, schema_version, data, metadata, timestamp, event_id";
+
+/** The marker types as an SQL list, for the index query at open (`type in (...)`). */
+export const MARKER_TYPES = `('${STREAM_DELETED}', '${STREAM_TRUNCATED}')`;
+
+/** The assignments that erase a removed event's row (see StorageAdapter.redact). */
+export const REDACTED_COLUMNS = `type = '${REDACTED}', schema_version = 1, data = 'null', metadata = null, event_id = null`;
 
 /** A record's column values, in EVENT_COLUMNS order. */
 export function recordColumns(

@@ -17,11 +17,11 @@ import type { StoredRecord } from "../../core/events.ts";
 import type { Snapshot, SnapshotStore } from "../../core/snapshots.ts";
 import type { ConsumerStore } from "../../core/consumer-store.ts";
 import { SqliteConsumerStore } from "./consumers.ts";
-import type { DurabilityMode, ExpectedVersion, StorageAdapter } from "../../core/storage.ts";
+import type { DurabilityMode, ExpectedVersion, RecordReporter, StorageAdapter } from "../../core/storage.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { type SqliteDatabase, sqliteDriver, sqliteFailure, type SqliteStatement } from "./driver.ts";
 import { SCHEMA_VERSION, sqliteSchema } from "./schema.ts";
-import { EVENT_COLUMNS, recordColumns, recordOfRow } from "../sql/rows.ts";
+import { EVENT_COLUMNS, MARKER_TYPES, recordColumns, recordOfRow, REDACTED_COLUMNS } from "../sql/rows.ts";
 import { type PendingAppend, sequenceBatch } from "../sql/batch.ts";
 
 /** Options of SQLite storage. */
@@ -117,7 +117,7 @@ export class SqliteStorage implements StorageAdapter {
     return this.#db;
   }
 
-  async open(onRecord: (streamId: string, streamVersion: number, position: number) => void): Promise<void> {
+  async open(onRecord: RecordReporter): Promise<void> {
     const { open } = await sqliteDriver();
     let db: SqliteDatabase | undefined;
     try {
@@ -147,7 +147,7 @@ export class SqliteStorage implements StorageAdapter {
         streamVersion: db.prepare("select coalesce(max(stream_version), 0) as version from events where stream_id = ?"),
         insert: db.prepare(`insert into events (${EVENT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
         read: db.prepare(`select ${EVENT_COLUMNS} from events where position between ? and ? order by position`),
-        index: db.prepare("select stream_id, stream_version, position from events where position > ? order by position limit 10000"),
+        index: db.prepare(`select stream_id, stream_version, position, type in ${MARKER_TYPES} as marker from events where position > ? order by position limit 10000`),
         dataVersion: db.prepare("pragma data_version"),
       };
       // The index, in pages by position.
@@ -155,7 +155,7 @@ export class SqliteStorage implements StorageAdapter {
       for (;;) {
         const rows = sql.index.all(head);
         for (const row of rows) {
-          onRecord(row.stream_id as string, Number(row.stream_version), Number(row.position));
+          onRecord(row.stream_id as string, Number(row.stream_version), Number(row.position), row.marker === 1);
           head = Number(row.position);
         }
         if (rows.length < 10000) break;
@@ -248,6 +248,18 @@ export class SqliteStorage implements StorageAdapter {
     if (position <= this.#committed) return;
     if (position > await this.head()) {
       throw new StorageError(`position ${position} is past the end of the log (${this.#committed})`);
+    }
+  }
+
+  redact(streamId: string, before: number): Promise<void> {
+    try {
+      const db = this.#database();
+      // secure_delete zeroes the freed bytes, so the erased contents leave the file too.
+      db.exec("pragma secure_delete = on");
+      db.prepare(`update events set ${REDACTED_COLUMNS} where stream_id = ? and stream_version < ? and type not like '$%'`).run(streamId, before);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof ClosedError ? error : this.#storageError(error, "redact"));
     }
   }
 
