@@ -39,6 +39,7 @@ export {
   type InlineProjection,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type StreamRemovalResult,
 } from "./src/core/event-store.ts";
 export { openEventStore, type OpenEventStoreOptions } from "./src/open.ts";
 export { DEFAULT_BUFFER_SIZE, EventBuffer } from "./src/core/event-buffer.ts";
