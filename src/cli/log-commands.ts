@@ -3,7 +3,7 @@
  * the one that changes it. All but repair open the log read-only (LogReader): no lock,
  * nothing written, safe next to a running writer.
  */
-import { fileStorage, runtimeFileSystem } from "../adapter/file/index.ts";
+import { fileStorage, runtimeFileSystem, scavengeLog } from "../adapter/file/index.ts";
 import type { StoredRecord } from "../core/events.ts";
 import { evolveBook, type Instrument, OrderBook, stateHash } from "../orderbook/index.ts";
 import { type App, orderBookApp } from "./app-module.ts";
@@ -175,6 +175,16 @@ function replayed(count: number, seconds: number, out: Output): void {
 }
 
 /** Opens the log for writing with `repair`: the valid prefix stays, the rest is moved aside. */
+/** Erases what stream removals took away from the segment files (asks first, like repair). */
+export async function scavengeCommand(directory: string, confirmed: boolean, out: Output): Promise<number> {
+  if (!confirmed && !(await out.confirm("erase the events deleted and truncated streams removed (this cannot be undone)?"))) {
+    throw new CliError("scavenge erases removed events for good; run again with --yes to go ahead");
+  }
+  const { erased, segmentsRewritten } = await scavengeLog(directory);
+  out.line(`scavenged: ${erased} records erased, ${segmentsRewritten} segment files rewritten`);
+  return 0;
+}
+
 export async function repair(directory: string, app: App, confirmed: boolean, out: Output): Promise<number> {
   const reader = openReader(directory, app);
   const problem = reader.scan.problem;

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { dump, inspect, replay, repair, verify } from "./log-commands.ts";
+import { dump, inspect, replay, repair, scavengeCommand, verify } from "./log-commands.ts";
 import { loadApp } from "./app-module.ts";
 import { CliError, consoleOutput } from "./output.ts";
 
@@ -112,6 +112,14 @@ const COMMANDS: Record<string, Command> = {
     details: "Asks first on a terminal; elsewhere only says what it would do unless --yes is given. Needs the directory's lock (no writer running).",
     options: { ...appOption, yes: boolean },
     run: async (a) => repair(a.directory(), await loadApp(a.string("events")), a.flag("yes"), consoleOutput(false)),
+  },
+  scavenge: {
+    usage: "scavenge <dir> [--yes]",
+    summary: "erase from the segment files the events deleted and truncated streams removed",
+    details: "Each removed event becomes a $redacted record at its position (no gap). Asks first on a terminal; " +
+      "elsewhere only with --yes. Needs the directory's lock (no writer running) and a log with no problem.",
+    options: { yes: boolean },
+    run: async (a) => scavengeCommand(a.directory(), a.flag("yes"), consoleOutput(false)),
   },
   dump: {
     usage: "dump <dir> [--events MODULE] [--stream S] [--from P] [--json]",

@@ -38,6 +38,9 @@ export const FLAG_ID = 2;
 const idFieldBytes = (view: DataView, offset: number): number =>
   (view.getUint8(offset + 23) & FLAG_ID) === 0 ? 0 : 1 + view.getUint8(offset + HEADER_BYTES);
 
+/** Where the record's type begins. */
+const typeOffset = (view: DataView, offset: number): number => offset + HEADER_BYTES + idFieldBytes(view, offset) + view.getUint16(offset + 32, true);
+
 /** Does the record at `offset` have more records of its append after it? */
 export const recordContinues = (view: DataView, offset: number): boolean => (view.getUint8(offset + 23) & FLAG_MORE) !== 0;
 
@@ -228,10 +231,14 @@ export class RecordDecoder {
 
   /** Whether the record is a stream-removal marker (recovery reports them: the store reads them at open). */
   isMarker(bytes: Uint8Array, view: DataView, offset: number): boolean {
-    const typeAt = offset + HEADER_BYTES + idFieldBytes(view, offset) + view.getUint16(offset + 32, true);
     // Only the store's own types begin with "$": decode the type of those alone.
-    if (bytes[typeAt] !== 36) return false;
-    return isMarkerType(decoder.decode(bytes.subarray(typeAt, typeAt + view.getUint16(offset + 34, true))));
+    return bytes[typeOffset(view, offset)] === 36 && isMarkerType(this.typeOf(bytes, view, offset));
+  }
+
+  /** Only the event type of a record. */
+  typeOf(bytes: Uint8Array, view: DataView, offset: number): string {
+    const at = typeOffset(view, offset);
+    return decoder.decode(bytes.subarray(at, at + view.getUint16(offset + 34, true)));
   }
 
   /**

@@ -19,6 +19,7 @@
  */
 import { StorageError } from "../core/errors.ts";
 import type { RecordReporter } from "../core/storage.ts";
+import { assertNoPendingScavenge, finishScavenge } from "./scavenge-pending.ts";
 import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
 import {
   checkRecord,
@@ -108,6 +109,9 @@ interface Scan {
 }
 
 export function recover(fs: FileSystem, directory: string, decoder: RecordDecoder, options: RecoverOptions): Recovered {
+  // A scavenge a crash interrupted is finished (or undone) before anything is read.
+  if (options.readOnly) assertNoPendingScavenge(fs, directory);
+  else finishScavenge(fs, directory);
   const names = fs.list(directory);
   // A temp file of ours is a segment (or saved bytes) whose creation never reached its
   // rename: it never held an acknowledged record. Anyone else's .tmp file is not ours.

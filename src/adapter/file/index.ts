@@ -8,12 +8,14 @@ import { denoWalRuntime } from "../deno/index.ts";
 import { ValidationError } from "../../core/errors.ts";
 import type { FileSystem } from "../../wal/file-system.ts";
 import { type WalOptions, type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
+import { scavenge, type ScavengeResult } from "../../wal/scavenge.ts";
 
 export type { WalOptions } from "../../wal/wal-storage.ts";
 export type { DataCodec } from "../../wal/codec.ts";
 export type { Fault, FaultOperation } from "../../wal/faults.ts";
 export type { PowerLoss } from "../../wal/power-loss.ts";
 export type { Recovered, SegmentIndex } from "../../wal/recovery.ts";
+export type { ScavengeResult } from "../../wal/scavenge.ts";
 export type { FileHandle, FileLock, FileSystem } from "../../wal/file-system.ts";
 export { type ReplicationTerm, type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
 export type { SpawnWriter, WriterThread } from "../../wal/writer-thread.ts";
@@ -52,6 +54,15 @@ export function fileStorage(directory: string, options: FileStorageOptions = {})
 /** The WAL's file layer and writer thread on `runtime` (default: the running one). */
 export function walRuntime(runtime: FileRuntime = detectRuntime()): WalRuntime {
   return runtime === "deno" ? denoWalRuntime : runtime === "bun" ? bunWalRuntime : nodeWalRuntime;
+}
+
+/**
+ * Erases from a closed WAL's segment files what `deleteStream` and `truncateStream`
+ * removed (see src/wal/scavenge.ts): each removed event becomes a `$redacted` record at its
+ * position. Takes the directory's lock; refuses a log with a torn tail or corruption.
+ */
+export function scavengeLog(directory: string, options: { runtime?: FileRuntime } = {}): Promise<ScavengeResult> {
+  return scavenge(runtimeFileSystem(options.runtime), directory);
 }
 
 /** The file layer of the running runtime (for read-only tools such as the CLI's LogReader). */
