@@ -193,3 +193,35 @@ test("demo, crash and bench run through the CLI", () => {
     directory.remove();
   }
 });
+
+test("a deleted stream: replay leaves it out; scavenge needs --yes, then erases it and the log still verifies", async () => {
+  const directory = temporaryDirectory("eventfold-cli-");
+  try {
+    const store = new EventStore({ events: bankEvents, storage: fileStorage(directory.path) });
+    await store.open();
+    const handler = createCommandHandler({ store, decider: bank, command: BankCommand, streamId: (c) => `account-${c.account}` });
+    for (const account of ["a", "b"]) await handler.handle({ type: "open", account, owner: account.toUpperCase() });
+    await store.deleteStream("account-b");
+    await store.close();
+    const app = scriptPath("test/support/bank-app.ts");
+
+    const replayed = cli("replay", directory.path, "--events", app);
+    assert.equal(replayed.status, 0, replayed.stderr);
+    assert.doesNotMatch(replayed.stdout, /account-b/);
+    assert.match(replayed.stdout, /replayed 1 events/);
+
+    const unconfirmed = cli("scavenge", directory.path);
+    assert.equal(unconfirmed.status, 2);
+    assert.match(unconfirmed.stderr, /run again with --yes/);
+    const dump = () => cli("dump", directory.path, "--events", app, "--json").stdout.trim().split("\n").map((line) => JSON.parse(line).type);
+    assert.deepEqual(dump(), ["AccountOpened", "AccountOpened", "$streamDeleted"]);
+
+    const scavenged = cli("scavenge", directory.path, "--yes");
+    assert.equal(scavenged.status, 0, scavenged.stderr);
+    assert.match(scavenged.stdout, /scavenged: 1 records erased, 1 segment files rewritten/);
+    assert.deepEqual(dump(), ["AccountOpened", "$redacted", "$streamDeleted"]);
+    assert.equal(cli("verify", directory.path, "--events", app).status, 0);
+  } finally {
+    directory.remove();
+  }
+});

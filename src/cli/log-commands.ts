@@ -122,8 +122,9 @@ async function replayBooks(reader: LogReader, instrument: Omit<Instrument, "symb
   const books = new Map<string, OrderBook>();
   const started = performance.now();
   let count = 0;
+  const removals = reader.removals();
   for (const record of reader.records()) {
-    if (!record.streamId.startsWith("book-")) continue;
+    if (!record.streamId.startsWith("book-") || removals.hides(record)) continue;
     let book = books.get(record.streamId);
     if (book === undefined) books.set(record.streamId, book = new OrderBook({ symbol: record.streamId.slice(5), ...instrument }));
     evolveBook(book, record as never);
@@ -148,7 +149,10 @@ async function replayWithDecider(reader: LogReader, app: App, out: Output): Prom
   const states = new Map<string, { state: unknown; version: number }>();
   const started = performance.now();
   let count = 0;
+  // Markers, and what deleted and truncated streams lost, are left out as the store leaves them out.
+  const removals = reader.removals();
   for (const record of reader.records()) {
+    if (removals.hides(record)) continue;
     const event = app.events.decode(record);
     let stream = states.get(record.streamId);
     if (stream === undefined) states.set(record.streamId, stream = { state: decider.initialState(record.streamId), version: 0 });

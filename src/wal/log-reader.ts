@@ -4,6 +4,7 @@
  * the CLI's inspect, verify, dump and replay stand on. Only the valid prefix is read; the
  * first problem (a torn tail open would cut, or corruption open would refuse) is reported.
  */
+import { StreamRemovals } from "../core/stream-removal.ts";
 import type { StoredRecord } from "../core/events.ts";
 import { type DataCodec, CodecTable } from "./codec.ts";
 import { type FileSystem, joinPath } from "./file-system.ts";
@@ -16,12 +17,24 @@ export class LogReader {
   readonly scan: Recovered;
   readonly #fs: FileSystem;
   readonly #codecs: CodecTable;
+  /** Positions of the stream-removal markers. */
+  readonly #markers: number[] = [];
 
   constructor(fs: FileSystem, directory: string, codecs: readonly DataCodec[] = []) {
     this.#fs = fs;
     this.directory = directory;
     this.#codecs = new CodecTable(codecs);
-    this.scan = recover(fs, directory, new RecordDecoder(this.#codecs), { readOnly: true, onRecord: () => {} });
+    this.scan = recover(fs, directory, new RecordDecoder(this.#codecs), {
+      readOnly: true,
+      onRecord: (_streamId, _version, position, marker) => marker && this.#markers.push(position),
+    });
+  }
+
+  /** What the log's stream-removal markers removed (reads and folds leave it out). */
+  removals(): StreamRemovals {
+    const removals = new StreamRemovals();
+    for (const position of this.#markers) removals.apply(this.records(position).next().value!);
+    return removals;
   }
 
   get headPosition(): number {

@@ -12,12 +12,12 @@
  * changes are replaced all together or not at all (scavenge-pending.ts).
  */
 import { StorageError } from "../core/errors.ts";
-import { isSystemType, redactedRecord, StreamRemovals } from "../core/stream-removal.ts";
+import { isSystemType, redactedRecord, type StreamRemovals } from "../core/stream-removal.ts";
 import { CodecTable } from "./codec.ts";
 import { decodeSegmentHeader, encodeSegmentHeader, SEGMENT_HEADER_BYTES, type SegmentHeader } from "./segment.ts";
 import { type FileSystem, joinPath } from "./file-system.ts";
 import { acquireLock } from "./lock.ts";
-import { recover } from "./recovery.ts";
+import { LogReader } from "./log-reader.ts";
 import {
   newPlan,
   paddedLength,
@@ -43,25 +43,17 @@ export async function scavenge(fs: FileSystem, directory: string): Promise<Scave
   const release = await acquireLock(fs, directory);
   try {
     finishScavenge(fs, directory);
+    const reader = new LogReader(fs, directory);
+    const problem = reader.scan.problem;
+    if (problem !== undefined) {
+      throw new StorageError(`WAL has a problem (${problem.reason}): open it or run \`eventfold repair\` before scavenging`, {
+        file: problem.file,
+        offset: problem.offset,
+      });
+    }
+    const removals = reader.removals();
+    const segments = reader.segments.map(({ name, bytes }) => ({ name, bytes: fs.readFile(joinPath(directory, name)).subarray(0, bytes) }));
     const decoder = new RecordDecoder(new CodecTable());
-    const markers = new Set<number>();
-    const scan = recover(fs, directory, decoder, { readOnly: true, onRecord: (_s, _v, position, marker) => marker && markers.add(position) });
-    if (scan.problem !== undefined) {
-      throw new StorageError(`WAL has a problem (${scan.problem.reason}): open it or run \`eventfold repair\` before scavenging`, {
-        file: scan.problem.file,
-        offset: scan.problem.offset,
-      });
-    }
-    const removals = new StreamRemovals();
-    const segments = scan.segments.map((segment) => {
-      const name = segment.name;
-      return { name, bytes: fs.readFile(joinPath(directory, name)).subarray(0, segment.bytes) };
-    });
-    for (const { bytes } of segments) {
-      forEachRecord(bytes, (view, offset) => {
-        if (markers.has(recordPosition(view, offset))) removals.apply(decoder.decode(bytes, view, offset));
-      });
-    }
     return rewrite(fs, directory, segments, removals, decoder);
   } finally {
     await release();
