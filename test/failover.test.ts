@@ -16,7 +16,7 @@ import { fileStorage } from "../src/adapter/file/index.ts";
 import { Follower, natsLog, replicatedStorage } from "../src/adapter/nats/index.ts";
 import { noted, type TestEvent, testEvents } from "./support/fixtures.ts";
 import { temporaryDirectory } from "./support/temp.ts";
-import { startCluster, streamName } from "./support/nats.ts";
+import { jetStreamReady, startCluster, streamName } from "./support/nats.ts";
 import { scriptCommand } from "./support/runtime.ts";
 import { sweepSize } from "./support/sweep.ts";
 
@@ -100,17 +100,21 @@ test(`failover: ${FAILOVERS} primaries killed by -9 on a three-node JetStream cl
   const seed = Number(process.env.EVENTFOLD_SEED ?? Date.now() % 1_000_000);
   const random = seeded(seed);
   let acknowledged = 0;
+  // What is running, so a failure stops it (an open WAL or a writer process keeps the run alive).
+  let store: EventStore<TestEvent> | undefined;
+  let writer: ReturnType<typeof startWriter> | undefined;
   try {
     for (let i = 0; i < FAILOVERS; i++) {
       const context = `failover ${i + 1} of ${FAILOVERS} (EVENTFOLD_SEED=${seed})`;
       const stream = streamName("f");
       const primaryDirectory = join(dir.path, `p${i}`);
-      const writer = startWriter(primaryDirectory, urls.join(","), stream);
-      await Promise.race([writer.started, writer.exited.then((code) => assert.fail(`${context}: the writer exited (${code}): ${writer.output()}`))]);
+      writer = startWriter(primaryDirectory, urls.join(","), stream);
+      const started = writer;
+      await Promise.race([started.started, started.exited.then((code) => assert.fail(`${context}: the writer exited (${code}): ${started.output()}`))]);
       // The standby follows the primary while it writes, and is promoted when it dies.
       const log = natsLog({ servers: urls, stream, replicas: 3, timeoutMs: 5000 });
       const follower = new Follower<TestEvent>({ log, local: fileStorage(join(dir.path, `s${i}`)), replication: { timeoutMs: 10_000 } });
-      const store = new EventStore({ events: testEvents(), storage: follower.storage });
+      store = new EventStore({ events: testEvents(), storage: follower.storage });
       await store.open();
       await follower.start(store);
       await new Promise((resume) => setTimeout(resume, Math.floor(random() * 150)));
@@ -131,6 +135,7 @@ test(`failover: ${FAILOVERS} primaries killed by -9 on a three-node JetStream cl
         assert.match(comeback.output(), /refused FencedError/);
       }
       await store.close();
+      store = undefined;
       const cleanup = natsLog({ servers: urls, stream });
       await cleanup.open();
       await cleanup.remove();
@@ -138,6 +143,8 @@ test(`failover: ${FAILOVERS} primaries killed by -9 on a three-node JetStream cl
     }
     assert.ok(acknowledged > 0);
   } finally {
+    await store?.close().catch(() => {});
+    await writer?.kill().catch(() => {});
     await Promise.all(servers.map((server) => server.kill()));
     dir.remove();
   }
@@ -148,6 +155,8 @@ test("failover: a NATS node killed while a primary writes loses nothing acknowle
   const servers = await startCluster(join(dir.path, "cluster"));
   const urls = servers.map((server) => server.url);
   const stream = streamName("n");
+  // Closed in `finally` too: a failure must not leave a WAL (its lock, its writer) keeping the process alive.
+  const opened: EventStore<TestEvent>[] = [];
   try {
     const store = new EventStore({
       events: testEvents(),
@@ -156,6 +165,7 @@ test("failover: a NATS node killed while a primary writes loses nothing acknowle
       }),
     });
     await store.open();
+    opened.push(store);
     let next = 0;
     let acked = 0;
     let writing = true;
@@ -171,6 +181,8 @@ test("failover: a NATS node killed while a primary writes loses nothing acknowle
     const before = acked;
     while (acked < before + 2000) await new Promise((resume) => setTimeout(resume, 10));
     await servers[1]!.start();
+    // The node is back once its JetStream answers (it catches up with the others first).
+    await jetStreamReady([urls[1]!]);
     writing = false;
     await Promise.all(lanes);
     assert.ok(acked >= before + 2000);
@@ -179,13 +191,13 @@ test("failover: a NATS node killed while a primary writes loses nothing acknowle
     const follower = new Follower<TestEvent>({ log: natsLog({ servers: [urls[1]!], stream, timeoutMs: 10_000 }), local: fileStorage(join(dir.path, "s")) });
     const standby = new EventStore({ events: testEvents(), storage: follower.storage });
     await standby.open();
+    opened.push(standby);
     await follower.start(standby);
     await follower.caughtUp();
     await checkLog(standby, acked, "after a node was killed");
     await follower.stop();
-    await standby.close();
-    await store.close();
   } finally {
+    for (const store of opened) await store.close().catch(() => {});
     await Promise.all(servers.map((server) => server.kill()));
     dir.remove();
   }
