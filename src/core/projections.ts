@@ -20,6 +20,12 @@ export interface ProjectionDefinition<S, E extends Event> {
   initialState(): S;
   /** Folds one event into the read model; may update it in place. */
   apply(state: S, event: RecordedEvent<E>): S;
+  /**
+   * How the read model is saved in the store's index checkpoint (JSON-compatible), so an
+   * inline projection starts from it at open instead of from the whole log. Without it,
+   * a store with inline projections reads the whole log at every open.
+   */
+  snapshot?: { save(state: S): unknown; load(saved: unknown): S };
 }
 
 /** An inline projection whose `state` is always current with the store's head. */
@@ -52,6 +58,10 @@ export function inlineProjection<S, E extends Event>(
     fault(error) {
       faulted = error;
     },
+    ...(definition.snapshot && {
+      save: () => definition.snapshot!.save(state),
+      restore: (saved: unknown) => void (state = definition.snapshot!.load(saved)),
+    }),
   };
 }
 

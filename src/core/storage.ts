@@ -44,6 +44,18 @@ export function expectedVersionHolds(expected: ExpectedVersion, current: number)
  */
 export type RecordReporter = (streamId: string, streamVersion: number, position: number, marker?: boolean) => void;
 
+/**
+ * The store's index as of `position` (a durable position), as bytes (see
+ * src/core/index-checkpoint.ts): a storage may keep it, and hand it back at the next open
+ * so the store need not be told every record again.
+ */
+export interface IndexCheckpoint {
+  /** The position the index is current with. */
+  position: number;
+  /** The encoded index. */
+  bytes: Uint8Array;
+}
+
 /** What a log must do for the event store (see docs/guides/storage-adapters.md). */
 export interface StorageAdapter {
   /** A short name for messages and benchmarks ("memory", "wal"). */
@@ -55,7 +67,14 @@ export interface StorageAdapter {
    * and position to `onRecord`, in position order, so the store can rebuild its index
    * (records are decoded later, when read). Throws StorageError if the log cannot be trusted.
    */
-  open(onRecord: RecordReporter): Promise<void>;
+  open(onRecord: RecordReporter, onCheckpoint?: (checkpoint: IndexCheckpoint) => boolean): Promise<void>;
+  /**
+   * Keeps `checkpoint` (its position is durable) for the next open, replacing the last one.
+   * Optional (the file WAL keeps one). An adapter that has a checkpoint still valid for its
+   * log (the records it covers unchanged) may give it to `onCheckpoint` at open before any
+   * record; if that returns true it reports only the records after its position, else all.
+   */
+  saveCheckpoint?(checkpoint: IndexCheckpoint): Promise<void>;
   /**
    * Appends records whose positions continue the log. Synchronous: it only has to
    * enqueue. Throws StorageError (and appends nothing) once the log has failed.

@@ -7,10 +7,16 @@
  */
 class StreamRuns {
   /** Global position of the first event of each run. */
-  readonly starts: number[] = [];
+  readonly starts: number[];
   /** Stream version of the first event of each run. */
-  readonly versions: number[] = [];
-  version = 0;
+  readonly versions: number[];
+  version: number;
+
+  constructor(starts: number[] = [], versions: number[] = [], version = 0) {
+    this.starts = starts;
+    this.versions = versions;
+    this.version = version;
+  }
 
   add(position: number, count: number): void {
     const last = this.starts.length - 1;
@@ -93,5 +99,15 @@ export class StreamIndex {
 
   streamIds(): IterableIterator<string> {
     return this.#streams.keys();
+  }
+
+  /** Each stream's version and runs (first positions, first versions), for a checkpoint. */
+  *entries(): Generator<[streamId: string, version: number, starts: readonly number[], versions: readonly number[]]> {
+    for (const [streamId, runs] of this.#streams) yield [streamId, runs.version, runs.starts, runs.versions];
+  }
+
+  /** Takes a stream in whole, as a checkpoint holds it (the index must not have it yet). */
+  restore(streamId: string, version: number, starts: number[], versions: number[]): void {
+    this.#streams.set(streamId, new StreamRuns(starts, versions, version));
   }
 }

@@ -61,6 +61,8 @@ interface Removal {
 /** What the log's markers removed, stream by stream. */
 export class StreamRemovals {
   readonly #streams = new Map<string, Removal>();
+  /** Positions of the markers taken in (an index checkpoint keeps them). */
+  readonly positions: number[] = [];
 
   /**
    * Takes a marker in. A record of another "$" type is refused: the log was written by a
@@ -80,6 +82,7 @@ export class StreamRemovals {
       removal.before = Math.max(removal.before, before as number);
     } else throw badMarker(record, "unknown event type of the store's own (a log from a newer eventfold?)");
     removal.markers.push(record.streamVersion);
+    this.positions.push(record.position);
   }
 
   /** Whether the stream was deleted. */

@@ -20,7 +20,7 @@
 import { ClosedError, FencedError, StorageError } from "../core/errors.ts";
 import { checkInteger, checkKeys } from "../core/check.ts";
 import type { StoredRecord } from "../core/events.ts";
-import type { RecordReporter, StorageAdapter } from "../core/storage.ts";
+import type { IndexCheckpoint, RecordReporter, StorageAdapter } from "../core/storage.ts";
 import type { SnapshotStore } from "../core/snapshots.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
 import type { Observer, StorageStats } from "../core/observer.ts";
@@ -109,11 +109,11 @@ export class ReplicatedStorage implements StorageAdapter {
     return { ...this.#term };
   }
 
-  async open(onRecord: RecordReporter): Promise<void> {
+  async open(onRecord: RecordReporter, onCheckpoint?: (checkpoint: IndexCheckpoint) => boolean): Promise<void> {
     await this.local.open((streamId, streamVersion, position, marker) => {
       onRecord(streamId, streamVersion, position, marker);
       this.#head = position;
-    });
+    }, onCheckpoint && ((checkpoint) => onCheckpoint(checkpoint) && (this.#head = checkpoint.position, true)));
     try {
       await this.log.open();
       if (this.#role === "primary") await this.#resume();
@@ -355,6 +355,11 @@ export class ReplicatedStorage implements StorageAdapter {
   }
 
   /** Sends what is left (up to `timeoutMs`), then closes the local WAL and the connection. */
+  /** Keeps the store's index checkpoint in the local WAL (a fast open of a large log). */
+  saveCheckpoint(checkpoint: IndexCheckpoint): Promise<void> {
+    return this.local.saveCheckpoint(checkpoint);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#role === "primary" && !this.#failure && this.#head > this.#replicated) {

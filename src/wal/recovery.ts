@@ -20,6 +20,7 @@
 import { StorageError } from "../core/errors.ts";
 import type { RecordReporter } from "../core/storage.ts";
 import { assertNoPendingScavenge, finishScavenge } from "./scavenge-pending.ts";
+import { discardCheckpoint, loadCheckpoint, type WalCheckpoint } from "./checkpoint.ts";
 import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
 import {
   checkRecord,
@@ -77,6 +78,11 @@ export interface RecoverOptions {
   readOnly?: boolean;
   /** Told each record of the final valid prefix, in order. */
   onRecord: RecordReporter;
+  /**
+   * Offered the index checkpoint, if one holds for the log (see checkpoint.ts); returning
+   * true skips the records it covers (not read, not reported). Not offered read-only.
+   */
+  onCheckpoint?: (position: number, index: Uint8Array) => boolean;
 }
 
 /** Where the valid prefix stops, and why. */
@@ -106,6 +112,8 @@ interface Scan {
   pending: [streamId: string, streamVersion: number, position: number, marker: boolean][];
   /** Where the last whole append ends. */
   lastWhole?: Boundary;
+  /** The CRC32C of the last record read (the next segment's header links to it). */
+  lastCrc: number;
 }
 
 export function recover(fs: FileSystem, directory: string, decoder: RecordDecoder, options: RecoverOptions): Recovered {
@@ -116,7 +124,14 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
   // A temp file of ours is a segment (or saved bytes) whose creation never reached its
   // rename: it never held an acknowledged record. Anyone else's .tmp file is not ours.
   if (!options.readOnly) for (const name of names.filter(isWalTempName)) fs.remove(joinPath(directory, name));
-  const scan = scanLog(fs, directory, names.filter((n) => parseSegmentName(n) !== undefined).sort(), decoder, options.onRecord);
+  const segmentNames = names.filter((n) => parseSegmentName(n) !== undefined).sort();
+  let resume: WalCheckpoint | undefined;
+  // A repair reads the whole log: what it must find may lie in what a checkpoint covers.
+  if (!options.readOnly && !options.repair && options.onCheckpoint !== undefined) {
+    const checkpoint = loadCheckpoint(fs, directory, segmentNames);
+    if (checkpoint !== undefined && options.onCheckpoint(checkpoint.position, checkpoint.index)) resume = checkpoint;
+  }
+  const scan = scanLog(fs, directory, segmentNames, decoder, options.onRecord, resume);
   const result: Recovered = { segments: scan.segments, headPosition: 0, logId: scan.logId, lastCrc: 0, setAside: [] };
   const { problem } = scan;
   if (problem !== undefined) {
@@ -138,6 +153,10 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
     }
   }
   if (scan.pending.length > 0) cutUnfinishedAppend(fs, directory, scan, result, options.readOnly === true);
+  // Records a checkpoint may cover were cut or moved aside: it no longer describes the log.
+  if (!options.readOnly && resume === undefined && (result.truncated !== undefined || result.repaired !== undefined)) {
+    discardCheckpoint(fs, directory);
+  }
   const last = result.segments.at(-1);
   result.headPosition = last === undefined ? 0 : last.firstPosition + last.records - 1;
   result.lastCrc = scan.lastWhole?.crc ?? 0;
@@ -155,11 +174,33 @@ function scanLog(
   names: string[],
   decoder: RecordDecoder,
   onRecord: RecoverOptions["onRecord"],
+  resume?: WalCheckpoint,
 ): Scan {
-  const scan: Scan = { names, segments: [], pending: [] };
+  const scan: Scan = { names, segments: [], pending: [], lastCrc: 0 };
   let expected = 1;
   let link = 0;
-  for (let at = 0; at < names.length; at++) {
+  let at = 0;
+  if (resume !== undefined) {
+    // The checkpoint's segments are taken as they were; the last one is read on from its end.
+    const covered = resume.segments.map((segment) => ({ ...segment, sparse: [...segment.sparse] }));
+    const segment = covered.at(-1)!;
+    scan.segments.push(...covered);
+    scan.logId = resume.logId;
+    scan.lastWhole = { segment, bytes: segment.bytes, records: segment.records, sparse: segment.sparse.length, crc: resume.lastCrc };
+    scan.lastCrc = resume.lastCrc;
+    at = covered.length - 1;
+    const path = joinPath(directory, segment.name);
+    const bytes = fs.readFile(path);
+    const problem = scanRecords(bytes, segment, decoder, scan, onRecord, path, segment.bytes);
+    if (problem !== undefined) {
+      scan.problem = { at, ...problem };
+      return scan;
+    }
+    expected = segment.firstPosition + segment.records;
+    link = scan.lastCrc;
+    at++;
+  }
+  for (; at < names.length; at++) {
     const name = names[at]!;
     const path = joinPath(directory, name);
     const bytes = fs.readFile(path);
@@ -188,7 +229,7 @@ function scanLog(
       scan.problem = { at, ...problem };
       return scan;
     }
-    if (segment.records > 0) link = lastCrcOf(bytes, segment);
+    link = scan.lastCrc;
   }
   return scan;
 }
@@ -207,9 +248,10 @@ function scanRecords(
   scan: Scan,
   onRecord: RecoverOptions["onRecord"],
   path: string,
+  from = SEGMENT_HEADER_BYTES,
 ): { offset: number; reason: string } | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = SEGMENT_HEADER_BYTES;
+  let offset = from;
   while (offset < bytes.length) {
     const checked = checkRecord(bytes, view, offset, bytes.length);
     if (typeof checked !== "number") return { offset, reason: REASONS[checked] };
@@ -227,6 +269,7 @@ function scanRecords(
     scan.pending.push([streamId, recordStreamVersion(view, offset), position, decoder.isMarker(bytes, view, offset)]);
     const endsAppend = !recordContinues(view, offset);
     const crc = view.getUint32(offset, true);
+    scan.lastCrc = crc;
     segment.records++;
     offset += paddedLength(checked);
     segment.bytes = offset;
@@ -237,17 +280,6 @@ function scanRecords(
     }
   }
   return undefined;
-}
-
-/** The CRC32C of a scanned segment's last record. */
-function lastCrcOf(bytes: Uint8Array, segment: SegmentIndex): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = segment.sparse.at(-1)!;
-  for (;;) {
-    const next = offset + paddedLength(checkRecord(bytes, view, offset, bytes.length) as number);
-    if (next >= segment.bytes) return view.getUint32(offset, true);
-    offset = next;
-  }
 }
 
 /** The position the record at the problem would have had. */

@@ -12,6 +12,7 @@
  */
 import { StorageError } from "../core/errors.ts";
 import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
+import { discardCheckpoint } from "./checkpoint.ts";
 
 /** The file that says a scavenge was decided and which segments it replaces. */
 export const PENDING = "scavenge.pending";
@@ -32,6 +33,8 @@ export function commitScavenge(fs: FileSystem, directory: string, segments: read
 export function finishScavenge(fs: FileSystem, directory: string): void {
   const pending = joinPath(directory, PENDING);
   if (fs.exists(pending)) {
+    // The index checkpoint describes the segments being replaced: it goes first.
+    discardCheckpoint(fs, directory);
     const segments = new TextDecoder().decode(fs.readFile(pending)).split("\n").filter((name) => name.length > 0);
     for (const segment of segments) {
       const staged = joinPath(directory, segment + STAGED);

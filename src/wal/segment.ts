@@ -53,10 +53,12 @@ export interface SegmentHeader {
   link: number;
 }
 
+/** Bytes as lowercase hex (log ids). */
+export const hexOf = (bytes: Uint8Array): string => [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+
 /** A new random log id, as hex. */
 export function newLogId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(LOG_ID_BYTES));
-  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return hexOf(crypto.getRandomValues(new Uint8Array(LOG_ID_BYTES)));
 }
 
 export function encodeSegmentHeader(header: SegmentHeader): Uint8Array {
@@ -85,7 +87,7 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | { proble
   }
   if (view.getUint32(44, true) !== crc32c(bytes, 0, 44)) return { problem: "segment header checksum mismatch" };
   return {
-    logId: [...bytes.subarray(16, 16 + LOG_ID_BYTES)].map((byte) => byte.toString(16).padStart(2, "0")).join(""),
+    logId: hexOf(bytes.subarray(16, 16 + LOG_ID_BYTES)),
     firstPosition: view.getUint32(32, true) + view.getUint32(36, true) * 0x1_0000_0000,
     link: view.getUint32(40, true),
   };

@@ -9,7 +9,7 @@
  */
 import { ClosedError, StorageError, ValidationError } from "../core/errors.ts";
 import type { StoredRecord } from "../core/events.ts";
-import type { DurabilityMode, RecordReporter, StorageAdapter } from "../core/storage.ts";
+import type { DurabilityMode, IndexCheckpoint, RecordReporter, StorageAdapter } from "../core/storage.ts";
 import { resolveWalOptions, type ResolvedWalOptions, type WalOptions } from "./options.ts";
 export type { WalOptions } from "./options.ts";
 import type { SnapshotStore } from "../core/snapshots.ts";
@@ -38,6 +38,7 @@ import {
 import { newLogId, SEGMENT_HEADER_BYTES } from "./segment.ts";
 import { FileSnapshotStore } from "./file-snapshots.ts";
 import { FileConsumerStore } from "./file-consumers.ts";
+import { coveredSegments, writeCheckpoint } from "./checkpoint.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
 import { type Observer, observeSynced, type StorageStats } from "../core/observer.ts";
 import type { WriterMessage, WriterStart } from "./writer.ts";
@@ -104,6 +105,8 @@ export class WalStorage implements StorageAdapter {
   #cursor = 0;
   #head = 0;
   #segments: SegmentIndex[] = [];
+  /** The log's id (chosen when its first segment is made). */
+  #logId?: string;
   #waiters: Waiter[] = [];
   #watchdog?: ReturnType<typeof setInterval>;
   #lastProgress = 0;
@@ -133,7 +136,7 @@ export class WalStorage implements StorageAdapter {
     this.consumers = new FileConsumerStore(this.#fs, joinPath(directory, "consumers"));
   }
 
-  async open(onRecord: RecordReporter): Promise<void> {
+  async open(onRecord: RecordReporter, onCheckpoint?: (checkpoint: IndexCheckpoint) => boolean): Promise<void> {
     if (this.#state !== "new") throw new StorageError("WAL storage can be opened once");
     try {
       makeDirectoryDurably(this.#fs, this.directory);
@@ -145,6 +148,7 @@ export class WalStorage implements StorageAdapter {
       const recovered = recover(this.#fs, this.directory, new RecordDecoder(this.#codecs), {
         repair: this.#options.repair,
         onRecord,
+        onCheckpoint: onCheckpoint && ((position, bytes) => onCheckpoint({ position, bytes })),
       });
       this.recovered = recovered;
       this.#segments = recovered.segments;
@@ -180,7 +184,7 @@ export class WalStorage implements StorageAdapter {
       faults: this.#options.faults,
       powerLoss: this.#options.powerLoss,
       segmentPath: last && joinPath(this.directory, last.name),
-      logId: this.recovered!.logId ?? newLogId(),
+      logId: this.#logId = this.recovered!.logId ?? newLogId(),
       lastCrc: this.recovered!.lastCrc,
       maxBatch: this.#options.maxBatch,
       maxDelayMs: this.#options.maxDelayMs,
@@ -214,6 +218,27 @@ export class WalStorage implements StorageAdapter {
   stats(): StorageStats {
     const tail = this.#control === undefined ? this.#cursor : Atomics.load(this.#control, Slot.Tail) >>> 0;
     return { ringBytes: (this.#cursor - tail) >>> 0, ringCapacity: this.#capacity };
+  }
+
+  /**
+   * Writes `index.checkpoint` (checkpoint.ts): the segments as of the checkpoint's position
+   * and the store's index, so the next open reads only what follows. Throws StorageError
+   * if it cannot be written (the log itself is not affected).
+   */
+  async saveCheckpoint(checkpoint: IndexCheckpoint): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    if (this.#state !== "open") throw new ClosedError("WAL storage");
+    if (checkpoint.position < 1 || checkpoint.position > this.#head) {
+      throw new StorageError(`checkpoint at position ${checkpoint.position}, but the log ends at ${this.#head}`);
+    }
+    await this.whenDurable(checkpoint.position);
+    try {
+      const covered = coveredSegments(this.#segments, checkpoint.position, (segment, start, end) => this.#readSegment(segment, start, end));
+      writeCheckpoint(this.#fs, this.directory, { logId: this.#logId!, position: checkpoint.position, index: checkpoint.bytes, ...covered });
+    } catch (error) {
+      if (error instanceof StorageError) throw error;
+      throw new StorageError(`cannot write the index checkpoint: ${(error as Error).message}`, { cause: error, file: this.directory });
+    }
   }
 
   /** Tells `observer` of each group the writer makes durable. */
@@ -422,7 +447,10 @@ export class WalStorage implements StorageAdapter {
       for (let p = segment.firstPosition + k * SPARSE_EVERY; p <= last; p++) {
         const length = checkRecord(bytes, view, offset, bytes.length);
         if (typeof length !== "number") {
-          throw new StorageError(`WAL record at position ${p} failed to read back (${length})`, { file: path, offset: start + offset });
+          throw new StorageError(
+            `WAL record at position ${p} failed to read back (${length}): run \`eventfold verify\`, and \`eventfold repair\` to keep the valid prefix`,
+            { file: path, offset: start + offset },
+          );
         }
         if (p >= position) result.push(decoder.decode(bytes, view, offset));
         offset += paddedLength(length);
