@@ -103,13 +103,19 @@ test("replay refuses a log corrupt before its end (exit 1) rather than fold the 
   }
 });
 
+/** A bank log in `directory` with accounts a and b opened. */
+async function bankLog(directory: string) {
+  const store = new EventStore({ events: bankEvents, storage: fileStorage(directory) });
+  await store.open();
+  const handler = createCommandHandler({ store, decider: bank, command: BankCommand, streamId: (c) => `account-${c.account}` });
+  for (const account of ["a", "b"]) await handler.handle({ type: "open", account, owner: account.toUpperCase() });
+  return { store, handler };
+}
+
 test("--events loads an app's registry and decider: dump, inspect and replay work on any app's log", async () => {
   const directory = temporaryDirectory("eventfold-cli-");
   try {
-    const store = new EventStore({ events: bankEvents, storage: fileStorage(directory.path) });
-    await store.open();
-    const handler = createCommandHandler({ store, decider: bank, command: BankCommand, streamId: (c) => `account-${c.account}` });
-    for (const account of ["a", "b"]) await handler.handle({ type: "open", account, owner: account.toUpperCase() });
+    const { store, handler } = await bankLog(directory.path);
     await handler.handle({ type: "deposit", account: "a", cents: 70 });
     await handler.handle({ type: "withdraw", account: "a", cents: 20 }, { metadata: { correlationId: "c-1" } });
     await store.close();
@@ -197,10 +203,7 @@ test("demo, crash and bench run through the CLI", () => {
 test("a deleted stream: replay leaves it out; scavenge needs --yes, then erases it and the log still verifies", async () => {
   const directory = temporaryDirectory("eventfold-cli-");
   try {
-    const store = new EventStore({ events: bankEvents, storage: fileStorage(directory.path) });
-    await store.open();
-    const handler = createCommandHandler({ store, decider: bank, command: BankCommand, streamId: (c) => `account-${c.account}` });
-    for (const account of ["a", "b"]) await handler.handle({ type: "open", account, owner: account.toUpperCase() });
+    const { store } = await bankLog(directory.path);
     await store.deleteStream("account-b");
     await store.close();
     const app = scriptPath("test/support/bank-app.ts");
