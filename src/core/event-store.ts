@@ -665,17 +665,16 @@ export class EventStore<E extends Event = Event> {
     const versions: number[] = [];
     // Truncated events and markers read as gone.
     const first = this.#removals.firstVersion(streamId);
-    const marked = this.#removals.any;
     if (backwards) {
       const start = Math.min(options.from ?? version, version);
       const lowest = Math.max(options.to ?? 1, first);
       for (let v = start; v >= lowest && versions.length < limit; v--) {
-        if (!marked || !this.#removals.isMarker(streamId, v)) versions.push(v);
+        if (!this.#removals.isMarker(streamId, v)) versions.push(v);
       }
     } else {
       const end = Math.min(options.to ?? version, version);
       for (let v = Math.max(options.from ?? 1, first); v <= end && versions.length < limit; v++) {
-        if (!marked || !this.#removals.isMarker(streamId, v)) versions.push(v);
+        if (!this.#removals.isMarker(streamId, v)) versions.push(v);
       }
     }
     return await this.#readPositions(versions.map((v) => this.#index.positionOf(streamId, v)));
@@ -856,7 +855,7 @@ export class EventStore<E extends Event = Event> {
 
   /** A stored record as an event: decoded, unless reads hide it (a marker, or what one removed, which may be redacted). */
   #decode(record: StoredRecord): RecordedEvent<E> {
-    if (isSystemType(record.type) || (this.#removals.any && this.#removals.hides(record))) return record as RecordedEvent<E>;
+    if (this.#removals.hides(record)) return record as RecordedEvent<E>;
     return this.events.decode(record);
   }
 

@@ -9,6 +9,7 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { type Issue, ValidationError } from "./errors.ts";
 import { utf8Length } from "./utf8.ts";
+import { isSystemType } from "./stream-removal.ts";
 
 /** Any Standard Schema validator (https://standardschema.dev): zod, valibot, arktype, ... */
 export type Schema<Input = unknown, Output = Input> = StandardSchemaV1<Input, Output>;
@@ -105,7 +106,7 @@ export function defineEvent<T extends string, S extends Schema>(
   if (typeof type !== "string" || type.length === 0) {
     throw new ValidationError("event definition", [{ path: "type", message: "must be a non-empty string" }]);
   }
-  if (type.startsWith("$")) {
+  if (isSystemType(type)) {
     throw new ValidationError(`event definition "${type}"`, [{ path: "type", message: `types beginning with "$" are the store's own` }]);
   }
   if (typeof (schema as Partial<Schema> | null)?.["~standard"]?.validate !== "function") {

@@ -31,7 +31,7 @@ export const REDACTED = "$redacted";
 export const isSystemType = (type: string): boolean => type.charCodeAt(0) === 36;
 
 /** `record`'s contents erased: a `$redacted` record at its stream, version and position. */
-export function redactedRecord(record: StoredRecord): StoredRecord {
+export function redactedRecord(record: Pick<StoredRecord, "streamId" | "streamVersion" | "position" | "timestamp">): StoredRecord {
   const { streamId, streamVersion, position, timestamp } = record;
   return { type: REDACTED, data: null, metadata: undefined, schemaVersion: 1, streamId, streamVersion, position, timestamp };
 }

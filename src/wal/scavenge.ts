@@ -93,7 +93,7 @@ function rewrite(
         return;
       }
       const position = recordPosition(view, offset);
-      const record = redactedRecord({ ...header, data: null, metadata: undefined, schemaVersion: 1, position, timestamp: view.getFloat64(offset + 24, true) });
+      const record = redactedRecord({ ...header, position, timestamp: view.getFloat64(offset + 24, true) });
       const size = encoder.measure(record, plan);
       const out = new Uint8Array(paddedLength(size));
       const outView = new DataView(out.buffer);
