@@ -23,7 +23,7 @@ import { PostgresConsumerStore } from "./consumers.ts";
 import type { DurabilityMode, ExpectedVersion, RecordReporter, StorageAdapter } from "../../core/storage.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { postgresSchema, SCHEMA_VERSION } from "./schema.ts";
-import { MARKER_TYPES, recordOfRow, REDACTED_COLUMNS } from "../sql/rows.ts";
+import { MARKER_TYPES, recordOfRow, redactStatement } from "../sql/rows.ts";
 import { numberArray, textArray } from "./literals.ts";
 import type { PendingAppend } from "../sql/batch.ts";
 
@@ -346,7 +346,7 @@ export class PostgresStorage implements StorageAdapter {
     try {
       // The old row versions stay in the table's pages until VACUUM reclaims them.
       await this.#pool.query(
-        `update "${this.schema}".events set ${REDACTED_COLUMNS} where stream_id = $1 and stream_version < $2 and type not like '$%'`,
+        redactStatement(`"${this.schema}".events`, "$1", "$2"),
         [streamId, before],
       );
     } catch (error) {

@@ -11,8 +11,13 @@ export const EVENT_COLUMNS = "position, stream_id, stream_version, type, schema_
 /** The marker types as an SQL list, for the index query at open (`type in (...)`). */
 export const MARKER_TYPES = `('${STREAM_DELETED}', '${STREAM_TRUNCATED}')`;
 
-/** The assignments that erase a removed event's row (see StorageAdapter.redact). */
-export const REDACTED_COLUMNS = `type = '${REDACTED}', schema_version = 1, data = 'null', metadata = null, event_id = null`;
+/**
+ * The statement that erases a stream's removed rows below a version (see
+ * StorageAdapter.redact), markers kept; `streamId` and `before` are the dialect's placeholders.
+ */
+export const redactStatement = (table: string, streamId: string, before: string): string =>
+  `update ${table} set type = '${REDACTED}', schema_version = 1, data = 'null', metadata = null, event_id = null ` +
+  `where stream_id = ${streamId} and stream_version < ${before} and type not like '$%'`;
 
 /** A record's column values, in EVENT_COLUMNS order. */
 export function recordColumns(

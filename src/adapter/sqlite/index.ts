@@ -21,7 +21,7 @@ import type { DurabilityMode, ExpectedVersion, RecordReporter, StorageAdapter } 
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import { type SqliteDatabase, sqliteDriver, sqliteFailure, type SqliteStatement } from "./driver.ts";
 import { SCHEMA_VERSION, sqliteSchema } from "./schema.ts";
-import { EVENT_COLUMNS, MARKER_TYPES, recordColumns, recordOfRow, REDACTED_COLUMNS } from "../sql/rows.ts";
+import { EVENT_COLUMNS, MARKER_TYPES, recordColumns, recordOfRow, redactStatement } from "../sql/rows.ts";
 import { type PendingAppend, sequenceBatch } from "../sql/batch.ts";
 
 /** Options of SQLite storage. */
@@ -256,7 +256,7 @@ export class SqliteStorage implements StorageAdapter {
       const db = this.#database();
       // secure_delete zeroes the freed bytes, so the erased contents leave the file too.
       db.exec("pragma secure_delete = on");
-      db.prepare(`update events set ${REDACTED_COLUMNS} where stream_id = ? and stream_version < ? and type not like '$%'`).run(streamId, before);
+      db.prepare(redactStatement("events", "?", "?")).run(streamId, before);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error instanceof ClosedError ? error : this.#storageError(error, "redact"));
