@@ -22,7 +22,7 @@
 import { crc32c } from "./crc32c.ts";
 import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
 import { checkRecord, paddedLength, recordPosition } from "./record-format.ts";
-import { decodeSegmentHeader, hexOf, LOG_ID_BYTES, SEGMENT_HEADER_BYTES, segmentName } from "./segment.ts";
+import { decodeSegmentHeader, hexOf, LOG_ID_BYTES, SEGMENT_HEADER_BYTES, segmentName, writeLogId } from "./segment.ts";
 import { type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
 import { StorageError } from "../core/errors.ts";
 
@@ -85,7 +85,8 @@ export function writeCheckpoint(fs: FileSystem, directory: string, checkpoint: W
   const f64 = (value: number) => void (view.setFloat64(at, value, true), at += 8);
   u32(MAGIC);
   u32(FORMAT);
-  for (let i = 0; i < LOG_ID_BYTES; i++) bytes[at++] = Number.parseInt(checkpoint.logId.slice(2 * i, 2 * i + 2), 16);
+  writeLogId(checkpoint.logId, bytes, at);
+  at += LOG_ID_BYTES;
   f64(checkpoint.position);
   f64(checkpoint.lastOffset);
   u32(checkpoint.lastCrc);

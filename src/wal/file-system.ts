@@ -148,17 +148,22 @@ export function makeDirectoryDurably(fs: FileSystem, path: string): void {
   for (const directory of created) fs.syncDirectory(parentOf(directory));
 }
 
-/** Writes `bytes` to `path` so that a crash leaves either the old file or the whole new one. */
-export function writeFileAtomically(fs: FileSystem, directory: string, name: string, bytes: Uint8Array): void {
-  const temporary = joinPath(directory, `${name}.tmp`);
-  if (fs.exists(temporary)) fs.remove(temporary);
-  const handle = fs.createExclusive(temporary);
+/** Writes `parts` one after the other as a new file at `path` (replacing a leftover one) and fdatasyncs it. */
+export function writeFileSynced(fs: FileSystem, path: string, parts: readonly Uint8Array[]): void {
+  if (fs.exists(path)) fs.remove(path);
+  const handle = fs.createExclusive(path);
   try {
-    handle.append(bytes, 0, bytes.length);
+    for (const part of parts) handle.append(part, 0, part.length);
     handle.syncData();
   } finally {
     handle.close();
   }
+}
+
+/** Writes `bytes` to `path` so that a crash leaves either the old file or the whole new one. */
+export function writeFileAtomically(fs: FileSystem, directory: string, name: string, bytes: Uint8Array): void {
+  const temporary = joinPath(directory, `${name}.tmp`);
+  writeFileSynced(fs, temporary, [bytes]);
   fs.rename(temporary, joinPath(directory, name));
   fs.syncDirectory(directory);
 }

@@ -15,7 +15,7 @@ import { StorageError } from "../core/errors.ts";
 import { isSystemType, redactedRecord, type StreamRemovals } from "../core/stream-removal.ts";
 import { CodecTable } from "./codec.ts";
 import { decodeSegmentHeader, encodeSegmentHeader, SEGMENT_HEADER_BYTES, type SegmentHeader } from "./segment.ts";
-import { type FileSystem, joinPath } from "./file-system.ts";
+import { type FileSystem, joinPath, writeFileSynced } from "./file-system.ts";
 import { acquireLock } from "./lock.ts";
 import { LogReader } from "./log-reader.ts";
 import {
@@ -105,22 +105,11 @@ function rewrite(
       erased++;
     });
     if (changed) {
-      stage(fs, joinPath(directory, name + STAGED), parts);
+      // Synced now, renamed only once every staged segment is (scavenge-pending.ts).
+      writeFileSynced(fs, joinPath(directory, name + STAGED), parts);
       staged.push(name);
     }
   }
   if (staged.length > 0) commitScavenge(fs, directory, staged);
   return { erased, segmentsRewritten: staged.length };
-}
-
-/** Writes a staged segment and syncs it (it is renamed only once every staged one is). */
-function stage(fs: FileSystem, path: string, parts: Uint8Array[]): void {
-  if (fs.exists(path)) fs.remove(path);
-  const handle = fs.createExclusive(path);
-  try {
-    for (const part of parts) handle.append(part, 0, part.length);
-    handle.syncData();
-  } finally {
-    handle.close();
-  }
 }

@@ -56,6 +56,11 @@ export interface SegmentHeader {
 /** Bytes as lowercase hex (log ids). */
 export const hexOf = (bytes: Uint8Array): string => [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 
+/** Writes a hex log id's bytes into `bytes` at `at` (hexOf's inverse). */
+export function writeLogId(logId: string, bytes: Uint8Array, at: number): void {
+  for (let i = 0; i < LOG_ID_BYTES; i++) bytes[at + i] = Number.parseInt(logId.slice(2 * i, 2 * i + 2), 16);
+}
+
 /** A new random log id, as hex. */
 export function newLogId(): string {
   return hexOf(crypto.getRandomValues(new Uint8Array(LOG_ID_BYTES)));
@@ -66,7 +71,7 @@ export function encodeSegmentHeader(header: SegmentHeader): Uint8Array {
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC, 0);
   view.setUint32(8, FORMAT_VERSION, true);
-  for (let i = 0; i < LOG_ID_BYTES; i++) bytes[16 + i] = Number.parseInt(header.logId.slice(2 * i, 2 * i + 2), 16);
+  writeLogId(header.logId, bytes, 16);
   view.setUint32(32, header.firstPosition % 0x1_0000_0000, true);
   view.setUint32(36, Math.floor(header.firstPosition / 0x1_0000_0000), true);
   view.setUint32(40, header.link >>> 0, true);
