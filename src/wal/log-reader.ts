@@ -33,7 +33,17 @@ export class LogReader {
   /** What the log's stream-removal markers removed (reads and folds leave it out). */
   removals(): StreamRemovals {
     const removals = new StreamRemovals();
-    for (const position of this.#markers) removals.apply(this.records(position).next().value!);
+    const decoder = new RecordDecoder(this.#codecs);
+    // Markers come in position order: each segment holding some is read once.
+    let segment: SegmentIndex | undefined;
+    let bytes: Uint8Array = new Uint8Array(0);
+    for (const position of this.#markers) {
+      if (segment === undefined || position >= segment.firstPosition + segment.records) {
+        segment = this.scan.segments.find((s) => position < s.firstPosition + s.records)!;
+        bytes = this.#fs.readFile(joinPath(this.directory, segment.name));
+      }
+      for (const record of this.#segmentRecords(segment, bytes, position, position, decoder)) removals.apply(record);
+    }
     return removals;
   }
 
@@ -51,19 +61,23 @@ export class LogReader {
     for (const segment of this.scan.segments) {
       const last = segment.firstPosition + segment.records - 1;
       if (segment.records === 0 || last < from) continue;
-      const bytes = this.#fs.readFile(joinPath(this.directory, segment.name));
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const skip = Math.max(0, from - segment.firstPosition);
-      const k = Math.floor(skip / SPARSE_EVERY);
-      let offset = segment.sparse[k];
-      for (let position = segment.firstPosition + k * SPARSE_EVERY; position <= last; position++) {
-        const length = checkRecord(bytes, view, offset, segment.bytes);
-        if (typeof length !== "number" || recordPosition(view, offset) !== position) {
-          throw new Error(`${segment.name} changed while being read (offset ${offset})`);
-        }
-        if (position >= from) yield decoder.decode(bytes, view, offset);
-        offset += paddedLength(length);
+      yield* this.#segmentRecords(segment, this.#fs.readFile(joinPath(this.directory, segment.name)), from, last, decoder);
+    }
+  }
+
+  /** The records `from..to` of a segment whose bytes are `bytes`, walked from the sparse entry before `from`. */
+  *#segmentRecords(segment: SegmentIndex, bytes: Uint8Array, from: number, to: number, decoder: RecordDecoder): Generator<StoredRecord> {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const skip = Math.max(0, from - segment.firstPosition);
+    const k = Math.floor(skip / SPARSE_EVERY);
+    let offset = segment.sparse[k];
+    for (let position = segment.firstPosition + k * SPARSE_EVERY; position <= to; position++) {
+      const length = checkRecord(bytes, view, offset, segment.bytes);
+      if (typeof length !== "number" || recordPosition(view, offset) !== position) {
+        throw new Error(`${segment.name} changed while being read (offset ${offset})`);
       }
+      if (position >= from) yield decoder.decode(bytes, view, offset);
+      offset += paddedLength(length);
     }
   }
 }
