@@ -31,7 +31,7 @@ import {
   type RecordProblem,
   recordStreamVersion,
 } from "./record-format.ts";
-import { decodeSegmentHeader, isWalTempName, parseSegmentName, SEGMENT_HEADER_BYTES } from "./segment.ts";
+import { decodeSegmentHeader, isWalTempName, parseSegmentName, SEGMENT_HEADER_BYTES, type SegmentHeader } from "./segment.ts";
 
 /** Every this many records a segment's file offset is kept in memory, for reads. */
 export const SPARSE_EVERY = 64;
@@ -180,48 +180,33 @@ function scanLog(
   let expected = 1;
   let link = 0;
   let at = 0;
+  let resumed: SegmentIndex | undefined;
   if (resume !== undefined) {
     // The checkpoint's segments are taken as they were; the last one is read on from its end.
     const covered = resume.segments.map((segment) => ({ ...segment, sparse: [...segment.sparse] }));
-    const segment = covered.at(-1)!;
+    resumed = covered.pop()!;
     scan.segments.push(...covered);
     scan.logId = resume.logId;
-    scan.lastWhole = { segment, bytes: segment.bytes, records: segment.records, sparse: segment.sparse.length, crc: resume.lastCrc };
+    scan.lastWhole = { segment: resumed, bytes: resumed.bytes, records: resumed.records, sparse: resumed.sparse.length, crc: resume.lastCrc };
     scan.lastCrc = resume.lastCrc;
-    at = covered.length - 1;
-    const path = joinPath(directory, segment.name);
-    const bytes = fs.readFile(path);
-    const problem = scanRecords(bytes, segment, decoder, scan, onRecord, path, segment.bytes);
-    if (problem !== undefined) {
-      scan.problem = { at, ...problem };
-      return scan;
-    }
-    expected = segment.firstPosition + segment.records;
-    link = scan.lastCrc;
-    at++;
+    at = covered.length;
   }
   for (; at < names.length; at++) {
     const name = names[at]!;
     const path = joinPath(directory, name);
     const bytes = fs.readFile(path);
-    const header = decodeSegmentHeader(bytes);
-    let reason: string | undefined;
-    if ("problem" in header) reason = header.problem;
-    else if (scan.logId !== undefined && header.logId !== scan.logId) {
-      reason = `segment belongs to another log (log id ${header.logId}, this log is ${scan.logId})`;
-    } else if (parseSegmentName(name) !== header.firstPosition) {
-      reason = `segment is named for position ${parseSegmentName(name)} but starts at position ${header.firstPosition}`;
-    } else if (header.firstPosition !== expected) {
-      reason = `segment starts at position ${header.firstPosition}, expected ${expected}`;
-    } else if (header.link !== link) {
-      reason = `segment does not follow the previous one (it links to a record with CRC ${header.link}, the log's last record has CRC ${link})`;
+    let segment = resumed;
+    resumed = undefined;
+    if (segment === undefined) {
+      const header = decodeSegmentHeader(bytes);
+      const reason = headerProblem(name, header, scan.logId, expected, link);
+      if (reason !== undefined) {
+        scan.problem = { at, offset: 0, reason };
+        return scan;
+      }
+      scan.logId ??= (header as SegmentHeader).logId;
+      segment = { name, firstPosition: expected, bytes: SEGMENT_HEADER_BYTES, sparse: [], records: 0 };
     }
-    if (reason !== undefined) {
-      scan.problem = { at, offset: 0, reason };
-      return scan;
-    }
-    scan.logId ??= (header as { logId: string }).logId;
-    const segment: SegmentIndex = { name, firstPosition: expected, bytes: SEGMENT_HEADER_BYTES, sparse: [], records: 0 };
     scan.segments.push(segment);
     const problem = scanRecords(bytes, segment, decoder, scan, onRecord, path);
     expected = segment.firstPosition + segment.records;
@@ -232,6 +217,26 @@ function scanLog(
     link = scan.lastCrc;
   }
   return scan;
+}
+
+/** What is wrong with a segment's header where the log expects the segment starting at `expected` and linking to `link`. */
+function headerProblem(
+  name: string,
+  header: SegmentHeader | { problem: string },
+  logId: string | undefined,
+  expected: number,
+  link: number,
+): string | undefined {
+  if ("problem" in header) return header.problem;
+  if (logId !== undefined && header.logId !== logId) return `segment belongs to another log (log id ${header.logId}, this log is ${logId})`;
+  if (parseSegmentName(name) !== header.firstPosition) {
+    return `segment is named for position ${parseSegmentName(name)} but starts at position ${header.firstPosition}`;
+  }
+  if (header.firstPosition !== expected) return `segment starts at position ${header.firstPosition}, expected ${expected}`;
+  if (header.link !== link) {
+    return `segment does not follow the previous one (it links to a record with CRC ${header.link}, the log's last record has CRC ${link})`;
+  }
+  return undefined;
 }
 
 const REASONS: Record<RecordProblem, string> = {
@@ -248,10 +253,10 @@ function scanRecords(
   scan: Scan,
   onRecord: RecoverOptions["onRecord"],
   path: string,
-  from = SEGMENT_HEADER_BYTES,
 ): { offset: number; reason: string } | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = from;
+  // From the segment's end as known: its header, or where a checkpoint left it.
+  let offset = segment.bytes;
   while (offset < bytes.length) {
     const checked = checkRecord(bytes, view, offset, bytes.length);
     if (typeof checked !== "number") return { offset, reason: REASONS[checked] };
