@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineEvent, EventBuffer, eventRegistry, type RecordedEvent, ValidationError } from "../mod.ts";
 import { StreamIndex } from "../src/core/stream-index.ts";
+import { uuidV7 } from "../src/core/uuid-v7.ts";
 
 const stored = (type: string, schemaVersion: number, data: unknown) => ({
   type, data, schemaVersion, metadata: undefined, streamId: "s", streamVersion: 1, position: 7, timestamp: 0,
@@ -84,4 +85,21 @@ test("the stream index maps versions to positions across interleaved runs", () =
   assert.equal(index.positionOf("b", 1), 4);
   assert.throws(() => index.positionOf("a", 7), RangeError);
   assert.equal(index.version("none"), 0);
+});
+
+test("generated ids are distinct UUIDv7s carrying their millisecond, across blocks and milliseconds", () => {
+  const shape = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const seen = new Set<string>();
+  // 1,000 ids in each of three milliseconds (blocks of 256 roll over inside each), then a clock set back.
+  for (const ms of [1_764_000_000_000, 1_764_000_000_001, 1_764_000_000_002, 1_764_000_000_000]) {
+    for (let i = 0; i < 1000; i++) {
+      const id = uuidV7(ms);
+      assert.match(id, shape);
+      assert.equal(parseInt(id.slice(0, 13).replace("-", ""), 16), ms);
+      assert.ok(!seen.has(id), `${id} given twice`);
+      seen.add(id);
+    }
+  }
+  assert.equal(uuidV7(0).slice(0, 14), "00000000-0000-");
+  assert.equal(uuidV7(2 ** 48 - 1).slice(0, 14), "ffffffff-ffff-");
 });

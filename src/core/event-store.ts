@@ -125,7 +125,7 @@ export interface EventStoreOptions<E extends Event> {
   /** Tracing and metrics hooks (`eventfold/otel` makes one for OpenTelemetry). */
   observer?: Observer;
   /**
-   * Events appended without an id get a new UUID (`"generate"`, the default), or none
+   * Events appended without an id get a new UUIDv7, time-ordered (`"generate"`, the default), or none
    * (`"given"`: only ids the caller gives are kept; a hot aggregate saves the bytes).
    */
   eventIds?: "generate" | "given";

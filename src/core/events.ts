@@ -9,6 +9,7 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { type Issue, ValidationError } from "./errors.ts";
 import { utf8Length } from "./utf8.ts";
+import { uuidV7 } from "./uuid-v7.ts";
 import { isSystemType } from "./stream-removal.ts";
 
 /** Any Standard Schema validator (https://standardschema.dev): zod, valibot, arktype, ... */
@@ -35,7 +36,7 @@ export interface Event<T extends string = string, D = unknown> {
   /**
    * The event's id (1 to 255 bytes of UTF-8; a UUID by convention). Given, it makes the
    * append idempotent: appending the same ids to the same stream again returns the first
-   * append's result and appends nothing. Not given, the store generates a UUID (unless
+   * append's result and appends nothing. Not given, the store generates a UUIDv7 (unless
    * its `eventIds` option is `"given"`).
    */
   id?: string;
@@ -231,7 +232,7 @@ export class EventRegistry<E extends Event = Event> {
     streamVersion: number,
     position: number,
     timestamp: number,
-    /** Give the event a new UUID if it has no id. */
+    /** Give the event a new UUIDv7 if it has no id. */
     generateId = false,
   ): StoredRecord {
     // Labels are built only on failure: string building on every append costs.
@@ -249,23 +250,15 @@ export class EventRegistry<E extends Event = Event> {
     }
     let id = candidate.id;
     if (id === undefined) {
-      if (generateId) id = crypto.randomUUID();
+      if (generateId) id = uuidV7(timestamp);
     } else if (typeof id !== "string" || id.length === 0 || (id.length > MAX_ID_LENGTH / 3 && utf8Length(id) > MAX_ID_LENGTH)) {
       throw new ValidationError(label(), [{ path: "id", message: `must be a string of 1 to ${MAX_ID_LENGTH} bytes` }]);
     }
     const data = definition!.trusted ? candidate.data : this.#parse(definition!, candidate.data, label);
-    const record: StoredRecord = {
-      type: definition!.type,
-      data,
-      metadata: metadata as Metadata | undefined,
-      schemaVersion: definition!.version,
-      streamId,
-      streamVersion,
-      position,
-      timestamp,
-    };
-    if (id !== undefined) record.id = id as string;
-    return record;
+    // Built in one literal either way: a property added later would live outside the object.
+    return id === undefined
+      ? { type: definition!.type, data, metadata: metadata as Metadata | undefined, schemaVersion: definition!.version, streamId, streamVersion, position, timestamp }
+      : { id: id as string, type: definition!.type, data, metadata: metadata as Metadata | undefined, schemaVersion: definition!.version, streamId, streamVersion, position, timestamp };
   }
 
   /**

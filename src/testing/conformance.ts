@@ -243,7 +243,9 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
         await store.durable();
         const [given, generated] = await (await reopen()).readStream("s");
         assert.equal(given!.id, "order-17/placed");
-        assert.match(generated!.id ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        // A UUIDv7 whose first 48 bits are the event's timestamp.
+        assert.match(generated!.id ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        assert.equal(parseInt(generated!.id!.slice(0, 13).replace("-", ""), 16), generated!.timestamp);
       }));
 
     test("appending the same event ids to the same stream again appends nothing and returns the first result", () =>

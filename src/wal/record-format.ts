@@ -19,6 +19,7 @@
 import { MAX_ID_LENGTH, type StoredRecord } from "../core/events.ts";
 import { CodecTable, JSON_CODEC_ID } from "./codec.ts";
 import { crc32c } from "./crc32c.ts";
+import { JsonWriter } from "./json-writer.ts";
 import { utf8Length, writeUtf8 } from "../core/utf8.ts";
 import { isMarkerType } from "../core/stream-removal.ts";
 
@@ -55,6 +56,9 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 export class RecordEncoder {
   readonly #codecs: CodecTable;
   readonly #strings = new Map<string, Uint8Array>();
+  /** The measured record's data and metadata JSON, until its `write`. */
+  readonly #dataJson = new JsonWriter();
+  readonly #metadataJson = new JsonWriter();
 
   constructor(codecs: CodecTable) {
     this.#codecs = codecs;
@@ -82,7 +86,8 @@ export class RecordEncoder {
   /**
    * Prepares a record: fills `scratch` with what `write` needs and returns the record's
    * unpadded length, so the caller can reserve room first. Throws RangeError on data it
-   * cannot encode.
+   * cannot encode. The record's JSON waits in the encoder: `write` it before measuring
+   * another record.
    */
   measure(record: StoredRecord, scratch: EncodePlan): number {
     const streamId = record.streamId === this.#lastStreamId ? this.#lastStreamIdBytes : this.#streamIdBytes(record.streamId);
@@ -96,18 +101,14 @@ export class RecordEncoder {
       scratch.idLength = utf8Length(record.id);
       if (scratch.idLength === 0 || scratch.idLength > MAX_ID_LENGTH) throw new RangeError(`event id must be 1 to ${MAX_ID_LENGTH} bytes`);
     }
-    scratch.metadata = record.metadata === undefined ? "" : JSON.stringify(record.metadata);
-    scratch.metadataLength = scratch.metadata.length === 0 ? 0 : utf8Length(scratch.metadata);
+    // Metadata is an object (the store checks), so it always has JSON.
+    scratch.metadataLength = record.metadata === undefined ? 0 : this.#metadataJson.write(record.metadata);
     const codec = this.#codecs.forType(record.type);
     scratch.codec = codec?.id ?? JSON_CODEC_ID;
-    if (codec) {
-      scratch.json = "";
-      scratch.dataLength = codec.byteLength(record.data);
-    } else {
-      const json = JSON.stringify(record.data);
-      if (json === undefined) throw new RangeError(`data of "${record.type}" is not JSON-compatible`);
-      scratch.json = json;
-      scratch.dataLength = utf8Length(json);
+    if (codec) scratch.dataLength = codec.byteLength(record.data);
+    else {
+      scratch.dataLength = this.#dataJson.write(record.data);
+      if (scratch.dataLength < 0) throw new RangeError(`data of "${record.type}" is not JSON-compatible`);
     }
     const idField = scratch.idLength === 0 ? 0 : 1 + scratch.idLength;
     return HEADER_BYTES + idField + streamId.length + type.length + scratch.metadataLength + scratch.dataLength;
@@ -125,8 +126,10 @@ export class RecordEncoder {
   ): void {
     view.setUint32(offset, 0, true);
     view.setUint32(offset + 4, length, true);
-    view.setUint32(offset + 8, record.position % 0x1_0000_0000, true);
-    view.setUint32(offset + 12, Math.floor(record.position / 0x1_0000_0000), true);
+    // Low and high halves of the u64 (`>>> 0` takes the low 32 bits of a safe integer; a float `%` costs more).
+    const low = record.position >>> 0;
+    view.setUint32(offset + 8, low, true);
+    view.setUint32(offset + 12, (record.position - low) / 0x1_0000_0000, true);
     view.setUint32(offset + 16, record.streamVersion, true);
     view.setUint16(offset + 20, record.schemaVersion, true);
     view.setUint8(offset + 22, plan.codec);
@@ -141,13 +144,10 @@ export class RecordEncoder {
       writeUtf8(record.id!, bytes, at + 1, plan.idLength);
       at += 1 + plan.idLength;
     }
-    bytes.set(plan.streamId, at);
-    at += plan.streamId.length;
-    bytes.set(plan.type, at);
-    at += plan.type.length;
-    if (plan.metadataLength > 0) writeUtf8(plan.metadata, bytes, at, plan.metadataLength);
-    at += plan.metadataLength;
-    if (plan.codec === JSON_CODEC_ID) writeUtf8(plan.json, bytes, at, plan.dataLength);
+    at = copyBytes(plan.streamId, plan.streamId.length, bytes, at);
+    at = copyBytes(plan.type, plan.type.length, bytes, at);
+    if (plan.metadataLength > 0) at = copyBytes(this.#metadataJson.bytes, plan.metadataLength, bytes, at);
+    if (plan.codec === JSON_CODEC_ID) copyBytes(this.#dataJson.bytes, plan.dataLength, bytes, at);
     else this.#codecs.forId(plan.codec)!.encode(record.data, view, at);
     at += plan.dataLength;
     const end = offset + paddedLength(length);
@@ -156,21 +156,30 @@ export class RecordEncoder {
 }
 
 
+/**
+ * Copies `source[0, length)` into `bytes` at `at`; returns where it ends. Stream ids, types
+ * and small events' JSON are a few dozen bytes: a loop beats `Uint8Array.set`'s call (and a
+ * `subarray` view) on them.
+ */
+function copyBytes(source: Uint8Array, length: number, bytes: Uint8Array, at: number): number {
+  if (length > 64) bytes.set(source.subarray(0, length), at);
+  else for (let i = 0; i < length; i++) bytes[at + i] = source[i]!;
+  return at + length;
+}
+
 /** Scratch space for one record between `measure` and `write` (reused, no allocation). */
 export interface EncodePlan {
   /** UTF-8 bytes of the event id (0: none). */
   idLength: number;
   streamId: Uint8Array;
   type: Uint8Array;
-  metadata: string;
   metadataLength: number;
-  json: string;
   codec: number;
   dataLength: number;
 }
 
 export const newPlan = (): EncodePlan => ({
-  idLength: 0, streamId: EMPTY, type: EMPTY, metadata: "", metadataLength: 0, json: "", codec: 0, dataLength: 0,
+  idLength: 0, streamId: EMPTY, type: EMPTY, metadataLength: 0, codec: 0, dataLength: 0,
 });
 
 /** Computes and stores the CRC of the record at `offset` (the writer does this). */

@@ -9,19 +9,26 @@
  * with these values: WRAP (the rest up to the ring's end is unused; continue at 0) and
  * ROLL (the next record starts a new segment).
  */
+/**
+ * Int32s between two slots: each slot has a 64-byte cache line of its own, so the writer
+ * storing Tail does not take away the line holding Head (or WorkerWaiting, which the
+ * producer reads on every append) from the producer's core, and the other way round.
+ */
+const SLOT_STRIDE = 16;
+
 export const Slot = {
   /** Bytes published by the producer. */
   Head: 0,
   /** Bytes consumed (written to the file) by the Worker. */
-  Tail: 1,
+  Tail: 1 * SLOT_STRIDE,
   /** Running, closing, failed or closed (see State). */
-  State: 2,
+  State: 2 * SLOT_STRIDE,
   /** 1 while the Worker sleeps waiting for Head to move. */
-  WorkerWaiting: 3,
+  WorkerWaiting: 3 * SLOT_STRIDE,
   /** 1 while the producer sleeps waiting for Tail to move. */
-  ProducerWaiting: 4,
+  ProducerWaiting: 4 * SLOT_STRIDE,
   /** 1 when someone awaits durability: sync as soon as what is published is written. */
-  FlushRequested: 5,
+  FlushRequested: 5 * SLOT_STRIDE,
 } as const;
 
 /**
@@ -30,7 +37,7 @@ export const Slot = {
  */
 export const State = { Running: 0, Closing: 1, Failed: 2, Closed: 3, Abandoned: 4 } as const;
 
-export const CONTROL_SLOTS = 8;
+export const CONTROL_SLOTS = 6 * SLOT_STRIDE;
 /** Durable position, in a BigInt64 after the Int32 slots. */
 export const DURABLE_OFFSET_BYTES = CONTROL_SLOTS * 4;
 /** The writer's failure message (UTF-8, zero-padded), readable while the producer spins. */
