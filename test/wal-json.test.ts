@@ -77,8 +77,11 @@ test("JSON writer: what is not plain data gets JSON.stringify's answer, errors i
   assert.deepEqual(written(writer, { ok: "yes" }), utf8.encode('{"ok":"yes"}'));
 });
 
-test("JSON writer: a value larger than its buffer grows it", () => {
+test("JSON writer: a value larger than its buffer grows it, and the room is let go after it", () => {
   const writer = new JsonWriter();
-  const value = { text: "é\u2028".repeat(10_000), list: Array.from({ length: 5000 }, (_, i) => i * 1.5) };
+  const value = { text: "é\u2028".repeat(100_000), list: Array.from({ length: 5000 }, (_, i) => i * 1.5) };
   assert.deepEqual(written(writer, value), expected(value));
+  assert.ok(writer.bytes.length > 1 << 20);
+  assert.deepEqual(written(writer, [1]), utf8.encode("[1]"));
+  assert.ok(writer.bytes.length <= 1 << 20);
 });

@@ -15,13 +15,15 @@
  * to `JSON.stringify`, so its rules and its errors apply unchanged.
  */
 const MAX_DEPTH = 64;
+const INITIAL_BYTES = 256;
+const KEEP_BYTES = 1 << 20;
 const encoder = new TextEncoder();
 const HEX_DIGITS = "0123456789abcdef";
 
 /** Writes one JSON value at a time into a growing byte array it owns. */
 export class JsonWriter {
   /** The last value's JSON, in `bytes[0, length)`. */
-  bytes = new Uint8Array(256);
+  bytes = new Uint8Array(INITIAL_BYTES);
   length = 0;
 
   /**
@@ -30,6 +32,8 @@ export class JsonWriter {
    */
   write(value: unknown): number {
     this.length = 0;
+    // A large event's room is not kept for the small ones after it.
+    if (this.bytes.length > KEEP_BYTES) this.bytes = new Uint8Array(INITIAL_BYTES);
     if (this.#value(value, 0)) return this.length;
     const json = JSON.stringify(value);
     if (json === undefined) return this.length = -1;
