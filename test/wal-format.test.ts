@@ -7,7 +7,7 @@ import { defineEvent, EventStore, eventRegistry, memoryStorage, ValidationError 
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { DataCodec } from "../src/wal/codec.ts";
 import { crc32c } from "../src/wal/crc32c.ts";
-import { utf8Length, writeUtf8 } from "../src/core/utf8.ts";
+import { encodeUtf8, utf8Length, writeUtf8 } from "../src/core/utf8.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 import { testSeed } from "./support/seed.ts";
 import fc from "fast-check";
@@ -52,6 +52,9 @@ test("UTF-8 length and writing agree with TextEncoder, ASCII or not", () => {
     const bytes = new Uint8Array(expected.length + 4);
     writeUtf8(text, bytes, 2, utf8Length(text));
     assert.deepEqual(bytes.subarray(2, 2 + expected.length), expected, text);
+    const room = new Uint8Array(3 * text.length + 4);
+    assert.equal(encodeUtf8(text, room, 3), expected.length, text);
+    assert.deepEqual(room.subarray(3, 3 + expected.length), expected, text);
   }
 });
 

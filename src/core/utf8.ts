@@ -31,3 +31,17 @@ export function writeUtf8(text: string, bytes: Uint8Array, offset: number, lengt
   }
   encoder.encodeInto(text, bytes.subarray(offset, offset + length));
 }
+
+/**
+ * Writes `text` as UTF-8 at `at` and returns the bytes written: one pass over an ASCII
+ * string (where `utf8Length` then `writeUtf8` take two). `bytes` needs room for 3 bytes
+ * per UTF-16 unit.
+ */
+export function encodeUtf8(text: string, bytes: Uint8Array, at: number): number {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return i + encoder.encodeInto(text.slice(i), bytes.subarray(at + i)).written;
+    bytes[at + i] = code;
+  }
+  return text.length;
+}

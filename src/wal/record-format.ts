@@ -20,7 +20,7 @@ import { MAX_ID_LENGTH, type StoredRecord } from "../core/events.ts";
 import { CodecTable, JSON_CODEC_ID } from "./codec.ts";
 import { crc32c } from "./crc32c.ts";
 import { JsonWriter } from "./json-writer.ts";
-import { utf8Length, writeUtf8 } from "../core/utf8.ts";
+import { encodeUtf8 } from "../core/utf8.ts";
 import { isMarkerType } from "../core/stream-removal.ts";
 
 export const HEADER_BYTES = 40;
@@ -59,6 +59,8 @@ export class RecordEncoder {
   /** The measured record's data and metadata JSON, until its `write`. */
   readonly #dataJson = new JsonWriter();
   readonly #metadataJson = new JsonWriter();
+  /** The measured record's id, UTF-8 (3 bytes per UTF-16 unit at most). */
+  readonly #idBytes = new Uint8Array(3 * MAX_ID_LENGTH);
 
   constructor(codecs: CodecTable) {
     this.#codecs = codecs;
@@ -98,7 +100,9 @@ export class RecordEncoder {
     scratch.type = type;
     if (record.id === undefined) scratch.idLength = 0;
     else {
-      scratch.idLength = utf8Length(record.id);
+      // Encoded here, once (more UTF-16 units than MAX_ID_LENGTH are more bytes, too).
+      const id = record.id;
+      scratch.idLength = id.length > MAX_ID_LENGTH ? MAX_ID_LENGTH + 1 : encodeUtf8(id, this.#idBytes, 0);
       if (scratch.idLength === 0 || scratch.idLength > MAX_ID_LENGTH) throw new RangeError(`event id must be 1 to ${MAX_ID_LENGTH} bytes`);
     }
     // Metadata is an object (the store checks), so it always has JSON.
@@ -141,7 +145,7 @@ export class RecordEncoder {
     let at = offset + HEADER_BYTES;
     if (plan.idLength !== 0) {
       bytes[at] = plan.idLength;
-      writeUtf8(record.id!, bytes, at + 1, plan.idLength);
+      copyBytes(this.#idBytes, plan.idLength, bytes, at + 1);
       at += 1 + plan.idLength;
     }
     at = copyBytes(plan.streamId, plan.streamId.length, bytes, at);
