@@ -255,10 +255,11 @@ export class EventRegistry<E extends Event = Event> {
       throw new ValidationError(label(), [{ path: "id", message: `must be a string of 1 to ${MAX_ID_LENGTH} bytes` }]);
     }
     const data = definition!.trusted ? candidate.data : this.#parse(definition!, candidate.data, label);
-    // Built in one literal either way: a property added later would live outside the object.
+    // One literal either way (a property added later lives outside the object), keys in
+    // the order a decoded record has them.
     return id === undefined
       ? { type: definition!.type, data, metadata: metadata as Metadata | undefined, schemaVersion: definition!.version, streamId, streamVersion, position, timestamp }
-      : { id: id as string, type: definition!.type, data, metadata: metadata as Metadata | undefined, schemaVersion: definition!.version, streamId, streamVersion, position, timestamp };
+      : { type: definition!.type, data, metadata: metadata as Metadata | undefined, schemaVersion: definition!.version, streamId, streamVersion, position, timestamp, id: id as string };
   }
 
   /**
