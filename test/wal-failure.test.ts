@@ -158,6 +158,21 @@ test("backpressure: a tiny ring makes the producer wait, and nothing is dropped"
     await again.store.close();
   }));
 
+test("backpressure: appends not yet handed to the writer are handed over when the ring fills", () =>
+  withDirectory(async (directory) => {
+    // Small appends wait in the ring for the end of the synchronous run (or 1 KiB of them);
+    // an append that needs their room must hand them to the writer before it waits.
+    const { store } = await openWal(directory, { ringBytes: 4096, stallTimeoutMs: 2000 });
+    for (let n = 1; n <= 6; n++) store.enqueue("s", [noted(n)]);
+    const large = Array.from({ length: 24 }, (_, i) => noted(7 + i, "x".repeat(40)));
+    const { position } = store.enqueue("s", large);
+    await store.durable(position);
+    await store.close();
+    const again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), Array.from({ length: 30 }, (_, i) => i + 1));
+    await again.store.close();
+  }));
+
 test("an append larger than the ring is refused whole; the log goes on", () =>
   withDirectory(async (directory) => {
     const { store } = await openWal(directory, { ringBytes: 4096 });

@@ -101,8 +101,15 @@ export class WalStorage implements StorageAdapter {
   #bytes!: Uint8Array;
   #view!: DataView;
   #capacity = 0;
-  /** Producer cursor: a uint32 byte counter (published to Slot.Head after each append). */
+  /** Producer cursor: a uint32 byte counter (published to Slot.Head by `#publish`). */
   #cursor = 0;
+  /** The cursor as last stored to Slot.Head (only whole appends are published). */
+  #published = 0;
+  #publishQueued = false;
+  /** Unpublished bytes that make an append publish at once (a quarter of the ring, at most 16 KiB). */
+  #publishBytes = 0;
+  /** Where the append being encoded began. */
+  #appendStart = 0;
   /** The writer's Tail as the producer last read it (a uint32 byte counter, never ahead of the real one). */
   #tailSeen = 0;
   #head = 0;
@@ -174,6 +181,7 @@ export class WalStorage implements StorageAdapter {
     this.#bytes = new Uint8Array(ring.data);
     this.#view = new DataView(ring.data);
     this.#capacity = ring.data.byteLength;
+    this.#publishBytes = Math.min(16 << 10, this.#capacity >> 2);
     this.#control = new Int32Array(ring.control, 0, CONTROL_SLOTS);
     this.#durableCell = new BigInt64Array(ring.control, DURABLE_OFFSET_BYTES, 1);
     Atomics.store(this.#durableCell, 0, BigInt(this.#head));
@@ -256,6 +264,7 @@ export class WalStorage implements StorageAdapter {
       throw new StorageError(`append at position ${records[0].position}, but the log ends at ${this.#head}`);
     }
     const startCursor = this.#cursor;
+    this.#appendStart = startCursor;
     const segmentCount = this.#segments.length;
     const last = this.#segments.at(-1);
     const lastState = last && { bytes: last.bytes, records: last.records, sparse: last.sparse.length };
@@ -275,7 +284,28 @@ export class WalStorage implements StorageAdapter {
       throw new ValidationError("append", [{ path: "events", message: (error as Error).message }]);
     }
     this.#head = records[records.length - 1].position;
-    Atomics.store(this.#control, Slot.Head, this.#cursor | 0);
+    // Published in steps of #publishBytes, and whatever is left at the end of the caller's
+    // synchronous run (a microtask). The writer then reads a step behind the producer: a
+    // writer that follows each append reads the cache lines the producer is still filling
+    // (the next record starts in the line the last one ended in), and every one of them
+    // goes back and forth between the cores; so does the line holding Head, once per store.
+    if (((this.#cursor - this.#published) >>> 0) >= this.#publishBytes) this.#publish();
+    else if (!this.#publishQueued) {
+      this.#publishQueued = true;
+      queueMicrotask(this.#publishQueuedAppends);
+    }
+  }
+
+  readonly #publishQueuedAppends = (): void => {
+    this.#publishQueued = false;
+    if (this.#state === "open" && !this.#failure) this.#publish();
+  };
+
+  /** Hands the ring up to `end` (the end of a whole append) to the writer, waking it if it sleeps. */
+  #publish(end = this.#cursor): void {
+    if (this.#published === end) return;
+    this.#published = end;
+    Atomics.store(this.#control, Slot.Head, end | 0);
     if (Atomics.load(this.#control, Slot.WorkerWaiting) === 1) Atomics.notify(this.#control, Slot.Head);
   }
 
@@ -330,8 +360,9 @@ export class WalStorage implements StorageAdapter {
     if (freeBytes(capacity, this.#cursor, this.#tailSeen) >= size) return;
     this.#tailSeen = Atomics.load(control, Slot.Tail) >>> 0;
     if (freeBytes(capacity, this.#cursor, this.#tailSeen) >= size) return;
-    const published = Atomics.load(control, Slot.Head) >>> 0;
-    if (size > capacity - ((this.#cursor - published) >>> 0)) {
+    // The writer can free only what it was given: the appends before this one.
+    this.#publish(this.#appendStart);
+    if (size > capacity - ((this.#cursor - this.#appendStart) >>> 0)) {
       throw new RangeError(`an append of more than ${capacity} bytes does not fit in the WAL ring (ringBytes)`);
     }
     const deadline = performance.now() + this.#options.stallTimeoutMs;
@@ -363,6 +394,7 @@ export class WalStorage implements StorageAdapter {
       return Promise.reject(new StorageError(`position ${position} is past the end of the log (${this.#head})`));
     }
     // Ask the writer to sync as soon as it has written this far, rather than at its deadline.
+    this.#publish();
     Atomics.store(this.#control, Slot.FlushRequested, 1);
     Atomics.notify(this.#control, Slot.Head);
     return new Promise((resolve, reject) => {
@@ -599,6 +631,7 @@ export class WalStorage implements StorageAdapter {
     try {
       if (!this.#failure && this.#worker) {
         const closed = new Promise<void>((resolve) => (this.#closed = resolve));
+        this.#publish();
         Atomics.store(this.#control, Slot.State, State.Closing);
         Atomics.notify(this.#control, Slot.Head);
         this.#startWatchdog();
