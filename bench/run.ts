@@ -13,7 +13,7 @@
 import process from "node:process";
 import { cpus, totalmem, type as osType, release } from "node:os";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { crossingLimitStream, exchangeCoreMix } from "../src/orderbook/index.ts";
+import { crossingLimitStream, exchangeCoreCrossingMix, exchangeCoreMix } from "../src/orderbook/index.ts";
 import { temporaryDirectory } from "../test/support/temp.ts";
 import { ACK_BATCH, benchFixedRate, benchMode, type Mode, type ModeResult } from "./lib/engine-bench.ts";
 import { benchRecovery, heapPerRestingOrder, longDurableRun } from "./lib/memory.ts";
@@ -61,10 +61,14 @@ const modes: ModeResult[] = [];
 const peers: BenchResults["peers"] = [];
 step("generating the exchange-core mix");
 const workload = await exchangeCoreMix(sizes.commands, 1);
-// The crossing stream is made when its turn comes, and is garbage after it.
-const workloads = [() => workload, () => crossingLimitStream(sizes.commands, 2)];
+// The other workloads are made when their turn comes, and are garbage after it.
+const workloads = [
+  () => workload,
+  () => exchangeCoreCrossingMix(sizes.commands, 3),
+  () => crossingLimitStream(sizes.commands, 2),
+];
 for (const [index, make] of workloads.entries()) {
-  const workload = make();
+  const workload = await make();
   for (const mode of ["memory", "async", "durable", "sync"] as Mode[]) {
     step(`${workload.name}: eventfold ${mode}`);
     const result = await benchMode(mode, workload, `${scratch.path}/w${index}`, mode === "sync" ? sizes.syncCommands : Infinity);

@@ -29,4 +29,4 @@ export {
   orderStatusProjection,
   type OrderStatusProjection,
 } from "./order-status.ts";
-export { crossingLimitStream, exchangeCoreMix, ExchangeCoreMixGenerator, random, type Workload, WORKLOAD_INSTRUMENT } from "./workloads.ts";
+export { crossingLimitStream, exchangeCoreCrossingMix, exchangeCoreMix, ExchangeCoreMixGenerator, random, type Workload, WORKLOAD_INSTRUMENT } from "./workloads.ts";

@@ -5,6 +5,9 @@
  *   82% move) around ~1,000 resting orders over ~750 price levels. As in exchange-core,
  *   the stream is generated against a live book (here our own engine in memory) so cancels
  *   and moves name orders that are really resting; the benchmark then replays the list.
+ * - `exchangeCoreCrossingMix`: the same proportions, but a move sends its order anywhere
+ *   within 375 ticks of the mid, so many moves cross the spread and trade: a harder mix,
+ *   with more events per command.
  * - `crossingLimitStream`: plain limit orders around a fixed mid that cross often.
  */
 import type { OrderCommand } from "./commands.ts";
@@ -71,15 +74,21 @@ export class ExchangeCoreMixGenerator {
   readonly #next: () => number;
   readonly #engine: OrderBookEngine;
   readonly #targetResting: number;
+  readonly #moveBand: number;
   readonly #live = new LiveOrders();
   readonly #symbol = WORKLOAD_INSTRUMENT.symbol;
   #orderId: number;
 
-  /** A generator over `engine`, seeded; order ids start at `firstOrderId`. */
-  constructor(engine: OrderBookEngine, seed = 1, targetResting = 1_000, firstOrderId = 1) {
+  /**
+   * A generator over `engine`, seeded; order ids start at `firstOrderId`. `moveBand` 0:
+   * a move goes 1 to 10 ticks from the order's price (exchange-core's); n: anywhere within
+   * n ticks of the mid.
+   */
+  constructor(engine: OrderBookEngine, seed = 1, targetResting = 1_000, firstOrderId = 1, moveBand = 0) {
     this.#next = random(seed);
     this.#engine = engine;
     this.#targetResting = targetResting;
+    this.#moveBand = moveBand;
     this.#orderId = firstOrderId - 1;
   }
 
@@ -107,8 +116,11 @@ export class ExchangeCoreMixGenerator {
     }
     const id = live.pick(next);
     const order = this.#engine.book(this.#symbol).orders.get(id)!;
+    const band = this.#moveBand;
     const step = 1 + Math.floor(next() * 10);
-    const price = Math.max(1, order.price + (next() < 0.5 ? -step : step));
+    const price = band > 0
+      ? MID - band + Math.floor(next() * (2 * band + 1))
+      : Math.max(1, order.price + (next() < 0.5 ? -step : step));
     return this.#submit({ type: "modify", symbol: this.#symbol, orderId: id, price });
   }
 
@@ -144,14 +156,23 @@ export class ExchangeCoreMixGenerator {
 }
 
 /** The mix as a command list, generated against a private in-memory engine. */
-export async function exchangeCoreMix(count: number, seed = 1, targetResting = 1_000): Promise<Workload> {
+export function exchangeCoreMix(count: number, seed = 1, targetResting = 1_000): Promise<Workload> {
+  return generatedMix("exchange-core mix", count, seed, targetResting, 0);
+}
+
+/** The crossing-heavy mix (moves anywhere within 375 ticks of the mid) as a command list. */
+export function exchangeCoreCrossingMix(count: number, seed = 3, targetResting = 1_000): Promise<Workload> {
+  return generatedMix("exchange-core mix, crossing moves", count, seed, targetResting, 375);
+}
+
+async function generatedMix(name: string, count: number, seed: number, targetResting: number, moveBand: number): Promise<Workload> {
   const engine = await OrderBookEngine.open({ instruments: [WORKLOAD_INSTRUMENT], bufferSize: 1024 });
-  const generator = new ExchangeCoreMixGenerator(engine, seed, targetResting);
+  const generator = new ExchangeCoreMixGenerator(engine, seed, targetResting, 1, moveBand);
   const setup = generator.fill();
   const commands: OrderCommand[] = new Array(count);
   for (let i = 0; i < count; i++) commands[i] = generator.step();
   await engine.close();
-  return { name: "exchange-core mix", instrument: WORKLOAD_INSTRUMENT, setup, commands };
+  return { name, instrument: WORKLOAD_INSTRUMENT, setup, commands };
 }
 
 /** Plain limit orders within 10 ticks of a fixed mid: they cross often. */
