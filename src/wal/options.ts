@@ -12,7 +12,8 @@ import type { PowerLoss } from "./power-loss.ts";
 /** Options of WAL storage. */
 export interface WalOptions {
   /** `durable` (default): acknowledge after the covering fdatasync. `async`: on enqueue,
-   * losing at most `maxDelayMs` plus one write in a crash. `sync`: one fdatasync per record. */
+   * losing at most `maxDelayMs` plus one write in a crash (and what the running synchronous
+   * code enqueued, under 16 KiB, which reaches the writer at its end). `sync`: one fdatasync per record. */
   durability?: Exclude<DurabilityMode, "memory">;
   /** Group commit: sync once this many records are pending (default 1000). */
   maxBatch?: number;
