@@ -115,18 +115,29 @@ export async function startCluster(directory: string): Promise<NatsServer[]> {
     new NatsServer(`n${i}`, port, join(directory, `n${i}`), { port: routes[i]!, routes: routes.filter((_, j) => j !== i) })
   );
   await Promise.all(servers.map((server) => server.start()));
-  await jetStreamReady(servers.map((server) => server.url));
+  await jetStreamReady(servers.map((server) => server.url), 30_000, 3);
   return servers;
 }
 
-/** Resolves once JetStream answers at `servers` (a new cluster first elects its meta leader). */
-export async function jetStreamReady(servers: string[], ms = 30_000): Promise<void> {
+/**
+ * Resolves once JetStream answers at `servers` (a new cluster first elects its meta leader)
+ * and, with `replicas` > 1, can place a stream of that many replicas: the meta leader
+ * answers before it knows its peers, and a stream made then fails with "no suitable peers
+ * for placement". A probe stream is made and removed.
+ */
+export async function jetStreamReady(servers: string[], ms = 30_000, replicas = 1): Promise<void> {
   const deadline = Date.now() + ms;
   const connection = await connect({ servers, timeout: 5000 });
   try {
     for (;;) {
       try {
-        await (await jetstreamManager(connection, { timeout: 1000 })).getAccountInfo();
+        const jsm = await jetstreamManager(connection, { timeout: 1000 });
+        await jsm.getAccountInfo();
+        if (replicas > 1) {
+          const name = `ready_${process.pid}_${Date.now()}`;
+          await jsm.streams.add({ name, subjects: [`${name}.>`], num_replicas: replicas });
+          await jsm.streams.delete(name);
+        }
         return;
       } catch (error) {
         if (Date.now() > deadline) throw new Error(`JetStream at ${servers.join(", ")} is not ready after ${ms} ms: ${(error as Error).message}`);
