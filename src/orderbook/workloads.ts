@@ -115,12 +115,14 @@ export class ExchangeCoreMixGenerator {
       return this.#submit({ type: "cancel", symbol: this.#symbol, orderId: live.pick(next) });
     }
     const id = live.pick(next);
-    const order = this.#engine.book(this.#symbol).orders.get(id)!;
     const band = this.#moveBand;
-    const step = 1 + Math.floor(next() * 10);
-    const price = band > 0
-      ? MID - band + Math.floor(next() * (2 * band + 1))
-      : Math.max(1, order.price + (next() < 0.5 ? -step : step));
+    let price: number;
+    if (band > 0) price = MID - band + Math.floor(next() * (2 * band + 1));
+    else {
+      const order = this.#engine.book(this.#symbol).orders.get(id)!;
+      const step = 1 + Math.floor(next() * 10);
+      price = Math.max(1, order.price + (next() < 0.5 ? -step : step));
+    }
     return this.#submit({ type: "modify", symbol: this.#symbol, orderId: id, price });
   }
 

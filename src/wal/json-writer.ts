@@ -14,10 +14,11 @@
  * BigInt, nesting deeper than MAX_DEPTH, which is how a cycle shows) hands the whole value
  * to `JSON.stringify`, so its rules and its errors apply unchanged.
  */
+import { encodeUtf8 } from "../core/utf8.ts";
+
 const MAX_DEPTH = 64;
 const INITIAL_BYTES = 256;
 const KEEP_BYTES = 1 << 20;
-const encoder = new TextEncoder();
 const HEX_DIGITS = "0123456789abcdef";
 
 /** Writes one JSON value at a time into a growing byte array it owns. */
@@ -39,7 +40,7 @@ export class JsonWriter {
     if (json === undefined) return this.length = -1;
     this.length = 0;
     this.#reserve(json.length * 3);
-    this.length = encoder.encodeInto(json, this.bytes).written;
+    this.length = encodeUtf8(json, this.bytes, 0);
     return this.length;
   }
 
