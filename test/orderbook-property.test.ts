@@ -26,22 +26,32 @@ function checkInvariants(book: OrderBook): void {
   if (bid && ask) assert.ok(bid.price < ask.price, `book crossed: bid ${bid.price} >= ask ${ask.price}`);
   let resting = 0;
   for (const side of [book.bids, book.asks]) {
-    assert.equal(side.prices.length, side.levels.size);
     for (let i = 1; i < side.prices.length; i++) assert.ok(side.better(side.prices[i], side.prices[i - 1]), "price ladder out of order");
-    for (const level of side.levels.values()) {
+    for (let rank = 0; rank < side.prices.length; rank++) {
+      const level = side.levelAt(rank)!;
+      assert.equal(level.price, side.prices[side.prices.length - 1 - rank], `level ${rank}'s price`);
+      assert.equal(side.level(level.price), level, `the level at ${level.price}`);
       let quantity = 0;
       let count = 0;
-      for (let order = level.head; order; order = order.next) {
+      const orders = book.orders;
+      for (let slot = level.head, previous = 0; slot !== 0; previous = slot, slot = orders.next[slot]) {
+        const order = orders.read(slot);
         assert.equal(order.price, level.price);
+        assert.equal(order.side, side.side);
         assert.ok(order.quantity > 0 && order.quantity % LOT === 0, `order ${order.id} has quantity ${order.quantity}`);
-        assert.equal(book.orders.get(order.id), order);
+        assert.equal(orders.slotOf(order.id), slot, `order ${order.id}'s slot`);
+        assert.equal(orders.previous[slot], previous, `order ${order.id}'s link back`);
+        assert.equal(orders.level[slot], level);
+        if (orders.next[slot] === 0) assert.equal(level.tail, slot);
         quantity += order.quantity;
         count++;
       }
       assert.equal(level.quantity, quantity, `level ${level.price} quantity`);
       assert.equal(level.count, count);
+      assert.ok(count > 0, `empty level at ${level.price}`);
       resting += count;
     }
+    assert.equal(side.levelAt(side.prices.length), undefined);
   }
   assert.equal(book.orders.size, resting);
 }

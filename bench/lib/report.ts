@@ -78,7 +78,7 @@ export function markdown(results: BenchResults): string {
   ])));
   out.push(`\n**Memory**`);
   const peerHeap = results.heapPerOrder[results.heapPerOrder.length - 1];
-  out.push(table(["system", "resting orders", "live heap per resting order", "vs nodejs-order-book", "RSS after"], results.heapPerOrder.map((row) => [
+  out.push(table(["system", "resting orders", "live heap + typed arrays per resting order", "vs nodejs-order-book", "RSS after"], results.heapPerOrder.map((row) => [
     row.system, integer(row.restingOrders), `${row.bytesPerOrder} B`, ratio(row.bytesPerOrder, peerHeap.bytesPerOrder), `${row.rssMegabytes} MB`,
   ])));
   const long = results.longRun;

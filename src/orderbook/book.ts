@@ -1,120 +1,129 @@
 /**
  * The order book state: what `evolve` updates in place and `decide` reads.
  *
- * Each side keeps its price levels in a Map (price -> level) for O(1) lookup, plus the
- * active prices in a sorted array whose END is the best price, so the inserts and removals
- * that cluster around the spread move few elements. A level is a FIFO doubly-linked list
- * of orders; an order-id index makes cancel and modify O(1). Stop orders wait in their own
- * list until the last trade price reaches them.
+ * Resting orders live in an OrderTable (columns indexed by slot, order-table.ts). Each side
+ * finds a price's level through an integer hash (integer-index.ts: a Map's churn is slow)
+ * and keeps the active prices in a sorted array whose END is the best price, so the
+ * inserts and removals that cluster around the spread move few elements. A level is a FIFO doubly-linked list of slots
+ * (threaded through the table's `next` and `previous` columns); the table's id index makes
+ * cancel and modify O(1). Stop orders wait in their own list until the last trade price
+ * reaches them.
  */
+import { IntegerIndex } from "./integer-index.ts";
+import { OrderTable } from "./order-table.ts";
 import type { Instrument, SelfTradePrevention, Side, TimeInForce } from "./types.ts";
 
-/** An order resting in the book: a node of its price level's FIFO list. */
-export class RestingOrder {
-  /** The order behind it at its level (null at the tail). */
-  next: RestingOrder | null = null;
-  /** The order ahead of it at its level (null at the head). */
-  previous: RestingOrder | null = null;
-  /** Its level while it rests. */
-  level: Level | null = null;
-  /** A resting order (the book creates them). */
-  constructor(
-    readonly id: number,
-    readonly account: number,
-    readonly side: Side,
-    public price: number,
-    public quantity: number,
-    readonly postOnly: boolean,
-    readonly selfTrade: SelfTradePrevention,
-  ) {}
-}
+export type { RestingOrder } from "./order-table.ts";
+export { OrderTable } from "./order-table.ts";
 
 /** The orders at one price, oldest first (time priority), with their total quantity. */
 export class Level {
-  /** The oldest order (first to fill). */
-  head: RestingOrder | null = null;
-  /** The newest order. */
-  tail: RestingOrder | null = null;
+  /** Slot of the oldest order (first to fill). */
+  head = 0;
+  /** Slot of the newest order. */
+  tail = 0;
   /** Total open quantity at this price. */
   quantity = 0;
   /** Number of orders at this price. */
   count = 0;
   /** An empty level at `price`. */
   constructor(readonly price: number) {}
-
-  /** Appends `order` at the back of the queue. */
-  push(order: RestingOrder): void {
-    order.level = this;
-    order.previous = this.tail;
-    order.next = null;
-    if (this.tail) this.tail.next = order;
-    else this.head = order;
-    this.tail = order;
-    this.quantity += order.quantity;
-    this.count++;
-  }
-
-  /** Unlinks `order` from the queue. */
-  remove(order: RestingOrder): void {
-    if (order.previous) order.previous.next = order.next;
-    else this.head = order.next;
-    if (order.next) order.next.previous = order.previous;
-    else this.tail = order.previous;
-    this.quantity -= order.quantity;
-    this.count--;
-    order.level = order.next = order.previous = null;
-  }
 }
 
 /** One side of a book: its price levels, best last. */
 export class BookSide {
-  /** Price levels by price. */
-  readonly levels: Map<number, Level> = new Map();
   /** Active prices, sorted so that the best is last (bids ascending, asks descending). */
   readonly prices: number[] = [];
+  /** Price -> slot of its level in #pool. */
+  readonly #byPrice = new IntegerIndex();
+  readonly #pool: (Level | undefined)[] = [undefined];
+  readonly #freeSlots: number[] = [];
 
-  /** An empty side. */
-  constructor(readonly side: Side) {}
+  /** An empty side whose orders rest in `orders`. */
+  constructor(readonly side: Side, readonly orders: OrderTable) {}
 
   /** Is `a` a better price than `b` on this side? */
   better(a: number, b: number): boolean {
     return this.side === "buy" ? a > b : a < b;
   }
 
+  /** The level at `price`, if any order rests there. */
+  level(price: number): Level | undefined {
+    const slot = this.#byPrice.get(price);
+    return slot === 0 ? undefined : this.#pool[slot];
+  }
+
   /** The best level (highest bid, lowest ask), if any. */
   best(): Level | undefined {
     const prices = this.prices;
-    return prices.length === 0 ? undefined : this.levels.get(prices[prices.length - 1]);
+    return prices.length === 0 ? undefined : this.level(prices[prices.length - 1]);
   }
 
-  /** The level `rank` places from the best (0 = best). */
+  /**
+   * The level `rank` places from the best (0 = best). (Levels are looked up by price: an
+   * array of them kept in order, spliced like `prices`, cost ten times as much to splice.)
+   */
   levelAt(rank: number): Level | undefined {
     const index = this.prices.length - 1 - rank;
-    return index < 0 ? undefined : this.levels.get(this.prices[index]);
+    return index < 0 ? undefined : this.level(this.prices[index]);
   }
 
-  /** Rests `order` at its price, behind the orders already there. */
-  add(order: RestingOrder): void {
-    let level = this.levels.get(order.price);
-    if (level === undefined) {
-      level = new Level(order.price);
-      this.levels.set(order.price, level);
-      this.#insertPrice(order.price);
-    }
-    level.push(order);
+  /** Links the order in `slot` at the back of its price's queue. */
+  add(slot: number): void {
+    const orders = this.orders;
+    const price = orders.price[slot];
+    const level = this.level(price) ?? this.#open(price);
+    orders.level[slot] = level;
+    orders.previous[slot] = level.tail;
+    orders.next[slot] = 0;
+    if (level.tail !== 0) orders.next[level.tail] = slot;
+    else level.head = slot;
+    level.tail = slot;
+    level.quantity += orders.quantity[slot];
+    level.count++;
   }
 
-  /** Removes `order` (and its level, if now empty). */
-  remove(order: RestingOrder): void {
-    const level = order.level!;
-    level.remove(order);
-    if (level.count === 0) {
-      this.levels.delete(level.price);
-      this.#removePrice(level.price);
-    }
+  /** Unlinks the order in `slot` from its level (and drops the level, if now empty). */
+  remove(slot: number): void {
+    const orders = this.orders;
+    const level = orders.level[slot]!;
+    const previous = orders.previous[slot];
+    const next = orders.next[slot];
+    if (previous !== 0) orders.next[previous] = next;
+    else level.head = next;
+    if (next !== 0) orders.previous[next] = previous;
+    else level.tail = previous;
+    level.quantity -= orders.quantity[slot];
+    level.count--;
+    if (level.count === 0) this.#close(level.price);
   }
 
-  /** Index of the first price not worse-sorted than `price` (binary search from the end). */
+  /** A new, empty level at `price`. */
+  #open(price: number): Level {
+    const level = new Level(price);
+    const slot = this.#freeSlots.pop() ?? this.#pool.length;
+    this.#pool[slot] = level;
+    this.#byPrice.set(price, slot);
+    const prices = this.prices;
+    const last = prices.length - 1;
+    // Fast path: a new best price (the common case near the spread).
+    if (last < 0 || this.better(price, prices[last])) prices.push(price);
+    else prices.splice(this.#search(price), 0, price);
+    return level;
+  }
+
+  /** Drops the (now empty) level at `price`. */
+  #close(price: number): void {
+    const slot = this.#byPrice.get(price);
+    this.#byPrice.delete(price);
+    this.#pool[slot] = undefined;
+    this.#freeSlots.push(slot);
+    const prices = this.prices;
+    if (prices[prices.length - 1] === price) prices.pop();
+    else prices.splice(this.#search(price), 1);
+  }
+
+  /** Index of the first price not worse-sorted than `price` (binary search). */
   #search(price: number): number {
     const prices = this.prices;
     let low = 0;
@@ -126,20 +135,6 @@ export class BookSide {
       else high = middle;
     }
     return low;
-  }
-
-  #insertPrice(price: number): void {
-    const prices = this.prices;
-    const last = prices.length - 1;
-    // Fast path: a new best price (the common case near the spread).
-    if (last < 0 || this.better(price, prices[last])) prices.push(price);
-    else prices.splice(this.#search(price), 0, price);
-  }
-
-  #removePrice(price: number): void {
-    const prices = this.prices;
-    if (prices[prices.length - 1] === price) prices.pop();
-    else prices.splice(this.#search(price), 1);
   }
 }
 
@@ -167,12 +162,12 @@ export interface StopOrder {
 
 /** One instrument's order book: the order-book decider's state, updated in place. */
 export class OrderBook {
+  /** Resting orders, both sides (`slotOf` an id is O(1) for cancel and modify). */
+  readonly orders: OrderTable = new OrderTable();
   /** Buy orders. */
-  readonly bids: BookSide = new BookSide("buy");
+  readonly bids: BookSide = new BookSide("buy", this.orders);
   /** Sell orders. */
-  readonly asks: BookSide = new BookSide("sell");
-  /** Resting orders by id (O(1) cancel and modify). */
-  readonly orders: Map<number, RestingOrder> = new Map();
+  readonly asks: BookSide = new BookSide("sell", this.orders);
   /** Stop orders waiting for their trigger, in arrival order. */
   readonly stops: Map<number, StopOrder> = new Map();
   /** Price of the last trade, 0 before any. */
@@ -205,6 +200,43 @@ export class OrderBook {
   crosses(side: Side, price: number): boolean {
     const best = this.opposite(side).best();
     return best !== undefined && (side === "buy" ? price >= best.price : price <= best.price);
+  }
+
+  /** Rests a new order behind the orders already at its price; returns its slot. */
+  rest(id: number, account: number, side: Side, price: number, quantity: number, postOnly: boolean, selfTrade: SelfTradePrevention): number {
+    const slot = this.orders.add(id, account, side, price, quantity, postOnly, selfTrade);
+    this.side(side).add(slot);
+    return slot;
+  }
+
+  /** Takes `quantity` from the order in `slot`, and the order off the book when none is left. */
+  fill(slot: number, quantity: number): void {
+    const orders = this.orders;
+    orders.quantity[slot] -= quantity;
+    orders.level[slot]!.quantity -= quantity;
+    if (orders.quantity[slot] === 0) this.take(slot);
+  }
+
+  /** Takes the order in `slot` off the book. */
+  take(slot: number): void {
+    this.side(this.orders.side(slot)).remove(slot);
+    this.orders.release(slot);
+  }
+
+  /** Lowers the order in `slot` to `quantity`, keeping its place in the queue. */
+  reduce(slot: number, quantity: number): void {
+    const orders = this.orders;
+    orders.level[slot]!.quantity -= orders.quantity[slot] - quantity;
+    orders.quantity[slot] = quantity;
+  }
+
+  /** Moves the order in `slot` to `price` with `quantity`, behind the orders already there. */
+  reprice(slot: number, price: number, quantity: number): void {
+    const side = this.side(this.orders.side(slot));
+    side.remove(slot);
+    this.orders.price[slot] = price;
+    this.orders.quantity[slot] = quantity;
+    side.add(slot);
   }
 
   /** Whether `id` is resting or waiting as a stop. */

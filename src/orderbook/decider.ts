@@ -9,7 +9,7 @@
  */
 import type { Decider } from "../core/decider.ts";
 import { ValidationError } from "../core/errors.ts";
-import { OrderBook, RestingOrder } from "./book.ts";
+import { OrderBook } from "./book.ts";
 import type { CancelOrder, ModifyOrder, OcoStop, OrderCommand, PlaceOrder } from "./commands.ts";
 import type { OrderBookEvent } from "./events.ts";
 import { DEFAULT_MAX_PRICE, DEFAULT_MAX_QUANTITY, type Instrument, type OrderKind, type RejectReason, type SelfTradePrevention, type Side } from "./types.ts";
@@ -65,7 +65,7 @@ function guardStop(book: OrderBook, side: Side, kind: OrderKind, price: number |
  * pass the whole quantity, not what would be left after matching.
  */
 function overfills(book: OrderBook, side: Side, price: number, quantity: number): boolean {
-  return (book.side(side).levels.get(price)?.quantity ?? 0) + quantity > Number.MAX_SAFE_INTEGER;
+  return (book.side(side).level(price)?.quantity ?? 0) + quantity > Number.MAX_SAFE_INTEGER;
 }
 
 /**
@@ -78,17 +78,19 @@ function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): n
   let remaining = taker.quantity;
   const limit = taker.price;
   const stp = taker.selfTrade;
+  const orders = book.orders;
   for (let rank = 0; remaining > 0; rank++) {
     const level = opposite.levelAt(rank);
     if (level === undefined) break;
     if (limit !== undefined && (taker.side === "buy" ? level.price > limit : level.price < limit)) break;
-    for (let maker = level.head; maker !== null && remaining > 0; maker = maker.next) {
-      if (stp !== "allow" && maker.account === taker.account) {
+    for (let maker = level.head; maker !== 0 && remaining > 0; maker = orders.next[maker]) {
+      const makerAccount = orders.account[maker];
+      if (stp !== "allow" && makerAccount === taker.account) {
         if (stp === "cancel-resting" || stp === "cancel-both") {
           if (!dryRun) {
             events.push({
               type: "OrderCancelled",
-              data: { orderId: maker.id, account: maker.account, remaining: maker.quantity, reason: "self-trade" },
+              data: { orderId: orders.id[maker], account: makerAccount, remaining: orders.quantity[maker], reason: "self-trade" },
             });
           }
           if (stp === "cancel-resting") continue;
@@ -101,7 +103,8 @@ function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): n
         }
         return dryRun ? remaining : 0;
       }
-      const quantity = remaining < maker.quantity ? remaining : maker.quantity;
+      const open = orders.quantity[maker];
+      const quantity = remaining < open ? remaining : open;
       remaining -= quantity;
       if (!dryRun) {
         events.push({
@@ -109,8 +112,8 @@ function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): n
           data: {
             price: level.price,
             quantity,
-            makerOrderId: maker.id,
-            makerAccount: maker.account,
+            makerOrderId: orders.id[maker],
+            makerAccount,
             takerOrderId: taker.id,
             takerAccount: taker.account,
             takerSide: taker.side,
@@ -298,46 +301,53 @@ function settleOco(book: OrderBook, events: Events): Events {
 function cancel(book: OrderBook, command: CancelOrder): Events {
   const events: Events = [];
   const account = command.account ?? 0;
-  const order = book.orders.get(command.orderId) ?? book.stops.get(command.orderId);
-  if (order === undefined) return reject(events, "cancel", command.orderId, account, "unknown-order");
-  if (command.account !== undefined && command.account !== order.account) {
+  const orders = book.orders;
+  const slot = orders.slotOf(command.orderId);
+  const stop = slot === 0 ? book.stops.get(command.orderId) : undefined;
+  if (slot === 0 && stop === undefined) return reject(events, "cancel", command.orderId, account, "unknown-order");
+  const owner = slot !== 0 ? orders.account[slot] : stop!.account;
+  if (command.account !== undefined && command.account !== owner) {
     return reject(events, "cancel", command.orderId, account, "account-mismatch");
   }
-  events.push({
-    type: "OrderCancelled",
-    data: { orderId: order.id, account: order.account, remaining: order.quantity, reason: "requested" },
-  });
+  const remaining = slot !== 0 ? orders.quantity[slot] : stop!.quantity;
+  events.push({ type: "OrderCancelled", data: { orderId: command.orderId, account: owner, remaining, reason: "requested" } });
   return events;
 }
 
 function modify(book: OrderBook, command: ModifyOrder): Events {
   const events: Events = [];
-  const account = command.account ?? 0;
-  const order = book.orders.get(command.orderId);
-  if (order === undefined) {
-    return reject(events, "modify", command.orderId, account, book.stops.has(command.orderId) ? "not-modifiable" : "unknown-order");
+  const orders = book.orders;
+  const slot = orders.slotOf(command.orderId);
+  if (slot === 0) {
+    const reason = book.stops.has(command.orderId) ? "not-modifiable" : "unknown-order";
+    return reject(events, "modify", command.orderId, command.account ?? 0, reason);
   }
-  if (command.account !== undefined && command.account !== order.account) {
-    return reject(events, "modify", command.orderId, account, "account-mismatch");
+  const id = command.orderId;
+  const account = orders.account[slot];
+  if (command.account !== undefined && command.account !== account) {
+    return reject(events, "modify", id, command.account, "account-mismatch");
   }
-  const price = command.price ?? order.price;
-  const quantity = command.quantity ?? order.quantity;
+  const price = command.price ?? orders.price[slot];
+  const quantity = command.quantity ?? orders.quantity[slot];
   const priceProblem = checkPrice(book.instrument, price);
-  if (priceProblem) return reject(events, "modify", order.id, order.account, priceProblem);
+  if (priceProblem) return reject(events, "modify", id, account, priceProblem);
   const quantityProblem = checkQuantity(book.instrument, quantity);
-  if (quantityProblem) return reject(events, "modify", order.id, order.account, quantityProblem);
-  if (price === order.price && quantity === order.quantity) return reject(events, "modify", order.id, order.account, "no-change");
-  const keptPriority = price === order.price && quantity < order.quantity;
-  if (!keptPriority && order.postOnly && book.crosses(order.side, price)) {
-    return reject(events, "modify", order.id, order.account, "post-only-would-cross");
+  if (quantityProblem) return reject(events, "modify", id, account, quantityProblem);
+  const samePrice = price === orders.price[slot];
+  const open = orders.quantity[slot];
+  if (samePrice && quantity === open) return reject(events, "modify", id, account, "no-change");
+  const keptPriority = samePrice && quantity < open;
+  const side = orders.side(slot);
+  if (!keptPriority && orders.postOnly(slot) && book.crosses(side, price)) {
+    return reject(events, "modify", id, account, "post-only-would-cross");
   }
-  if (!keptPriority && overfills(book, order.side, price, price === order.price ? quantity - order.quantity : quantity)) {
-    return reject(events, "modify", order.id, order.account, "level-full");
+  if (!keptPriority && overfills(book, side, price, samePrice ? quantity - open : quantity)) {
+    return reject(events, "modify", id, account, "level-full");
   }
-  events.push({ type: "OrderModified", data: { orderId: order.id, account: order.account, price, quantity, keptPriority } });
+  events.push({ type: "OrderModified", data: { orderId: id, account, price, quantity, keptPriority } });
   if (keptPriority) return events;
   // Re-priced or grown: it re-enters as the newest order at its price and may trade.
-  return execute(book, { id: order.id, account: order.account, side: order.side, price, quantity, selfTrade: order.selfTrade }, "GTC", events);
+  return execute(book, { id, account, side, price, quantity, selfTrade: orders.selfTrade(slot) }, "GTC", events);
 }
 
 function triggerStops(book: OrderBook): Events {
@@ -384,21 +394,6 @@ function decideAlone(command: OrderCommand, book: OrderBook): OrderBookEvent[] {
   }
 }
 
-/** Removes `quantity` from a resting order, taking it off the book when it reaches 0. */
-function fill(book: OrderBook, order: RestingOrder, quantity: number): void {
-  order.quantity -= quantity;
-  order.level!.quantity -= quantity;
-  if (order.quantity === 0) {
-    book.side(order.side).remove(order);
-    book.orders.delete(order.id);
-  }
-}
-
-function rest(book: OrderBook, order: RestingOrder): void {
-  book.orders.set(order.id, order);
-  book.side(order.side).add(order);
-}
-
 /** Applies `event` to `book` in place and returns it. */
 function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
   switch (event.type) {
@@ -411,7 +406,7 @@ function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
         });
       } else if (d.kind === "limit" && d.timeInForce === "GTC") {
         // Rests at once; the trades that follow in the same command take from it.
-        rest(book, new RestingOrder(d.orderId, d.account, d.side, d.price, d.quantity, d.postOnly, d.selfTrade));
+        book.rest(d.orderId, d.account, d.side, d.price, d.quantity, d.postOnly, d.selfTrade);
       }
       break;
     }
@@ -422,34 +417,24 @@ function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
         book.unlink(d.takerOrderId);
       }
       book.lastTradePrice = d.price;
-      fill(book, book.orders.get(d.makerOrderId)!, d.quantity);
-      const taker = book.orders.get(d.takerOrderId);
-      if (taker !== undefined) fill(book, taker, d.quantity);
+      book.fill(book.orders.slotOf(d.makerOrderId), d.quantity);
+      const taker = book.orders.slotOf(d.takerOrderId);
+      if (taker !== 0) book.fill(taker, d.quantity);
       break;
     }
     case "OrderCancelled":
     case "OrderExpired": {
       book.unlink(event.data.orderId);
-      const order = book.orders.get(event.data.orderId);
-      if (order !== undefined) {
-        book.side(order.side).remove(order);
-        book.orders.delete(order.id);
-      } else book.stops.delete(event.data.orderId);
+      const slot = book.orders.slotOf(event.data.orderId);
+      if (slot !== 0) book.take(slot);
+      else book.stops.delete(event.data.orderId);
       break;
     }
     case "OrderModified": {
       const d = event.data;
-      const order = book.orders.get(d.orderId)!;
-      const side = book.side(order.side);
-      if (d.keptPriority) {
-        order.level!.quantity -= order.quantity - d.quantity;
-        order.quantity = d.quantity;
-      } else {
-        side.remove(order);
-        order.price = d.price;
-        order.quantity = d.quantity;
-        side.add(order);
-      }
+      const slot = book.orders.slotOf(d.orderId);
+      if (d.keptPriority) book.reduce(slot, d.quantity);
+      else book.reprice(slot, d.price, d.quantity);
       break;
     }
     case "StopTriggered": {
@@ -457,7 +442,7 @@ function evolve(book: OrderBook, event: OrderBookEvent): OrderBook {
       const stop = book.stops.get(event.data.orderId)!;
       book.stops.delete(stop.id);
       if (stop.kind === "stop-limit" && stop.timeInForce === "GTC") {
-        rest(book, new RestingOrder(stop.id, stop.account, stop.side, stop.price, stop.quantity, false, stop.selfTrade));
+        book.rest(stop.id, stop.account, stop.side, stop.price, stop.quantity, false, stop.selfTrade);
       }
       break;
     }

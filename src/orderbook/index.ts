@@ -6,7 +6,7 @@
 export * from "./types.ts";
 export * from "./commands.ts";
 export * from "./events.ts";
-export { BookSide, Level, OrderBook, RestingOrder, type StopOrder } from "./book.ts";
+export { BookSide, Level, OrderBook, OrderTable, type RestingOrder, type StopOrder } from "./book.ts";
 export { bookStreamId, decideOrder, evolveBook, orderBookDecider } from "./decider.ts";
 export { orderBookCodecs } from "./codecs.ts";
 export { type BookData, bookFromData, bookToData, stateHash } from "./snapshot.ts";

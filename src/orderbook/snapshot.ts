@@ -2,7 +2,7 @@
  * The book as plain data, in canonical order (bids best first, asks best first, each level
  * oldest first; stops in arrival order): what snapshots store and the state hash digests.
  */
-import { OrderBook, RestingOrder } from "./book.ts";
+import { OrderBook } from "./book.ts";
 import type { BookSide, StopOrder } from "./book.ts";
 import type { Instrument, SelfTradePrevention, Side } from "./types.ts";
 
@@ -27,8 +27,9 @@ function sideData(side: BookSide): BookData["bids"] {
   for (let rank = 0;; rank++) {
     const level = side.levelAt(rank);
     if (level === undefined) return rows;
-    for (let order = level.head; order !== null; order = order.next) {
-      rows.push([order.id, order.account, order.price, order.quantity, order.postOnly, order.selfTrade]);
+    const orders = side.orders;
+    for (let slot = level.head; slot !== 0; slot = orders.next[slot]) {
+      rows.push([orders.id[slot], orders.account[slot], orders.price[slot], orders.quantity[slot], orders.postOnly(slot), orders.selfTrade(slot)]);
     }
   }
 }
@@ -51,11 +52,7 @@ export function bookFromData(data: BookData, instrument: Instrument): OrderBook 
   const book = new OrderBook(instrument);
   book.lastTradePrice = data.lastTradePrice;
   const load = (side: Side, rows: BookData["bids"]) => {
-    for (const [id, account, price, quantity, postOnly, selfTrade] of rows) {
-      const order = new RestingOrder(id, account, side, price, quantity, postOnly, selfTrade);
-      book.orders.set(id, order);
-      book.side(side).add(order);
-    }
+    for (const [id, account, price, quantity, postOnly, selfTrade] of rows) book.rest(id, account, side, price, quantity, postOnly, selfTrade);
   };
   load("buy", data.bids);
   load("sell", data.asks);

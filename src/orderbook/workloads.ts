@@ -119,9 +119,9 @@ export class ExchangeCoreMixGenerator {
     let price: number;
     if (band > 0) price = MID - band + Math.floor(next() * (2 * band + 1));
     else {
-      const order = this.#engine.book(this.#symbol).orders.get(id)!;
+      const orders = this.#engine.book(this.#symbol).orders;
       const step = 1 + Math.floor(next() * 10);
-      price = Math.max(1, order.price + (next() < 0.5 ? -step : step));
+      price = Math.max(1, orders.price[orders.slotOf(id)] + (next() < 0.5 ? -step : step));
     }
     return this.#submit({ type: "modify", symbol: this.#symbol, orderId: id, price });
   }
@@ -132,8 +132,8 @@ export class ExchangeCoreMixGenerator {
     for (const event of this.#engine.submitValidated(command).events) {
       if (event.type === "OrderAccepted" && event.data.kind === "limit" && event.data.timeInForce === "GTC") live.add(event.data.orderId);
       else if (event.type === "TradeExecuted") {
-        if (orders.get(event.data.makerOrderId) === undefined) live.remove(event.data.makerOrderId);
-        if (orders.get(event.data.takerOrderId) === undefined) live.remove(event.data.takerOrderId);
+        if (!orders.has(event.data.makerOrderId)) live.remove(event.data.makerOrderId);
+        if (!orders.has(event.data.takerOrderId)) live.remove(event.data.takerOrderId);
       } else if (event.type === "OrderCancelled" || event.type === "OrderExpired") live.remove(event.data.orderId);
     }
     return command;

@@ -1,0 +1,160 @@
+/**
+ * The resting orders of one book as columns (a struct of arrays) indexed by a slot number.
+ *
+ * Why columns: a million resting orders as objects are a million objects for the garbage
+ * collector to trace, each with its header, and a Map entry apiece to find them. Here an
+ * order is a row across a few typed arrays (about 60 bytes with its id index bucket); a
+ * slot freed by a fill or a cancel is reused by the next order to rest, so the engine
+ * allocates nothing per order once the table has grown to the book's size.
+ *
+ * Slot 0 is never used: it is the "no order" of the level lists (`next`, `previous`,
+ * a level's `head` and `tail`) and of `slotOf`.
+ */
+import type { Level } from "./book.ts";
+import { IntegerIndex } from "./integer-index.ts";
+import { SELF_TRADE, type SelfTradePrevention, type Side } from "./types.ts";
+
+/** A resting order as read out of the book (a copy: later changes to the book do not show). */
+export interface RestingOrder {
+  readonly id: number;
+  readonly account: number;
+  readonly side: Side;
+  readonly price: number;
+  readonly quantity: number;
+  readonly postOnly: boolean;
+  readonly selfTrade: SelfTradePrevention;
+}
+
+/** `traits` bits: the side, post-only, then the self-trade mode's index in SELF_TRADE. */
+const SELL = 1;
+const POST_ONLY = 2;
+const SELF_TRADE_SHIFT = 2;
+const INITIAL_SLOTS = 1024;
+
+export class OrderTable {
+  /** Order ids by slot. */
+  id = new Float64Array(INITIAL_SLOTS);
+  /** Owning accounts by slot. */
+  account = new Float64Array(INITIAL_SLOTS);
+  /** Limit prices by slot. */
+  price = new Float64Array(INITIAL_SLOTS);
+  /** Open quantities by slot. */
+  quantity = new Float64Array(INITIAL_SLOTS);
+  /** The order behind each one at its level (0 at the tail; the free list's link for a free slot). */
+  next = new Int32Array(INITIAL_SLOTS);
+  /** The order ahead of each one at its level (0 at the head). */
+  previous = new Int32Array(INITIAL_SLOTS);
+  /** Side, post-only and self-trade mode by slot (see the bits above). */
+  traits = new Uint8Array(INITIAL_SLOTS);
+  /** Each slot's price level (null while free). */
+  level: (Level | null)[] = new Array<Level | null>(INITIAL_SLOTS).fill(null);
+  readonly #index = new IntegerIndex();
+  /** Slots below this have been used; slot 0 never is. */
+  #used = 1;
+  /** The first free slot (0 when none is free: the next order takes slot #used). */
+  #free = 0;
+
+  /** Number of resting orders. */
+  get size(): number {
+    return this.#index.size;
+  }
+
+  /**
+   * Bytes of the columns and the id index: memory held in typed arrays, which a runtime
+   * may not count in its heap figures (Bun counts none of it; Node and Deno as external).
+   */
+  get bytes(): number {
+    const columns = this.id.byteLength + this.account.byteLength + this.price.byteLength + this.quantity.byteLength +
+      this.next.byteLength + this.previous.byteLength + this.traits.byteLength;
+    return columns + this.#index.bytes;
+  }
+
+  /** The slot of order `id`, or 0 if it is not resting. */
+  slotOf(id: number): number {
+    return this.#index.get(id);
+  }
+
+  /** Is order `id` resting? */
+  has(id: number): boolean {
+    return this.#index.get(id) !== 0;
+  }
+
+  /** A copy of resting order `id`, if it rests. */
+  get(id: number): RestingOrder | undefined {
+    const slot = this.#index.get(id);
+    return slot === 0 ? undefined : this.read(slot);
+  }
+
+  /** Copies of every resting order, in slot order. */
+  *values(): IterableIterator<RestingOrder> {
+    for (let slot = 1; slot < this.#used; slot++) if (this.level[slot] !== null) yield this.read(slot);
+  }
+
+  /** A copy of the order in `slot`. */
+  read(slot: number): RestingOrder {
+    return {
+      id: this.id[slot],
+      account: this.account[slot],
+      side: this.side(slot),
+      price: this.price[slot],
+      quantity: this.quantity[slot],
+      postOnly: this.postOnly(slot),
+      selfTrade: this.selfTrade(slot),
+    };
+  }
+
+  side(slot: number): Side {
+    return (this.traits[slot] & SELL) === 0 ? "buy" : "sell";
+  }
+
+  postOnly(slot: number): boolean {
+    return (this.traits[slot] & POST_ONLY) !== 0;
+  }
+
+  selfTrade(slot: number): SelfTradePrevention {
+    return SELF_TRADE[this.traits[slot] >>> SELF_TRADE_SHIFT];
+  }
+
+  /** Takes a slot for a new order (not linked to any level yet) and returns it. */
+  add(id: number, account: number, side: Side, price: number, quantity: number, postOnly: boolean, selfTrade: SelfTradePrevention): number {
+    let slot = this.#free;
+    if (slot !== 0) this.#free = this.next[slot];
+    else {
+      if (this.#used === this.id.length) this.#grow();
+      slot = this.#used++;
+    }
+    this.id[slot] = id;
+    this.account[slot] = account;
+    this.price[slot] = price;
+    this.quantity[slot] = quantity;
+    this.traits[slot] = (side === "sell" ? SELL : 0) | (postOnly ? POST_ONLY : 0) | (SELF_TRADE.indexOf(selfTrade) << SELF_TRADE_SHIFT);
+    this.#index.set(id, slot);
+    return slot;
+  }
+
+  /** Gives back the slot of an order already unlinked from its level. */
+  release(slot: number): void {
+    this.#index.delete(this.id[slot]);
+    this.level[slot] = null;
+    this.next[slot] = this.#free;
+    this.previous[slot] = 0;
+    this.#free = slot;
+  }
+
+  #grow(): void {
+    const slots = this.id.length * 2;
+    const widen = <T extends Float64Array | Int32Array | Uint8Array>(column: T, make: new (length: number) => T): T => {
+      const wider = new make(slots);
+      wider.set(column);
+      return wider;
+    };
+    this.id = widen(this.id, Float64Array);
+    this.account = widen(this.account, Float64Array);
+    this.price = widen(this.price, Float64Array);
+    this.quantity = widen(this.quantity, Float64Array);
+    this.next = widen(this.next, Int32Array);
+    this.previous = widen(this.previous, Int32Array);
+    this.traits = widen(this.traits, Uint8Array);
+    for (let slot = this.level.length; slot < slots; slot++) this.level.push(null);
+  }
+}
