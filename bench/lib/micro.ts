@@ -1,13 +1,22 @@
 /**
  * Micro-benchmarks with mitata's `measure`: one record encoded and decoded (fixed-layout
  * codec and JSON codec), CRC32C, one enqueue into the WAL ring through the event store,
- * and one book operation through the engine.
+ * the book alone (decide + evolve: place + cancel, one level matched) and one book
+ * operation through the engine.
  */
 import { measure } from "mitata";
 import { z } from "zod";
 import { defineEvent, EventStore, eventRegistry, type StoredRecord } from "../../mod.ts";
 import { fileStorage } from "../../src/adapter/file/index.ts";
-import { orderBookCodecs, OrderBookEngine, type OrderCommand, WORKLOAD_INSTRUMENT } from "../../src/orderbook/index.ts";
+import {
+  decideOrder,
+  evolveBook,
+  OrderBook,
+  orderBookCodecs,
+  OrderBookEngine,
+  type OrderCommand,
+  WORKLOAD_INSTRUMENT,
+} from "../../src/orderbook/index.ts";
 import { CodecTable } from "../../src/wal/codec.ts";
 import { crc32c } from "../../src/wal/crc32c.ts";
 import { newPlan, RecordDecoder, RecordEncoder } from "../../src/wal/record-format.ts";
@@ -68,23 +77,41 @@ export async function microBenchmarks(quick: boolean, directory: string): Promis
   await run("enqueue one validated event into the WAL ring (event store, async)", () => store.enqueue("cart-42", events));
   await store.close();
 
-  const engine = await OrderBookEngine.open({
-    instruments: [WORKLOAD_INSTRUMENT],
-    storage: fileStorage(`${directory}/book`, { durability: "async", codecs: orderBookCodecs }),
-  });
-  for (let i = 1; i <= 1000; i++) {
-    const side = i % 2 === 0 ? "buy" : "sell";
-    engine.submitValidated({
-      type: "place", symbol: "XBT-USD", orderId: i, account: i, side, kind: "limit",
-      price: side === "buy" ? 99_990 - (i % 300) : 100_010 + (i % 300), quantity: 10, timeInForce: "GTC", postOnly: false, selfTrade: "allow",
-    });
-  }
+  // The book alone: 1,000 resting orders over 2 x 300 levels, then one order placed inside
+  // the spread and cancelled (a level opened and closed), or ten makers at a new best ask
+  // taken by one taker (the level opened, matched through and closed).
+  const book = new OrderBook(WORKLOAD_INSTRUMENT);
+  const apply = (command: OrderCommand) => {
+    for (const event of decideOrder(command, book)) evolveBook(book, event);
+  };
+  for (let i = 1; i <= 1000; i++) apply(restingOrder(i));
   let orderId = 1_000_000;
   const place: OrderCommand = {
     type: "place", symbol: "XBT-USD", orderId: 0, account: 7, side: "buy", kind: "limit", price: 99_995, quantity: 5,
     timeInForce: "GTC", postOnly: false, selfTrade: "allow",
   };
   const cancel: OrderCommand = { type: "cancel", symbol: "XBT-USD", orderId: 0 };
+  await run("place a resting limit order, then cancel it (book: decide + evolve)", () => {
+    place.orderId = cancel.orderId = ++orderId;
+    apply(place);
+    apply(cancel);
+  });
+  const maker = { ...place, account: 8, side: "sell" as const, price: 100_005, quantity: 10 };
+  const taker = { ...place, account: 9, price: 100_005, quantity: 100, timeInForce: "IOC" as const };
+  await run("match one level: 10 makers rest at a new best ask, one taker fills them (book)", () => {
+    for (let k = 0; k < 10; k++) {
+      maker.orderId = ++orderId;
+      apply(maker);
+    }
+    taker.orderId = ++orderId;
+    apply(taker);
+  });
+
+  const engine = await OrderBookEngine.open({
+    instruments: [WORKLOAD_INSTRUMENT],
+    storage: fileStorage(`${directory}/book`, { durability: "async", codecs: orderBookCodecs }),
+  });
+  for (let i = 1; i <= 1000; i++) engine.submitValidated(restingOrder(i));
   await run("place a resting limit order, then cancel it (engine, async WAL)", () => {
     place.orderId = cancel.orderId = ++orderId;
     engine.submitValidated(place);
@@ -92,4 +119,13 @@ export async function microBenchmarks(quick: boolean, directory: string): Promis
   });
   await engine.close();
   return results;
+}
+
+/** Resting order `i` of the micro-benchmarks' book: bids from 99,990 down, asks from 100,010 up. */
+function restingOrder(i: number): OrderCommand {
+  const side = i % 2 === 0 ? "buy" : "sell";
+  return {
+    type: "place", symbol: "XBT-USD", orderId: i, account: i, side, kind: "limit",
+    price: side === "buy" ? 99_990 - (i % 300) : 100_010 + (i % 300), quantity: 10, timeInForce: "GTC", postOnly: false, selfTrade: "allow",
+  };
 }
