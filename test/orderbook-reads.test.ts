@@ -2,13 +2,39 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ValidationError } from "../mod.ts";
-import { bookQuote, marketDataProjection, OrderBookEngine, orderStatusProjection } from "../src/orderbook/index.ts";
+import { bookDepth, bookQuote, marketDataProjection, OrderBookEngine, orderStatusProjection } from "../src/orderbook/index.ts";
 
 async function engineWithAsks(instrument = { symbol: "T", tickSize: 5, lotSize: 1 }) {
   const marketData = marketDataProjection();
   const engine = await OrderBookEngine.open({ instruments: [instrument], projections: [marketData] });
   return { engine, marketData, stream: `book-${instrument.symbol}` };
 }
+
+describe("market data", () => {
+  test("levels and accounts that empty and fill again, past the point where empty ones are dropped, read like the book", async () => {
+    const { engine, marketData, stream } = await engineWithAsks();
+    const book = engine.book("T");
+    let orderId = 0;
+    // Waves of orders over 300 prices and 200 accounts; most leave again, so levels and
+    // accounts empty (hundreds at a time) and come back.
+    for (let wave = 0; wave < 6; wave++) {
+      const placed: number[] = [];
+      for (let i = 0; i < 600; i++) {
+        const side = i % 2 === 0 ? "buy" : "sell";
+        const price = side === "buy" ? 1000 - 5 * ((i * 7 + wave) % 150) : 1005 + 5 * ((i * 11 + wave) % 150);
+        engine.submit({ type: "place", symbol: "T", orderId: ++orderId, account: 1 + ((i + wave) % 200), side, price, quantity: 1 + (i % 3) });
+        placed.push(orderId);
+      }
+      for (const [k, id] of placed.entries()) if (k % 10 !== wave) engine.submit({ type: "cancel", symbol: "T", orderId: id });
+      assert.deepEqual(marketData.depth(stream, 1000), bookDepth(book, 1000), `depth after wave ${wave}`);
+      for (const account of [1, 77, 200]) {
+        const expected = [...book.orders.values()].filter((order) => order.account === account).map((order) => order.id).sort((a, b) => a - b);
+        assert.deepEqual(marketData.openOrders(stream, account), expected, `account ${account} after wave ${wave}`);
+      }
+    }
+    await engine.close();
+  });
+});
 
 describe("market quote", () => {
   test("walks the opposite side best first: cost, average and worst price", async () => {

@@ -121,11 +121,21 @@ interface OpenOrder {
   remaining: number;
 }
 
-/** One book's market data, maintained from its events. */
+/**
+ * One book's market data, maintained from its events.
+ *
+ * A level that empties stays in its Map (with no orders), and so does an account's empty
+ * set of open orders, until the empty ones outnumber the rest: prices and accounts come
+ * back, and V8's and JavaScriptCore's Maps keep a deleted key's entry in its bucket chain
+ * until they rebuild, so deleting and adding one key again and again slows every lookup of
+ * it (integer-index.ts has the figures).
+ */
 class MarketData {
-  readonly levels = { buy: new Map<number, DepthLevel>(), sell: new Map<number, DepthLevel>() };
+  levels = { buy: new Map<number, DepthLevel>(), sell: new Map<number, DepthLevel>() };
   readonly open = new Map<number, OpenOrder>();
-  readonly byAccount = new Map<number, Set<number>>();
+  byAccount = new Map<number, Set<number>>();
+  /** Empty levels and empty account sets still in their Maps. */
+  #empty = 0;
   readonly stops = new Map<number, { account: number; side: Side; price: number; quantity: number; rests: boolean }>();
   readonly tape: Trade[] = [];
 
@@ -135,6 +145,7 @@ class MarketData {
     this.open.set(orderId, order);
     let ids = this.byAccount.get(order.account);
     if (ids === undefined) this.byAccount.set(order.account, ids = new Set());
+    else if (ids.size === 0) this.#empty--;
     ids.add(orderId);
     this.#adjust(order.side, order.price, order.remaining, 1);
   }
@@ -154,16 +165,28 @@ class MarketData {
     this.open.delete(orderId);
     const ids = this.byAccount.get(order.account)!;
     ids.delete(orderId);
-    if (ids.size === 0) this.byAccount.delete(order.account);
+    if (ids.size === 0) this.#emptied();
   }
 
   #adjust(side: Side, price: number, quantity: number, orders: number): void {
     const levels = this.levels[side];
     let level = levels.get(price);
     if (level === undefined) levels.set(price, level = { price, quantity: 0, orders: 0 });
+    else if (level.orders === 0) this.#empty--;
     level.quantity += quantity;
     level.orders += orders;
-    if (level.orders === 0) levels.delete(price);
+    if (level.orders === 0) this.#emptied();
+  }
+
+  /** Counts one more empty entry; drops them all once they outnumber the others. */
+  #emptied(): void {
+    this.#empty++;
+    const entries = this.levels.buy.size + this.levels.sell.size + this.byAccount.size;
+    if (this.#empty <= 64 || 2 * this.#empty <= entries) return;
+    const levels = (side: Map<number, DepthLevel>) => new Map([...side].filter(([, level]) => level.orders > 0));
+    this.levels = { buy: levels(this.levels.buy), sell: levels(this.levels.sell) };
+    this.byAccount = new Map([...this.byAccount].filter(([, ids]) => ids.size > 0));
+    this.#empty = 0;
   }
 
   apply(event: RecordedEvent<OrderBookEvent>): void {
@@ -239,7 +262,8 @@ export function marketDataProjection(tapeSize = 100): MarketDataProjection {
     return data;
   };
   const top = (levels: Map<number, DepthLevel>, side: Side, count: number) =>
-    [...levels.values()].sort((a, b) => side === "buy" ? b.price - a.price : a.price - b.price).slice(0, count).map((l) => ({ ...l }));
+    [...levels.values()].filter((l) => l.orders > 0).sort((a, b) => side === "buy" ? b.price - a.price : a.price - b.price)
+      .slice(0, count).map((l) => ({ ...l }));
   return {
     name: "market-data",
     apply: (event) => of(event.streamId).apply(event),
