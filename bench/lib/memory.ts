@@ -1,5 +1,5 @@
 /**
- * Memory: live heap per resting order (ours next to nodejs-order-book), and live heap /
+ * Memory: live heap and typed arrays per resting order (ours next to nodejs-order-book), and live heap /
  * RSS sampled over a long durable run, which must stay flat because the event buffer and
  * the WAL ring are bounded. Live heap is read after a forced full collection (Bun.gc, or
  * V8's gc under `deno run --v8-flags=--expose-gc`).
@@ -32,6 +32,16 @@ function liveHeap(): number {
   return process.memoryUsage().heapUsed;
 }
 
+/**
+ * Live heap plus the typed arrays' memory (the order book's columns live there). V8 (Deno,
+ * Node) keeps array buffers out of `heapUsed` and reports them as `external`;
+ * JavaScriptCore (Bun) counts them in `heapUsed` and reports them in `external` as well.
+ */
+function liveMemory(): number {
+  const heap = liveHeap();
+  return process.versions.bun === undefined ? heap + process.memoryUsage().external : heap;
+}
+
 export interface HeapPerOrder {
   system: string;
   restingOrders: number;
@@ -57,14 +67,12 @@ async function oursPerRestingOrder(count: number, directory: string): Promise<He
     storage: fileStorage(directory, { durability: "async", codecs: orderBookCodecs }),
   });
   engine.submitValidated(restingOrder(count)); // warm the structures before the baseline
-  const orders = engine.book(WORKLOAD_INSTRUMENT.symbol).orders;
-  // The order table's typed arrays are outside the JavaScript heap: count them too.
-  const before = liveHeap() + orders.bytes;
+  const before = liveMemory();
   for (let i = 0; i < count; i++) engine.submitValidated(restingOrder(i));
   const result = {
     system: "eventfold engine (async WAL)",
-    restingOrders: orders.size - 1,
-    bytesPerOrder: Math.round((liveHeap() + orders.bytes - before) / count),
+    restingOrders: engine.book(WORKLOAD_INSTRUMENT.symbol).orders.size - 1,
+    bytesPerOrder: Math.round((liveMemory() - before) / count),
     rssMegabytes: Math.round(process.memoryUsage().rss / 2 ** 20),
   };
   await engine.close();
@@ -73,12 +81,12 @@ async function oursPerRestingOrder(count: number, directory: string): Promise<He
 
 function peerPerRestingOrder(count: number): HeapPerOrder {
   const peer = new PeerOrderBook();
-  const before = liveHeap();
+  const before = liveMemory();
   for (let i = 0; i < count; i++) {
     const command = restingOrder(i) as Extract<OrderCommand, { type: "place" }>;
     peer.limit({ side: command.side as never, id: String(command.orderId), size: command.quantity, price: command.price! });
   }
-  const bytesPerOrder = Math.round((liveHeap() - before) / count);
+  const bytesPerOrder = Math.round((liveMemory() - before) / count);
   // Using the book after the measurement keeps it alive through it.
   if (peer.order(String(count)) === undefined) throw new Error("nodejs-order-book lost a resting order");
   return { system: "nodejs-order-book", restingOrders: count, bytesPerOrder, rssMegabytes: Math.round(process.memoryUsage().rss / 2 ** 20) };

@@ -33,11 +33,6 @@ export class IntegerIndex {
     return this.#size;
   }
 
-  /** Bytes of its typed arrays (memory outside the JavaScript heap). */
-  get bytes(): number {
-    return this.#ids.byteLength + this.#slots.byteLength;
-  }
-
   /** The slot of `id` (a key), or 0. */
   get(id: number): number {
     const ids = this.#ids;
