@@ -45,7 +45,7 @@ const step = (text: string) => {
 
 if (process.argv.includes("--render")) {
   // Re-renders the reports and README from the JSON results already in bench/results.
-  for (const name of ["deno", "bun"].filter((name) => existsSync(`bench/results/${name}.json`))) {
+  for (const name of ["deno", "bun", "node"].filter((name) => existsSync(`bench/results/${name}.json`))) {
     const results = JSON.parse(readFileSync(`bench/results/${name}.json`, "utf8")) as BenchResults;
     writeFileSync(`bench/results/${name}.md`, markdown(results));
     writeFileSync(`bench/results/${name}.svg`, chart(results));
@@ -179,7 +179,7 @@ if (!quick && outDirectory === "bench/results") updateReadme();
 
 function updateReadme(): void {
   if (!existsSync("README.md")) return;
-  const reports = ["deno", "bun"].filter((name) => existsSync(`bench/results/${name}.md`))
+  const reports = ["deno", "bun", "node"].filter((name) => existsSync(`bench/results/${name}.md`))
     .map((name) => ({ runtime: name, markdown: readFileSync(`bench/results/${name}.md`, "utf8") }));
   writeFileSync("README.md", withBenchSection(readFileSync("README.md", "utf8"), reports));
   log("README benchmark section updated");
