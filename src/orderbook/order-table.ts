@@ -17,12 +17,19 @@ import { SELF_TRADE, type SelfTradePrevention, type Side } from "./types.ts";
 
 /** A resting order as read out of the book (a copy: later changes to the book do not show). */
 export interface RestingOrder {
+  /** Order id. */
   readonly id: number;
+  /** Owning account. */
   readonly account: number;
+  /** Buy or sell. */
   readonly side: Side;
+  /** Limit price. */
   readonly price: number;
+  /** Open quantity. */
   readonly quantity: number;
+  /** Whether it was placed post-only. */
   readonly postOnly: boolean;
+  /** Its self-trade prevention mode. */
   readonly selfTrade: SelfTradePrevention;
 }
 
@@ -32,6 +39,7 @@ const POST_ONLY = 2;
 const SELF_TRADE_SHIFT = 2;
 const INITIAL_SLOTS = 1024;
 
+/** The resting orders of one book, a row per slot (see above). */
 export class OrderTable {
   /** Order ids by slot. */
   id = new Float64Array(INITIAL_SLOTS);
@@ -94,14 +102,17 @@ export class OrderTable {
     };
   }
 
+  /** The side of the order in `slot`. */
   side(slot: number): Side {
     return (this.traits[slot] & SELL) === 0 ? "buy" : "sell";
   }
 
+  /** Whether the order in `slot` is post-only. */
   postOnly(slot: number): boolean {
     return (this.traits[slot] & POST_ONLY) !== 0;
   }
 
+  /** The self-trade prevention mode of the order in `slot`. */
   selfTrade(slot: number): SelfTradePrevention {
     return SELF_TRADE[this.traits[slot] >>> SELF_TRADE_SHIFT];
   }
