@@ -42,19 +42,19 @@ const INITIAL_SLOTS = 1024;
 /** The resting orders of one book, a row per slot (see above). */
 export class OrderTable {
   /** Order ids by slot. */
-  id = new Float64Array(INITIAL_SLOTS);
+  id: Float64Array = new Float64Array(INITIAL_SLOTS);
   /** Owning accounts by slot. */
-  account = new Float64Array(INITIAL_SLOTS);
+  account: Float64Array = new Float64Array(INITIAL_SLOTS);
   /** Limit prices by slot. */
-  price = new Float64Array(INITIAL_SLOTS);
+  price: Float64Array = new Float64Array(INITIAL_SLOTS);
   /** Open quantities by slot. */
-  quantity = new Float64Array(INITIAL_SLOTS);
+  quantity: Float64Array = new Float64Array(INITIAL_SLOTS);
   /** The order behind each one at its level (0 at the tail; the free list's link for a free slot). */
-  next = new Int32Array(INITIAL_SLOTS);
+  next: Int32Array = new Int32Array(INITIAL_SLOTS);
   /** The order ahead of each one at its level (0 at the head). */
-  previous = new Int32Array(INITIAL_SLOTS);
+  previous: Int32Array = new Int32Array(INITIAL_SLOTS);
   /** Side, post-only and self-trade mode by slot (see the bits above). */
-  traits = new Uint8Array(INITIAL_SLOTS);
+  traits: Uint8Array = new Uint8Array(INITIAL_SLOTS);
   /** Each slot's price level (null while free). */
   level: (Level | null)[] = new Array<Level | null>(INITIAL_SLOTS).fill(null);
   readonly #index = new IntegerIndex();
