@@ -33,7 +33,7 @@ test("the integer index answers like a Map through sets, deletes and growth", as
         } else if (reference.size > 0) {
           const held = [...reference.keys()];
           const victim = held[step.pick % held.length]!;
-          index.delete(victim);
+          assert.equal(index.delete(victim), reference.get(victim), `slot of deleted id ${victim}`);
           reference.delete(victim);
           assert.equal(index.get(victim), 0, `deleted id ${victim} still found`);
         }

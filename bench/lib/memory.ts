@@ -1,8 +1,8 @@
 /**
- * Memory: live heap and typed arrays per resting order (ours next to nodejs-order-book), and live heap /
- * RSS sampled over a long durable run, which must stay flat because the event buffer and
- * the WAL ring are bounded. Live heap is read after a forced full collection (Bun.gc, or
- * V8's gc under `deno run --v8-flags=--expose-gc`).
+ * Memory: live heap and typed arrays per resting order (ours next to nodejs-order-book),
+ * and live heap / RSS sampled over a long durable run, which must stay flat because the
+ * event buffer and the WAL ring are bounded. Live heap is read after a forced full
+ * collection (Bun.gc, or V8's gc under `deno run --v8-flags=--expose-gc`).
  */
 import process from "node:process";
 import { OrderBook as PeerOrderBook } from "nodejs-order-book";

@@ -4,10 +4,10 @@
  * Resting orders live in an OrderTable (columns indexed by slot, order-table.ts). Each side
  * finds a price's level through an integer hash (integer-index.ts: a Map's churn is slow)
  * and keeps the active prices in a sorted array whose END is the best price, so the
- * inserts and removals that cluster around the spread move few elements. A level is a FIFO doubly-linked list of slots
- * (threaded through the table's `next` and `previous` columns); the table's id index makes
- * cancel and modify O(1). Stop orders wait in their own list until the last trade price
- * reaches them.
+ * inserts and removals that cluster around the spread move few elements. A level is a
+ * FIFO doubly-linked list of slots (threaded through the table's `next` and `previous`
+ * columns); the table's id index makes cancel and modify O(1). Stop orders wait in their
+ * own list until the last trade price reaches them.
  */
 import { IntegerIndex } from "./integer-index.ts";
 import { OrderTable } from "./order-table.ts";
@@ -114,8 +114,7 @@ export class BookSide {
 
   /** Drops the (now empty) level at `price`. */
   #close(price: number): void {
-    const slot = this.#byPrice.get(price);
-    this.#byPrice.delete(price);
+    const slot = this.#byPrice.delete(price);
     this.#pool[slot] = undefined;
     this.#freeSlots.push(slot);
     const prices = this.prices;

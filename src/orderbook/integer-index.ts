@@ -57,13 +57,14 @@ export class IntegerIndex {
     this.#size++;
   }
 
-  /** Forgets `id`, which must be held. */
-  delete(id: number): void {
+  /** Forgets `id`, which must be held; returns the slot it mapped to. */
+  delete(id: number): number {
     const ids = this.#ids;
     const slots = this.#slots;
     const mask = this.#mask;
     let hole = hash(id) & mask;
     while (ids[hole] !== id || slots[hole] === 0) hole = (hole + 1) & mask;
+    const slot = slots[hole];
     // Move back every later entry of the run whose home is not between the hole and it,
     // so a lookup never meets an empty bucket before its id.
     for (let i = (hole + 1) & mask; slots[i] !== 0; i = (i + 1) & mask) {
@@ -76,6 +77,7 @@ export class IntegerIndex {
     }
     slots[hole] = 0;
     this.#size--;
+    return slot;
   }
 
   #grow(): void {
