@@ -212,6 +212,30 @@ test("durability modes: durable acknowledges after the sync; close flushes async
     await sync.store.close();
   }));
 
+test("sync mode: each append is durable when enqueue returns, with one fdatasync for all its events", () =>
+  withDirectory(async (directory) => {
+    const groups: number[] = [];
+    const store = new EventStore({
+      events: testEvents(),
+      storage: fileStorage(directory, { durability: "sync" }),
+      observer: { synced: (group) => void groups.push(group.records) },
+    });
+    await store.open();
+    try {
+      // No await between the enqueue and the check: the writer runs on this thread.
+      const first = store.enqueue("s", [noted(1), noted(2), noted(3)]);
+      assert.equal(store.durablePosition, first.position);
+      const second = store.enqueue("t", [noted(4)]);
+      assert.equal(store.durablePosition, second.position);
+      assert.deepEqual(groups.slice(-2), [3, 1]);
+    } finally {
+      await store.close();
+    }
+    const again = await openWal(directory);
+    assert.deepEqual(await ns(again.store), [1, 2, 3, 4]);
+    await again.store.close();
+  }));
+
 test("bad WAL options are refused with a typed error naming the option", async () => {
   const refused = (options: unknown, pattern: RegExp) => {
     assert.throws(() => fileStorage("/nonexistent", options as WalOptions), (error: unknown) =>
@@ -224,6 +248,8 @@ test("bad WAL options are refused with a typed error naming the option", async (
   refused({ durability: "fast" }, /durability: must be one of "durable", "async", "sync", got "fast"/);
   refused({ durability: "memory" }, /durability: must be one of/);
   refused({ durabilty: "sync" }, /durabilty: unknown option/);
+  refused({ durability: "sync", maxBatch: 10 }, /maxBatch: does not apply to durability "sync"/);
+  refused({ durability: "sync", maxDelayMs: 1 }, /maxDelayMs: does not apply to durability "sync"/);
   refused({ maxDelayMs: -1 }, /maxDelayMs: must be a number >= 0/);
   refused({ stallTimeoutMs: 0 }, /stallTimeoutMs: must be a number > 0/);
   refused({ repair: "yes" }, /repair: must be a boolean/);

@@ -1,6 +1,7 @@
 /**
  * Injected I/O errors, swept: EIO and ENOSPC at the nth open, write, fdatasync, rename and
- * directory sync (n = 1..8, in the main thread and in the writer), once (transient) or
+ * directory sync (n = 1..8, in the main thread and in the writer, on its own thread or on
+ * the caller's in `sync` mode), once (transient) or
  * from then on (persistent). Whatever fails, the log fails stop — the failing append and
  * every later one are rejected, nothing is acknowledged after the error — and reopening
  * without faults recovers every acknowledged event as a clean prefix.
@@ -20,10 +21,12 @@ const NTH = sweepSize("EVENTFOLD_IO_ERROR_NTH", 8, 3);
 const textOf = (n: number) => `${n}:`.padEnd(10 + ((n * 29) % 90), "xyz");
 
 /** Appends EVENTS events in batches of 1-3 until the log fails; returns what was acknowledged. */
-async function runWithFault(directory: string, fault: Fault): Promise<{ acknowledged: number; failed: boolean }> {
+async function runWithFault(directory: string, fault: Fault, sync: boolean): Promise<{ acknowledged: number; failed: boolean }> {
   const store = new EventStore({
     events: testEvents(),
-    storage: fileStorage(directory, { durability: "durable", maxBatch: 2, segmentBytes: 512, faults: [fault] }),
+    storage: fileStorage(directory, sync
+      ? { durability: "sync", segmentBytes: 512, faults: [fault] }
+      : { durability: "durable", maxBatch: 2, segmentBytes: 512, faults: [fault] }),
   });
   try {
     await store.open();
@@ -73,7 +76,8 @@ async function recovered(directory: string): Promise<number> {
   }
 }
 
-test("EIO / ENOSPC at the nth open, write, fdatasync, rename, directory sync: fail-stop, then a clean recovery", async () => {
+/** The sweep, with the writer on its thread (`durable`) or on the caller's (`sync`). */
+async function sweep(sync: boolean): Promise<void> {
   const operations: FaultOperation[] = ["open", "append", "syncData", "rename", "syncDirectory"];
   let runs = 0;
   let failures = 0;
@@ -84,7 +88,7 @@ test("EIO / ENOSPC at the nth open, write, fdatasync, rename, directory sync: fa
           const directory = temporaryDirectory("eventfold-ioerror-");
           try {
             const fault: Fault = { operation, nth, code, persistent };
-            const { acknowledged, failed } = await runWithFault(directory.path, fault);
+            const { acknowledged, failed } = await runWithFault(directory.path, fault, sync);
             const count = await recovered(directory.path);
             assert.ok(count >= acknowledged, `${JSON.stringify(fault)}: acknowledged ${acknowledged}, recovered ${count}`);
             if (!failed) assert.equal(count, EVENTS, `${JSON.stringify(fault)}: no failure, but events are missing`);
@@ -97,6 +101,10 @@ test("EIO / ENOSPC at the nth open, write, fdatasync, rename, directory sync: fa
       }
     }
   }
-  console.log(`I/O errors: ${runs} runs, ${failures} of them hit the fault and failed stop`);
+  console.log(`I/O errors (${sync ? "sync" : "durable"}): ${runs} runs, ${failures} of them hit the fault and failed stop`);
   assert.ok(failures >= runs / 2, `only ${failures} of ${runs} runs reached their fault: the sweep no longer exercises the log`);
-});
+}
+
+test("EIO / ENOSPC at the nth open, write, fdatasync, rename, directory sync: fail-stop, then a clean recovery", () => sweep(false));
+
+test("the same faults with the writer on the caller's thread (sync mode): fail-stop, then a clean recovery", () => sweep(true));

@@ -13,7 +13,9 @@ import type { PowerLoss } from "./power-loss.ts";
 export interface WalOptions {
   /** `durable` (default): acknowledge after the covering fdatasync. `async`: on enqueue,
    * losing at most `maxDelayMs` plus one write in a crash (and what the running synchronous
-   * code enqueued, under 16 KiB, which reaches the writer at its end). `sync`: one fdatasync per record. */
+   * code enqueued, under 16 KiB, which reaches the writer at its end). `sync`: one
+   * fdatasync per append, on the caller's thread before the append returns (the batching
+   * options do not apply). */
   durability?: Exclude<DurabilityMode, "memory">;
   /** Group commit: sync once this many records are pending (default 1000). */
   maxBatch?: number;
@@ -81,12 +83,16 @@ export function resolveWalOptions(options: WalOptions | undefined, extraKeys: re
     const problem = check === undefined ? `unknown option (known: ${Object.keys(CHECKS).join(", ")})` : check(value);
     if (problem !== undefined) issues.push({ path: key, message: problem });
   }
-  if (issues.length > 0) throw new ValidationError("WAL options", issues);
   const durability = options.durability ?? "durable";
   const sync = durability === "sync";
+  // `sync` is one fdatasync per append by definition: a batching option given with it
+  // would be silently ignored, so it is refused.
+  for (const key of ["maxBatch", "maxDelayMs"] as const) {
+    if (sync && options[key] !== undefined) issues.push({ path: key, message: "does not apply to durability \"sync\" (one fdatasync per append)" });
+  }
+  if (issues.length > 0) throw new ValidationError("WAL options", issues);
   return {
     durability,
-    // `sync` is one fdatasync per record by definition: batching options do not apply.
     maxBatch: sync ? 1 : options.maxBatch ?? 1000,
     maxDelayMs: sync ? 0 : options.maxDelayMs ?? 10,
     ringBytes: options.ringBytes ?? 8 << 20,

@@ -42,7 +42,7 @@ import { coveredSegments, writeCheckpoint } from "./checkpoint.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
 import { type Observer, observeSynced, type StorageStats } from "../core/observer.ts";
 import type { WriterMessage, WriterStart } from "./writer.ts";
-import type { SpawnWriter, WriterThread } from "./writer-thread.ts";
+import { inlineWriterThread, type SpawnWriter, type WriterThread } from "./writer-thread.ts";
 
 /**
  * What a runtime gives the WAL: its file layer, the module the writer thread loads that
@@ -199,7 +199,9 @@ export class WalStorage implements StorageAdapter {
       maxBatch: this.#options.maxBatch,
       maxDelayMs: this.#options.maxDelayMs,
     };
-    const worker = this.#spawnWriter();
+    // `sync` acknowledges each append after its own fdatasync: done on the caller's thread,
+    // that costs the fdatasync alone, where a writer thread adds a wake-up and a message.
+    const worker = this.durability === "sync" ? inlineWriterThread() : this.#spawnWriter();
     this.#worker = worker;
     const ready = new Promise<void>((resolve, reject) => {
       worker.listen((message) => {
@@ -284,6 +286,13 @@ export class WalStorage implements StorageAdapter {
       throw new ValidationError("append", [{ path: "events", message: (error as Error).message }]);
     }
     this.#head = records[records.length - 1].position;
+    if (this.#worker!.step !== undefined) {
+      // A writer on this thread: the append is written and synced before it returns.
+      this.#publish();
+      this.#worker!.step();
+      if (this.#failure) throw this.#failure;
+      return;
+    }
     // Published in steps of #publishBytes, and whatever is left at the end of the caller's
     // synchronous run (a microtask). The writer then reads a step behind the producer: a
     // writer that follows each append reads the cache lines the producer is still filling
@@ -634,6 +643,7 @@ export class WalStorage implements StorageAdapter {
         this.#publish();
         Atomics.store(this.#control, Slot.State, State.Closing);
         Atomics.notify(this.#control, Slot.Head);
+        this.#worker.step?.();
         this.#startWatchdog();
         await closed;
         if (!this.#failure) this.#settleWaiters(this.durablePosition());

@@ -4,7 +4,7 @@
  * `node:worker_threads` (src/adapter/node/writer-thread.ts). Both carry the same two
  * shared buffers and the same few messages (writer.ts); everything else is shared memory.
  */
-import type { WriterMessage, WriterStart } from "./writer.ts";
+import { openWriter, type PostToMain, reportFailure, type Writer, type WriterMessage, type WriterStart } from "./writer.ts";
 
 /** The writer thread, as the WAL's main side uses it. */
 export interface WriterThread {
@@ -14,6 +14,11 @@ export interface WriterThread {
   listen(onMessage: (message: WriterMessage) => void, onError: (message: string) => void): void;
   /** Stops the thread. */
   terminate(): void;
+  /**
+   * Present when the writer runs on the caller's thread (`sync` mode, writer.ts): writes
+   * and syncs what is published before it returns. A thread of its own needs no call.
+   */
+  step?(): void;
 }
 
 /** Starts a writer thread. */
@@ -42,5 +47,52 @@ export const webWorkerThread: SpawnWriter = () => {
       };
     },
     terminate: () => worker.terminate(),
+  };
+};
+
+/**
+ * The writer on the caller's thread, for `sync` mode: each `step` (after an append is
+ * published) writes and fdatasyncs it before returning, so an acknowledgement costs the
+ * fdatasync and no hand-over between threads (measured: docs/wal-format.md). Nothing runs
+ * in between: a write or sync error is reported at once (an injected crash too, as there
+ * is no thread to kill), and a hung disk blocks the caller, as a database's commit would.
+ */
+export const inlineWriterThread: SpawnWriter = () => {
+  let writer: Writer | undefined;
+  let start: WriterStart | undefined;
+  let post: PostToMain = () => {};
+  return {
+    start(message) {
+      start = message;
+      openWriter(message, (m) => post(m)).then((opened) => {
+        writer = opened;
+        post({ type: "ready" });
+      }, (error) => reportFailure(message, error, post));
+    },
+    listen(onMessage) {
+      post = onMessage;
+    },
+    step() {
+      const current = writer;
+      if (current === undefined) return;
+      try {
+        if (current.pass()) return;
+        writer = undefined;
+        post({ type: "closed" });
+      } catch (error) {
+        // Fail-stop, as on a thread of its own: nothing more is written; the segment is released.
+        writer = undefined;
+        reportFailure(start!, error, post);
+        try {
+          current.abandon();
+        } catch {
+          // Closing the segment after a failed write or sync: the first error is the one reported.
+        }
+      }
+    },
+    terminate() {
+      writer?.abandon();
+      writer = undefined;
+    },
   };
 };

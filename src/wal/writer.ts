@@ -1,6 +1,7 @@
 /**
  * The WAL writer: runs on its own thread (a Worker; see writer-thread.ts for how each
- * runtime starts it) and drains the ring into segment files with group commit.
+ * runtime starts it; in `sync` mode, on the caller's thread, one `pass` per append) and
+ * drains the ring into segment files with group commit.
  *
  * It seals each record (computes its CRC, off the caller's thread), writes contiguous
  * spans of the ring with one write call each, and fdatasyncs when `maxBatch` records are
@@ -54,18 +55,10 @@ export type PostToMain = (message: WriterMessage) => void;
 
 /** Runs the writer for `start` on this thread until it closes or fails; `post` reaches the main thread. */
 export async function runWriter(start: WriterStart, post: PostToMain): Promise<void> {
-  const control = new Int32Array(start.control, 0, DURABLE_OFFSET_BYTES / 4);
   try {
-    const module = await import(start.fileSystemModule);
-    // Injected faults stand for the runtime's own errors (below the naming layer); a
-    // simulated power loss stops the writer from above it, as the real one would.
-    let fs: FileSystem = module.default;
-    if (start.faults?.length) fs = withFaults(fs, start.faults);
-    fs = namingFiles(fs);
-    if (start.powerLoss) fs = withPowerLoss(fs, start.powerLoss);
-    const segment = start.segmentPath === undefined ? undefined : fs.openAppend(start.segmentPath);
+    const writer = await openWriter(start, post);
     post({ type: "ready" });
-    new Writer(start, fs, control, segment, post).run();
+    writer.run();
     post({ type: "closed" });
   } catch (error) {
     if ((error as { crash?: boolean }).crash) {
@@ -75,10 +68,29 @@ export async function runWriter(start: WriterStart, post: PostToMain): Promise<v
       });
       return;
     }
-    const { message, code } = error as { message?: string; code?: string };
-    publishFailure(start.control, message ?? String(error));
-    post({ type: "failed", message: message ?? String(error), code });
+    reportFailure(start, error, post);
   }
+}
+
+/** The file system (with injected faults and power loss, if any) and the writer on it. */
+export async function openWriter(start: WriterStart, post: PostToMain): Promise<Writer> {
+  const module = await import(start.fileSystemModule);
+  // Injected faults stand for the runtime's own errors (below the naming layer); a
+  // simulated power loss stops the writer from above it, as the real one would.
+  let fs: FileSystem = module.default;
+  if (start.faults?.length) fs = withFaults(fs, start.faults);
+  fs = namingFiles(fs);
+  if (start.powerLoss) fs = withPowerLoss(fs, start.powerLoss);
+  const segment = start.segmentPath === undefined ? undefined : fs.openAppend(start.segmentPath);
+  const control = new Int32Array(start.control, 0, DURABLE_OFFSET_BYTES / 4);
+  return new Writer(start, fs, control, segment, post);
+}
+
+/** Tells the main thread, through shared memory and a message, why the writer stopped. */
+export function reportFailure(start: WriterStart, error: unknown, post: PostToMain): void {
+  const { message, code } = error as { message?: string; code?: string };
+  publishFailure(start.control, message ?? String(error));
+  post({ type: "failed", message: message ?? String(error), code });
 }
 
 /** Head polls before the writer sleeps (a few microseconds). */
@@ -91,7 +103,8 @@ const SPIN_POLLS = 4000;
 const ACTIVE_MS = 2;
 const DOZE_MS = 0.05;
 
-class Writer {
+/** Drains the ring into segments (see the module comment). */
+export class Writer {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
   readonly #capacity: number;
@@ -125,11 +138,7 @@ class Writer {
   run(): void {
     const control = this.control;
     for (;;) {
-      if (Atomics.load(control, Slot.State) === State.Abandoned) {
-        this.segment?.close();
-        this.segment = undefined;
-        return;
-      }
+      if (Atomics.load(control, Slot.State) === State.Abandoned) return this.abandon();
       const head = Atomics.load(control, Slot.Head) >>> 0;
       if (head !== this.#tail) {
         this.#drain(head);
@@ -147,13 +156,7 @@ class Writer {
         this.#sync();
         continue;
       }
-      if (Atomics.load(control, Slot.State) === State.Closing) {
-        if (this.#unsynced > 0) this.#sync();
-        this.segment?.close();
-        this.segment = undefined;
-        Atomics.store(control, Slot.State, State.Closed);
-        return;
-      }
+      if (Atomics.load(control, Slot.State) === State.Closing) return this.#finish();
       // Spin briefly first: a producer that is streaming publishes again within
       // microseconds, and a sleeping writer costs it a futex wake-up per append.
       if (this.#spinForHead(head)) continue;
@@ -172,6 +175,38 @@ class Writer {
       }
       Atomics.store(control, Slot.WorkerWaiting, 0);
     }
+  }
+
+  /**
+   * One pass that never waits, for a writer on the caller's thread: writes and syncs what
+   * is published, and honours a close or an abandon. False once the writer has stopped.
+   */
+  pass(): boolean {
+    const control = this.control;
+    if (Atomics.load(control, Slot.State) === State.Abandoned) {
+      this.abandon();
+      return false;
+    }
+    const head = Atomics.load(control, Slot.Head) >>> 0;
+    if (head !== this.#tail) this.#drain(head);
+    if (this.#unsynced > 0) this.#sync();
+    if (Atomics.load(control, Slot.State) !== State.Closing) return true;
+    this.#finish();
+    return false;
+  }
+
+  /** Stops without syncing (the main side gave up on the log): releases the segment. */
+  abandon(): void {
+    this.segment?.close();
+    this.segment = undefined;
+  }
+
+  /** A clean close: syncs what is written, closes the segment, says so. */
+  #finish(): void {
+    if (this.#unsynced > 0) this.#sync();
+    this.segment?.close();
+    this.segment = undefined;
+    Atomics.store(this.control, Slot.State, State.Closed);
   }
 
   /** Polls Head for a few microseconds; true if it moved. */
@@ -219,11 +254,14 @@ class Writer {
       const padded = (length + 7) & ~7;
       spanLength += padded;
       // Durable is published at append boundaries only: half an append is never acknowledged.
-      if (!recordContinues(view, offset)) this.#lastWritten = recordPosition(view, offset);
+      const appendEnds = !recordContinues(view, offset);
+      if (appendEnds) this.#lastWritten = recordPosition(view, offset);
       if (this.#unsynced++ === 0) this.#firstUnsyncedAt = performance.now();
       this.#unsyncedBytes += padded;
       this.#tail = (this.#tail + padded) >>> 0;
-      if (this.#unsynced >= this.start.maxBatch) {
+      // Synced at an append's end: a sync inside one would acknowledge nothing more (and in
+      // `sync` mode, maxBatch 1, each append is its own group: one fdatasync per append).
+      if (appendEnds && this.#unsynced >= this.start.maxBatch) {
         this.#writeSpan(spanStart, spanLength);
         spanStart = this.#tail & mask;
         spanLength = 0;
