@@ -87,6 +87,33 @@ test("replicated: appends are acknowledged once the log holds them, one batch pe
 });
 
 
+test("replicated: a primary and a follower on sync-mode WALs (the writer on the caller's thread) replicate every append", async () => {
+  const dir = temporaryDirectory();
+  const log = freshLog();
+  const store = new EventStore({
+    events: testEvents(),
+    storage: replicatedStorage(fileStorage(join(dir.path, "a"), { durability: "sync" }), log, { timeoutMs: 2000 }),
+  });
+  await store.open();
+  const follower = new Follower<TestEvent>({ log: freshLogNamed(log), local: fileStorage(join(dir.path, "b"), { durability: "sync" }) });
+  const standby = new EventStore({ events: testEvents(), storage: follower.storage });
+  await standby.open();
+  await follower.start(standby);
+  try {
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.append(`s${i % 4}`, [noted(i), noted(i + 100)])));
+    assert.equal(store.durablePosition, 100);
+    assert.equal((await log.last())!.last, 100);
+    await follower.caughtUp();
+    assert.deepEqual(summary(await standby.readAll()), summary(await store.readAll()));
+  } finally {
+    await follower.stop();
+    await standby.close();
+    await store.close();
+    await removeStream(freshLogNamed(log));
+    dir.remove();
+  }
+});
+
 test("replicated: a promoted follower continues the positions; the old primary, alive or restarted, is fenced", async () => {
   const dir = temporaryDirectory();
   const log = freshLog();
