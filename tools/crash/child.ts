@@ -1,6 +1,7 @@
 /**
- * The process the crash harness kills: it appends forever, in `durable` mode, to two WAL
- * directories — generic events whose content is a function of their position, and the
+ * The process the crash harness kills: it appends forever to two WAL directories —
+ * generic events whose content is a function of their position (in `durable` mode on
+ * even runs, in `sync` mode, the writer on this thread, on odd ones), and the
  * order book's (exchange-core mix, snapshots every 500 events, small segments so rolls are
  * frequent) — and prints a line for each acknowledgement, only after the fdatasync
  * covering it has returned:
@@ -23,7 +24,7 @@ const next = random(seed ^ (run * 0x9e3779b1));
 
 const generic = new EventStore({
   events: crashProbeEvents(),
-  storage: fileStorage(`${directory}/generic`, { durability: "durable", segmentBytes: CRASH_SEGMENT_BYTES }),
+  storage: fileStorage(`${directory}/generic`, { durability: run % 2 === 0 ? "durable" : "sync", segmentBytes: CRASH_SEGMENT_BYTES }),
 });
 await generic.open();
 const engine = await OrderBookEngine.open({

@@ -1,5 +1,6 @@
 /**
- * Crash harness: real `kill -9`s of a process appending in `durable` mode.
+ * Crash harness: real `kill -9`s of a process appending in `durable` mode (its generic
+ * log in `sync` mode every other run, the writer then on the killed process's main thread).
  *
  *   deno task crash [--iterations N] [--seed S]      bun run crash [...]
  *
