@@ -28,11 +28,16 @@ const PARALLEL = 4;
 /** Event n's text: lengths vary so records straddle sectors and segments roll often. */
 const textOf = (n: number) => `${n}:`.padEnd(5 + ((n * 37) % 90), "abcdefghij");
 
-/** Appends EVENTS events in batches of 1-3, each acknowledged only once durable. */
-async function runUntilPowerLoss(directory: string, plan: PowerLoss): Promise<{ acknowledged: number; crashed: boolean }> {
+/**
+ * Appends EVENTS events in batches of 1-3, each acknowledged only once durable; `sync`:
+ * in sync mode (the writer on this thread), else in durable mode with small groups.
+ */
+async function runUntilPowerLoss(directory: string, plan: PowerLoss, sync: boolean): Promise<{ acknowledged: number; crashed: boolean }> {
   const store = new EventStore({
     events: testEvents(),
-    storage: fileStorage(directory, { durability: "durable", maxBatch: 4, segmentBytes: 256, stallTimeoutMs: 2000, powerLoss: plan }),
+    storage: fileStorage(directory, sync
+      ? { durability: "sync", segmentBytes: 256, stallTimeoutMs: 2000, powerLoss: plan }
+      : { durability: "durable", maxBatch: 4, segmentBytes: 256, stallTimeoutMs: 2000, powerLoss: plan }),
   });
   await store.open();
   let acknowledged = store.headPosition;
@@ -74,15 +79,16 @@ async function checkRecovered(directory: string, acknowledged: number): Promise<
   }
 }
 
-test("power loss at every sync point keeps every acknowledged event, as a clean prefix", async () => {
+/** Power loss at each sync point in turn, with each tail variant. */
+async function everySyncPoint(sync: boolean): Promise<void> {
   const seed = testSeed();
-  await withSeed("power loss", seed, async () => {
+  await withSeed(`power loss (${sync ? "sync" : "durable"} mode)`, seed, async () => {
     let crashPoints = 0;
     /** One crash point: true if the workload finished before reaching it. */
     const crashAt = async (atSync: number, tail: PowerLoss["tail"]): Promise<boolean> => {
       const directory = temporaryDirectory("eventfold-power-");
       try {
-        const { acknowledged, crashed } = await runUntilPowerLoss(directory.path, { atSync, tail, seed: seed + atSync });
+        const { acknowledged, crashed } = await runUntilPowerLoss(directory.path, { atSync, tail, seed: seed + atSync }, sync);
         const recovered = await checkRecovered(directory.path, acknowledged);
         if (!crashed) {
           assert.equal(recovered, EVENTS);
@@ -100,11 +106,15 @@ test("power loss at every sync point keeps every acknowledged event, as a clean 
         if (finished.some(Boolean)) break; // past the workload's last sync point: every one was covered
       }
     }
-    console.log(`power loss: ${crashPoints} crash points checked (seed ${seed})`);
+    console.log(`power loss (${sync ? "sync" : "durable"} mode): ${crashPoints} crash points checked (seed ${seed})`);
     // Every batch of 1-3 events is synced on its own, so each tail variant has over EVENTS / 3 points.
     assert.ok(crashPoints >= EVENTS, `only ${crashPoints} crash points: the workload no longer syncs often`);
   });
-});
+}
+
+test("power loss at every sync point keeps every acknowledged event, as a clean prefix", () => everySyncPoint(false));
+
+test("the same with the writer on the caller's thread (sync mode)", () => everySyncPoint(true));
 
 /** Snapshot n of one stream: its state grows, so a torn or mixed file could not pass for another. */
 const snapshotOf = (n: number): Snapshot => ({
