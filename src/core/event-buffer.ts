@@ -2,11 +2,6 @@
  * A bounded ring of the most recent events, indexed by global position. Recent reads,
  * replays and subscribers are served from here without touching storage; anything
  * older than the ring falls through to the adapter.
- *
- * Where the storage keeps its newest records itself (`StorageAdapter.keepRecent`: the file
- * WAL keeps their bytes), the store's own appends are pushed by position only and read
- * back through it, so the ring holds no object for them (objects held here are live
- * memory that every young-generation GC copies).
  */
 import { ValidationError } from "./errors.ts";
 import type { Event, RecordedEvent } from "./events.ts";
@@ -19,8 +14,6 @@ export class EventBuffer<E extends Event = Event> {
   /** How many events it holds at most. */
   readonly capacity: number;
   readonly #slots: (RecordedEvent<E> | undefined)[];
-  /** Rebuilds the events pushed by position (`pushKept`). */
-  #kept?: (position: number) => RecordedEvent<E> | undefined;
   /** Position of the newest event held (0 when empty). */
   #newest = 0;
   #count = 0;
@@ -36,26 +29,11 @@ export class EventBuffer<E extends Event = Event> {
 
   /** Adds the event at the next position; the oldest falls out when full. */
   push(event: RecordedEvent<E>): void {
-    this.#advance(event.position);
-    this.#slots[event.position % this.capacity] = event;
-  }
-
-  /** Reads the events pushed by position (`pushKept`) back through `read` from now on. */
-  keptBy(read: (position: number) => RecordedEvent<E> | undefined): void {
-    this.#kept = read;
-  }
-
-  /** Adds the next position, whose event the storage keeps (see `keptBy`): nothing is held here. */
-  pushKept(position: number): void {
-    this.#advance(position);
-    this.#slots[position % this.capacity] = undefined;
-  }
-
-  #advance(position: number): void {
-    if (this.#count > 0 && position !== this.#newest + 1) {
-      throw new RangeError(`event buffer expected position ${this.#newest + 1}, got ${position}`);
+    if (this.#count > 0 && event.position !== this.#newest + 1) {
+      throw new RangeError(`event buffer expected position ${this.#newest + 1}, got ${event.position}`);
     }
-    this.#newest = position;
+    this.#slots[event.position % this.capacity] = event;
+    this.#newest = event.position;
     if (this.#count < this.capacity) this.#count++;
   }
 
@@ -77,6 +55,6 @@ export class EventBuffer<E extends Event = Event> {
   /** The event at `position`, or undefined if it is not (or no longer) held. */
   get(position: number): RecordedEvent<E> | undefined {
     if (position < this.oldestPosition || position > this.#newest) return undefined;
-    return this.#slots[position % this.capacity] ?? this.#kept?.(position);
+    return this.#slots[position % this.capacity];
   }
 }

@@ -144,8 +144,6 @@ export class EventStore<E extends Event = Event> {
   readonly #index = new StreamIndex();
   readonly #removals = new StreamRemovals();
   readonly #recentIds: RecentIds<E>;
-  /** The storage keeps the newest records (keepRecent): our appends are buffered by position. */
-  #storageKeepsRecent = false;
   readonly #generateIds: boolean;
   readonly #projections: InlineProjection<E>[] = [];
   readonly #faults: ProjectionError[] = [];
@@ -223,14 +221,6 @@ export class EventStore<E extends Event = Event> {
       // What the markers removed must be known before anything is read or projected.
       for (const position of markers) for (const record of await this.storage.read(position, position)) this.#removals.apply(record);
       await this.#replay(checkpoint);
-      // A storage that keeps its newest records itself serves the buffer for our appends.
-      const kept = this.#shared ? undefined : this.storage.keepRecent?.(this.buffer.capacity);
-      if (kept !== undefined) {
-        // They are our own appends, validated when appended (as the records the buffer
-        // would otherwise hold were): rebuilt from their bytes, they need no decoding.
-        this.buffer.keptBy(kept as (position: number) => RecordedEvent<E> | undefined);
-        this.#storageKeepsRecent = true;
-      }
     } catch (error) {
       this.#state = "closed";
       await releaseAndThrow(error, () => this.storage.close());
@@ -804,10 +794,8 @@ export class EventStore<E extends Event = Event> {
     this.#index.add(streamId, recorded[0].position, recorded.length);
     this.#head = recorded[recorded.length - 1].position;
     const projecting = this.#projections.length > 0;
-    const kept = this.#storageKeepsRecent;
     for (const event of recorded) {
-      if (kept) this.buffer.pushKept(event.position);
-      else this.buffer.push(event);
+      this.buffer.push(event);
       if (isSystemType(event.type)) this.#removals.apply(event);
       else if (projecting) this.#project(event);
     }

@@ -87,14 +87,6 @@ export interface StorageAdapter {
   /** Records with `from <= position <= to`, in order. */
   read(from: number, to: number): Promise<StoredRecord[]>;
   /**
-   * Optional: keep (in bytes, say) at least the last `count` records given to `append`,
-   * and return what rebuilds the one at a position (undefined if it is not kept). The
-   * store then buffers its own appends by position instead of as objects: a buffer of
-   * record objects is live memory that every young-generation GC copies (the file WAL
-   * keeps the bytes it encoded). Called once, after `open`.
-   */
-  keepRecent?(count: number): (position: number) => StoredRecord | undefined;
-  /**
    * Erases what a stream's removal took away, for good: the stream's events (markers
    * excepted) with versions below `before` become `$redacted` records that keep their
    * stream, version and position (no gap) but no type, data, metadata or id. The store

@@ -354,11 +354,6 @@ export class ReplicatedStorage implements StorageAdapter {
     return this.local.read(from, to);
   }
 
-  /** Every append goes through the local WAL: it keeps the newest records' bytes. */
-  keepRecent(count: number): (position: number) => StoredRecord | undefined {
-    return this.local.keepRecent(count);
-  }
-
   /** Sends what is left (up to `timeoutMs`), then closes the local WAL and the connection. */
   /** Keeps the store's index checkpoint in the local WAL (a fast open of a large log). */
   saveCheckpoint(checkpoint: IndexCheckpoint): Promise<void> {

@@ -42,7 +42,6 @@ import { coveredSegments, writeCheckpoint } from "./checkpoint.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
 import { type Observer, observeSynced, type StorageStats } from "../core/observer.ts";
 import type { WriterMessage, WriterStart } from "./writer.ts";
-import { RecentRecords } from "./recent-records.ts";
 import { inlineWriterThread, type SpawnWriter, type WriterThread } from "./writer-thread.ts";
 
 /**
@@ -93,8 +92,6 @@ export class WalStorage implements StorageAdapter {
   readonly #options: ResolvedWalOptions;
   readonly #codecs: CodecTable;
   readonly #encoder: RecordEncoder;
-  /** The newest appended records' bytes, once the store asked for them (keepRecent). */
-  #recent?: RecentRecords;
   readonly #plan = newPlan();
   #observer?: Observer;
   #worker?: WriterThread;
@@ -276,11 +273,9 @@ export class WalStorage implements StorageAdapter {
     try {
       const lastIndex = records.length - 1;
       for (let i = 0; i <= lastIndex; i++) this.#encode(records[i], i < lastIndex);
-      this.#recent?.commit();
     } catch (error) {
       // Nothing was published: forget what this append wrote into the ring and the index.
       this.#cursor = startCursor;
-      this.#recent?.rollback();
       this.#segments.length = segmentCount;
       if (last && lastState) {
         last.bytes = lastState.bytes;
@@ -343,7 +338,6 @@ export class WalStorage implements StorageAdapter {
     }
     const offset = this.#reserve(padded);
     this.#encoder.write(record, this.#plan, this.#bytes, this.#view, offset, length, more);
-    this.#recent?.add(record.position, this.#bytes, offset, length);
     if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(segment.bytes);
     segment.records++;
     segment.bytes += padded;
@@ -396,11 +390,6 @@ export class WalStorage implements StorageAdapter {
       Atomics.wait(control, Slot.Tail, tail, 1);
       Atomics.store(control, Slot.ProducerWaiting, 0);
     }
-  }
-
-  keepRecent(count: number): (position: number) => StoredRecord | undefined {
-    const recent = this.#recent = new RecentRecords(count, new RecordDecoder(this.#codecs));
-    return (position) => recent.get(position);
   }
 
   durablePosition(): number {
