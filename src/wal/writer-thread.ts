@@ -83,16 +83,26 @@ export const inlineWriterThread: SpawnWriter = () => {
         // Fail-stop, as on a thread of its own: nothing more is written; the segment is released.
         writer = undefined;
         reportFailure(start!, error, post);
-        try {
-          current.abandon();
-        } catch {
-          // Closing the segment after a failed write or sync: the first error is the one reported.
-        }
+        abandon(current);
       }
     },
     terminate() {
-      writer?.abandon();
+      // Never throws: the WAL's close calls it on the way to releasing its lock.
+      if (writer !== undefined) abandon(writer);
       writer = undefined;
     },
   };
 };
+
+/**
+ * Releases the segment of a writer the WAL gave up on. The log has failed or is being
+ * torn down, and what the writer was told to sync either was synced or is reported
+ * failed already: an error closing the file changes nothing about what was acknowledged.
+ */
+function abandon(writer: Writer): void {
+  try {
+    writer.abandon();
+  } catch {
+    // See above: the first error, if any, is the one reported.
+  }
+}
