@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineEvent, EventBuffer, eventRegistry, type RecordedEvent, ValidationError } from "../mod.ts";
 import { StreamIndex } from "../src/core/stream-index.ts";
-import { uuidV7 } from "../src/core/uuid-v7.ts";
+import { isBlockId, uuidV7, writeBlockId } from "../src/core/uuid-v7.ts";
 
 const stored = (type: string, schemaVersion: number, data: unknown) => ({
   type, data, schemaVersion, metadata: undefined, streamId: "s", streamVersion: 1, position: 7, timestamp: 0,
@@ -102,4 +102,33 @@ test("generated ids are distinct UUIDv7s carrying their millisecond, across bloc
   }
   assert.equal(uuidV7(0).slice(0, 14), "00000000-0000-");
   assert.equal(uuidV7(2 ** 48 - 1).slice(0, 14), "ffffffff-ffff-");
+});
+
+test("the generator writes its current block's ids as their UTF-8, and no other string", () => {
+  const utf8 = new TextEncoder();
+  const ids = Array.from({ length: 300 }, () => uuidV7(1_764_000_000_000));
+  const bytes = new Uint8Array(40);
+  // Ids 256..299 are the current block (a block holds 256); the first 256 are an earlier one.
+  for (const id of [...ids.slice(256), JSON.parse(JSON.stringify(ids[299]))]) {
+    assert.ok(isBlockId(id), id);
+    bytes.fill(0);
+    writeBlockId(id, bytes, 2);
+    assert.deepEqual(bytes.subarray(2, 38), utf8.encode(id));
+  }
+  const current = ids[299]!;
+  for (
+    const other of [
+      ...ids.slice(0, 256),
+      current.slice(0, 34) + "ff", // not made yet
+      "x" + current.slice(1), // another prefix, same counter
+      current.toUpperCase(),
+      current.slice(0, 35),
+      current + "0",
+    ]
+  ) {
+    assert.equal(isBlockId(other), false, other);
+  }
+  // A new millisecond starts a new block: the last one's ids are no longer its.
+  uuidV7(1_764_000_000_001);
+  assert.equal(isBlockId(current), false);
 });

@@ -85,3 +85,18 @@ test("JSON writer: a value larger than its buffer grows it, and the room is let 
   assert.deepEqual(written(writer, [1]), utf8.encode("[1]"));
   assert.ok(writer.bytes.length <= 1 << 20);
 });
+
+test("JSON writer: keys in JSON.stringify's order, and nothing inherited even when Object.prototype has enumerable keys", () => {
+  const writer = new JsonWriter();
+  const value = { b: 1, 2: "x", a: { z: 2, 10: [1, { y: 0 }], 1: null }, 1: "y" };
+  assert.deepEqual(written(writer, value), expected(value));
+  // Someone's library pollutes Object.prototype: JSON.stringify leaves such keys out, and so must we.
+  Object.defineProperty(Object.prototype, "polluted", { value: 1, enumerable: true, configurable: true, writable: true });
+  try {
+    assert.deepEqual(written(writer, value), expected(value));
+    assert.ok(!new TextDecoder().decode(written(writer, value)).includes("polluted"));
+  } finally {
+    delete (Object.prototype as Record<string, unknown>).polluted;
+  }
+  assert.deepEqual(written(writer, value), expected(value));
+});

@@ -268,8 +268,11 @@ export class WalStorage implements StorageAdapter {
     const startCursor = this.#cursor;
     this.#appendStart = startCursor;
     const segmentCount = this.#segments.length;
+    // What the last segment's entry was, to undo (numbers: an object per append costs).
     const last = this.#segments.at(-1);
-    const lastState = last && { bytes: last.bytes, records: last.records, sparse: last.sparse.length };
+    const lastBytes = last?.bytes ?? 0;
+    const lastRecords = last?.records ?? 0;
+    const lastSparse = last?.sparse.length ?? 0;
     try {
       const lastIndex = records.length - 1;
       for (let i = 0; i <= lastIndex; i++) this.#encode(records[i], i < lastIndex);
@@ -277,10 +280,10 @@ export class WalStorage implements StorageAdapter {
       // Nothing was published: forget what this append wrote into the ring and the index.
       this.#cursor = startCursor;
       this.#segments.length = segmentCount;
-      if (last && lastState) {
-        last.bytes = lastState.bytes;
-        last.records = lastState.records;
-        last.sparse.length = lastState.sparse;
+      if (last) {
+        last.bytes = lastBytes;
+        last.records = lastRecords;
+        last.sparse.length = lastSparse;
       }
       if (error instanceof StorageError) throw error;
       throw new ValidationError("append", [{ path: "events", message: (error as Error).message }]);
