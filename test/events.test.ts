@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineEvent, EventBuffer, eventRegistry, type RecordedEvent, ValidationError } from "../mod.ts";
 import { StreamIndex } from "../src/core/stream-index.ts";
-import { isBlockId, uuidV7, writeBlockId } from "../src/core/uuid-v7.ts";
+import { recentId, uuidV7, writeRecentId } from "../src/core/uuid-v7.ts";
 
 const stored = (type: string, schemaVersion: number, data: unknown) => ({
   type, data, schemaVersion, metadata: undefined, streamId: "s", streamVersion: 1, position: 7, timestamp: 0,
@@ -104,31 +104,31 @@ test("generated ids are distinct UUIDv7s carrying their millisecond, across bloc
   assert.equal(uuidV7(2 ** 48 - 1).slice(0, 14), "ffffffff-ffff-");
 });
 
-test("the generator writes its current block's ids as their UTF-8, and no other string", () => {
+test("the generator gives the bytes of the ids it made lately, matched by identity and age, and of no other string", () => {
   const utf8 = new TextEncoder();
-  const ids = Array.from({ length: 300 }, () => uuidV7(1_764_000_000_000));
+  // 1,500 ids over three milliseconds: blocks of 256 roll over inside each.
+  const ids = Array.from({ length: 1500 }, (_, i) => uuidV7(1_764_000_000_000 + Math.floor(i / 500)));
   const bytes = new Uint8Array(40);
-  // Ids 256..299 are the current block (a block holds 256); the first 256 are an earlier one.
-  for (const id of [...ids.slice(256), JSON.parse(JSON.stringify(ids[299]))]) {
-    assert.ok(isBlockId(id), id);
+  for (let back = 1; back <= 1024; back++) {
+    const id = ids[ids.length - back]!;
+    const slot = recentId(id, back);
+    assert.ok(slot >= 0, `${id}, made ${back} ids ago`);
     bytes.fill(0);
-    writeBlockId(id, bytes, 2);
+    writeRecentId(slot, bytes, 2);
     assert.deepEqual(bytes.subarray(2, 38), utf8.encode(id));
   }
-  const current = ids[299]!;
-  for (
-    const other of [
-      ...ids.slice(0, 256),
-      current.slice(0, 34) + "ff", // not made yet
-      "x" + current.slice(1), // another prefix, same counter
-      current.toUpperCase(),
-      current.slice(0, 35),
-      current + "0",
-    ]
-  ) {
-    assert.equal(isBlockId(other), false, other);
+  const latest = ids.at(-1)!;
+  // The same text made elsewhere (a copy, not the generator's string) is the same bytes: found too.
+  assert.ok(recentId(JSON.parse(JSON.stringify(latest)), 1) >= 0);
+  // Not at that age, too old, or another string.
+  assert.equal(recentId(latest, 2), -1);
+  assert.equal(recentId(latest, 0), -1);
+  assert.equal(recentId(ids[0]!, 1500), -1);
+  for (const other of [latest.slice(0, 35) + "x", latest.slice(0, 35) + (latest.endsWith("0") ? "1" : "0"), latest.slice(0, 35), latest + "0", "x"]) {
+    assert.equal(recentId(other, 1), -1, other);
   }
-  // A new millisecond starts a new block: the last one's ids are no longer its.
-  uuidV7(1_764_000_000_001);
-  assert.equal(isBlockId(current), false);
+  // One more id: the latest is now made 2 ids ago.
+  uuidV7(1_764_000_000_003);
+  assert.equal(recentId(latest, 1), -1);
+  assert.ok(recentId(latest, 2) >= 0);
 });

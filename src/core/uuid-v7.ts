@@ -21,42 +21,53 @@ const PREFIX_LENGTH = 34;
 
 let blockMs = -1;
 let prefix = "";
+/** The block's prefix as ASCII bytes (a new array per block: the ids kept below point to it). */
+let prefixBytes = new Uint8Array(PREFIX_LENGTH);
 let counter = 256;
-/** The block's prefix as ASCII bytes, and the ids made from it so far (by counter). */
-const prefixBytes = new Uint8Array(PREFIX_LENGTH);
-const blockIds: string[] = new Array(256);
+
+/**
+ * The latest ids made, with their bytes, for encoders (`recentId`): an encoder reading a
+ * fresh id char by char makes the runtime flatten it (it is a concatenation) and walks 36
+ * characters, which on Node 20 costs more than the rest of a small event's record. A
+ * record's id is matched by identity, not read.
+ */
+const KEPT = 1024;
+const keptIds: (string | undefined)[] = new Array(KEPT).fill(undefined);
+const keptPrefixes: Uint8Array[] = new Array(KEPT).fill(prefixBytes);
+const keptCounters = new Uint8Array(KEPT);
+/** Ids made so far. */
+let made = 0;
 
 /** A new UUIDv7 for an event appended at `timestamp` (ms since the epoch). */
 export function uuidV7(timestamp: number): string {
   if (counter === 256 || timestamp !== blockMs) newBlock(timestamp);
   const id = prefix + HEX[counter]!;
-  blockIds[counter++] = id;
+  const slot = made++ & (KEPT - 1);
+  keptIds[slot] = id;
+  keptPrefixes[slot] = prefixBytes;
+  keptCounters[slot] = counter++;
   return id;
 }
 
 /**
- * Whether `id` is one of the current block's ids, whose bytes `writeBlockId` copies. Why:
- * an encoder walking a 36-character id char by char costs more than the rest of a small
- * event's record on Node 20; the block's ids share a prefix whose bytes are kept here, so
- * such an id is one 34-byte copy and two bytes.
+ * Where the generator keeps `id`'s bytes, if it is the id made `back` ids ago (1: the
+ * latest): a store that generated an append's ids and encodes it right away asks, for its
+ * i-th of n records, `back` = n - i. -1 otherwise (any other string, or an id made too long
+ * ago), and the caller encodes the id itself.
  */
-export function isBlockId(id: string): boolean {
-  if (id.length !== ID_LENGTH) return false;
-  const k = (hexValue(id.charCodeAt(PREFIX_LENGTH)) << 4) | hexValue(id.charCodeAt(PREFIX_LENGTH + 1));
-  // Ids at `counter` and above belong to an earlier block (another prefix).
-  return k >= 0 && k < counter && blockIds[k] === id;
+export function recentId(id: string, back: number): number {
+  if (back < 1 || back > KEPT || back > made) return -1;
+  const slot = (made - back) & (KEPT - 1);
+  return keptIds[slot] === id ? slot : -1;
 }
 
-/** Writes an id `isBlockId` accepted, as UTF-8 at `at` (before the next id is made). */
-export function writeBlockId(id: string, bytes: Uint8Array, at: number): void {
-  bytes.set(prefixBytes, at);
-  bytes[at + PREFIX_LENGTH] = id.charCodeAt(PREFIX_LENGTH);
-  bytes[at + PREFIX_LENGTH + 1] = id.charCodeAt(PREFIX_LENGTH + 1);
+/** Writes the id `recentId` found at `slot` as UTF-8 at `at` (before KEPT more ids are made). */
+export function writeRecentId(slot: number, bytes: Uint8Array, at: number): void {
+  bytes.set(keptPrefixes[slot]!, at);
+  const counterText = HEX[keptCounters[slot]!]!;
+  bytes[at + PREFIX_LENGTH] = counterText.charCodeAt(0);
+  bytes[at + PREFIX_LENGTH + 1] = counterText.charCodeAt(1);
 }
-
-/** The value of a lowercase hex digit; -256 for anything else (so the id is no block's). */
-const hexValue = (code: number): number =>
-  code >= 0x30 && code <= 0x39 ? code - 0x30 : code >= 0x61 && code <= 0x66 ? code - 0x57 : -256;
 
 function newBlock(timestamp: number): void {
   crypto.getRandomValues(random);
@@ -67,7 +78,7 @@ function newBlock(timestamp: number): void {
   }${HEX[r[4]!]}-${HEX[r[5]!]}${HEX[r[6]!]}${HEX[r[7]!]}${HEX[r[8]!]}${HEX[r[9]!]}`;
   // Flattened once here (a rope would be walked again for every id built on it).
   prefix = String.fromCharCode(...Array.from(text, (c) => c.charCodeAt(0)));
-  for (let i = 0; i < PREFIX_LENGTH; i++) prefixBytes[i] = text.charCodeAt(i);
+  prefixBytes = Uint8Array.from(text.slice(0, PREFIX_LENGTH), (c) => c.charCodeAt(0));
   blockMs = timestamp;
   counter = 0;
 }

@@ -22,7 +22,7 @@ import { crc32c } from "./crc32c.ts";
 import { JsonWriter } from "./json-writer.ts";
 import { encodeUtf8 } from "../core/utf8.ts";
 import { isMarkerType } from "../core/stream-removal.ts";
-import { ID_LENGTH, isBlockId, writeBlockId } from "../core/uuid-v7.ts";
+import { ID_LENGTH, recentId, writeRecentId } from "../core/uuid-v7.ts";
 
 export const HEADER_BYTES = 40;
 export const ALIGNMENT = 8;
@@ -94,22 +94,20 @@ export class RecordEncoder {
    * Prepares a record: fills `scratch` with what `write` needs and returns the record's
    * unpadded length, so the caller can reserve room first. Throws RangeError on data it
    * cannot encode. The record's JSON waits in the encoder: `write` it before measuring
-   * another record.
+   * another record. `back`: for a record whose id may just have been generated, how many
+   * ids ago (the i-th of an append's n records: n - i; see uuid-v7.ts `recentId`).
    */
-  measure(record: StoredRecord, scratch: EncodePlan): number {
+  measure(record: StoredRecord, scratch: EncodePlan, back = 0): number {
     const streamId = record.streamId === this.#lastStreamId ? this.#lastStreamIdBytes : this.#streamIdBytes(record.streamId);
     const type = this.cachedString(record.type);
     if (streamId.length > MAX_STRING_BYTES) throw new RangeError(`stream id is longer than ${MAX_STRING_BYTES} bytes`);
     if (type.length > MAX_STRING_BYTES) throw new RangeError(`event type is longer than ${MAX_STRING_BYTES} bytes`);
     scratch.streamId = streamId;
     scratch.type = type;
-    scratch.blockId = false;
+    scratch.idSlot = -1;
     if (record.id === undefined) scratch.idLength = 0;
-    else if (isBlockId(record.id)) {
-      // A generated id, whose bytes the generator keeps.
-      scratch.idLength = ID_LENGTH;
-      scratch.blockId = true;
-    } else {
+    else if ((scratch.idSlot = recentId(record.id, back)) >= 0) scratch.idLength = ID_LENGTH; // the generator keeps its bytes
+    else {
       // Encoded here, once (more UTF-16 units than MAX_ID_LENGTH are more bytes, too).
       const id = record.id;
       scratch.idLength = id.length > MAX_ID_LENGTH ? MAX_ID_LENGTH + 1 : encodeUtf8(id, this.#idBytes, 0);
@@ -155,7 +153,7 @@ export class RecordEncoder {
     let at = offset + HEADER_BYTES;
     if (plan.idLength !== 0) {
       bytes[at] = plan.idLength;
-      if (plan.blockId) writeBlockId(record.id!, bytes, at + 1);
+      if (plan.idSlot >= 0) writeRecentId(plan.idSlot, bytes, at + 1);
       else copyBytes(this.#idViews, this.#idBytes, plan.idLength, bytes, at + 1);
       at += 1 + plan.idLength;
     }
@@ -211,8 +209,8 @@ class LeadingViews {
 export interface EncodePlan {
   /** UTF-8 bytes of the event id (0: none). */
   idLength: number;
-  /** The id is one the generator keeps the bytes of (uuid-v7.ts). */
-  blockId: boolean;
+  /** Where the generator keeps the id's bytes (uuid-v7.ts `recentId`), or -1. */
+  idSlot: number;
   streamId: Uint8Array;
   type: Uint8Array;
   metadataLength: number;
@@ -221,7 +219,7 @@ export interface EncodePlan {
 }
 
 export const newPlan = (): EncodePlan => ({
-  idLength: 0, blockId: false, streamId: EMPTY, type: EMPTY, metadataLength: 0, codec: 0, dataLength: 0,
+  idLength: 0, idSlot: -1, streamId: EMPTY, type: EMPTY, metadataLength: 0, codec: 0, dataLength: 0,
 });
 
 /** Computes and stores the CRC of the record at `offset` (the writer does this). */

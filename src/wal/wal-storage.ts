@@ -275,7 +275,8 @@ export class WalStorage implements StorageAdapter {
     const lastSparse = last?.sparse.length ?? 0;
     try {
       const lastIndex = records.length - 1;
-      for (let i = 0; i <= lastIndex; i++) this.#encode(records[i], i < lastIndex);
+      // The store generated ids (if any) for these records in order, just now.
+      for (let i = 0; i <= lastIndex; i++) this.#encode(records[i], i < lastIndex, records.length - i);
     } catch (error) {
       // Nothing was published: forget what this append wrote into the ring and the index.
       this.#cursor = startCursor;
@@ -321,9 +322,9 @@ export class WalStorage implements StorageAdapter {
     if (Atomics.load(this.#control, Slot.WorkerWaiting) === 1) Atomics.notify(this.#control, Slot.Head);
   }
 
-  /** Encodes one record into the ring; `more` marks every record of an append but its last. */
-  #encode(record: StoredRecord, more: boolean): void {
-    const length = this.#encoder.measure(record, this.#plan);
+  /** Encodes one record into the ring; `more` marks every record of an append but its last, `back` counts from its end. */
+  #encode(record: StoredRecord, more: boolean, back: number): void {
+    const length = this.#encoder.measure(record, this.#plan, back);
     const padded = paddedLength(length);
     let segment = this.#segments.at(-1);
     if (segment === undefined || (segment.records > 0 && segment.bytes + padded > this.#options.segmentBytes)) {
