@@ -102,6 +102,14 @@ test("generated ids are distinct UUIDv7s carrying their millisecond, across bloc
   }
   assert.equal(uuidV7(0).slice(0, 14), "00000000-0000-");
   assert.equal(uuidV7(2 ** 48 - 1).slice(0, 14), "ffffffff-ffff-");
+  // Each block draws fresh random bits (600 blocks: the random bytes are drawn a few kilobytes at a time).
+  const randomParts = new Set<string>();
+  for (let ms = 0; ms < 600; ms++) {
+    const id = uuidV7(1_765_000_000_000 + ms);
+    assert.match(id, shape);
+    randomParts.add(id.slice(15, 34));
+  }
+  assert.equal(randomParts.size, 600);
 });
 
 test("the generator gives the bytes of the ids it made lately, matched by identity and age, and of no other string", () => {
