@@ -70,9 +70,7 @@ export function recentId(id: string, back: number): number {
 /** Writes the id `recentId` found at `slot` as UTF-8 at `at` (before KEPT more ids are made). */
 export function writeRecentId(slot: number, bytes: Uint8Array, at: number): void {
   bytes.set(keptPrefixes[slot]!, at);
-  const counterText = HEX[keptCounters[slot]!]!;
-  bytes[at + PREFIX_LENGTH] = counterText.charCodeAt(0);
-  bytes[at + PREFIX_LENGTH + 1] = counterText.charCodeAt(1);
+  hexByte(bytes, at + PREFIX_LENGTH, keptCounters[slot]!);
 }
 
 function newBlock(timestamp: number): void {
@@ -107,8 +105,8 @@ function newBlock(timestamp: number): void {
   counter = 0;
 }
 
-/** Two lowercase hex digits of `byte` at `at`. */
-function hexByte(codes: number[], at: number, byte: number): void {
+/** Two lowercase hex digits of `byte` at `at` (character codes, or UTF-8 bytes). */
+function hexByte(codes: { [index: number]: number }, at: number, byte: number): void {
   codes[at] = HEX_CODES[byte >> 4]!;
   codes[at + 1] = HEX_CODES[byte & 15]!;
 }
