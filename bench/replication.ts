@@ -4,7 +4,7 @@
  * acknowledgement), side by side in one run; then failover time (a primary process killed
  * by -9 to the first command the promoted standby accepts).
  *
- *   node scripts/each-runtime.mjs bench/replication.ts [--quick] [--out DIR] [--failovers N] [--batches N]
+ *   node scripts/each-runtime.mjs bench/replication.ts [--quick] [--out DIR] [--failovers N] [--batches N] [--rates R,R]
  *   (npm run bench:replication)
  *
  * Appends go through the WAL's hot path, `enqueue`, in batches of 1,024 with `--batches`
@@ -13,12 +13,18 @@
  * in flight (each batch's latency from its first enqueue to its acknowledgement goes into
  * an HDR histogram). `replicated` runs against the machine's NATS
  * (EVENTFOLD_NATS_URL, one replica) and a three-node cluster on loopback started here
- * (three replicas: a quorum of two). Writes DIR/replication-<runtime>.json and .md.
+ * (three replicas: a quorum of two). The CPU time each event costs is taken too: this
+ * process's (caller and WAL writer) and all nats-server processes' (from /proc), since on
+ * one machine they share the cores and the sum bounds the rate.
+ *
+ * Then the same modes at fixed offered rates (`--rates`, open loop: each append's latency
+ * counts from when it was due; the first second is a warm-up, not recorded), which is the
+ * acknowledgement latency below saturation. Writes DIR/replication-<runtime>.json and .md.
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EventStore, type StorageAdapter } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
@@ -27,26 +33,78 @@ import { noted, type TestEvent, testEvents } from "../test/support/fixtures.ts";
 import { temporaryDirectory } from "../test/support/temp.ts";
 import { NATS_URL, startCluster, streamName } from "../test/support/nats.ts";
 import { scriptCommand } from "../test/support/runtime.ts";
-import { endProgress, formatRate, type Percentiles, runtimeName } from "./lib/stats.ts";
-import { enqueueBatches } from "./lib/enqueue.ts";
+import { endProgress, formatRate, type Percentiles, progress, runtimeName } from "./lib/stats.ts";
+import { enqueueAtRate, enqueueBatches } from "./lib/enqueue.ts";
 
 const BATCH = 1024;
+/** Seconds at each fixed rate, after a one-second warm-up. */
+const RATED_SECONDS = 4;
 
 interface Row {
   mode: string;
   appends: number;
   appendsPerSecond: number;
   ack: Percentiles;
+  /** CPU time per append, ns: this process (all its threads), and all nats-server processes (undefined without /proc). */
+  cpu: { client: number; servers: number | undefined };
+}
+
+interface RatedRow {
+  mode: string;
+  offeredPerSecond: number;
+  appendsPerSecond: number;
+  /** Each append's acknowledgement latency from when it was due. */
+  ack: Percentiles;
+}
+
+/** CPU ms used so far by every nats-server process (Linux /proc), or undefined where there is none. */
+function serversCpuMs(): number | undefined {
+  try {
+    let ms = 0;
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      } catch {
+        continue; // exited meanwhile
+      }
+      if (!stat.includes("(nats-server)")) continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ms += (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 100 Hz ticks
+    }
+    return ms;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `appends` one-event appends by `enqueue`, BATCH at a time, `batchesInFlight` awaiting their acknowledgement. */
 async function run(mode: string, storage: StorageAdapter, appends: number, batchesInFlight: number): Promise<Row> {
   const store = new EventStore({ events: testEvents(), storage });
   await store.open();
+  const servers = serversCpuMs();
+  const client = process.cpuUsage();
   const { appendsPerSecond, ack } = await enqueueBatches(store, appends, BATCH, batchesInFlight, mode);
+  const used = process.cpuUsage(client);
+  const serversAfter = serversCpuMs();
   await store.close();
   endProgress();
-  return { mode, appends, appendsPerSecond, ack };
+  const cpu = {
+    client: Math.round((used.user + used.system) * 1000 / appends),
+    servers: servers === undefined || serversAfter === undefined ? undefined : Math.round((serversAfter - servers) * 1e6 / appends),
+  };
+  return { mode, appends, appendsPerSecond, ack, cpu };
+}
+
+/** One-event appends offered at `rate` for a warm-up second and RATED_SECONDS more. */
+async function runAt(mode: string, storage: StorageAdapter, rate: number, seconds: number): Promise<RatedRow> {
+  const store = new EventStore({ events: testEvents(), storage });
+  await store.open();
+  const warmUp = Math.min(rate, Math.round(rate * seconds / 4));
+  const { appendsPerSecond, ack } = await enqueueAtRate(store, warmUp + Math.round(rate * seconds), rate, warmUp);
+  await store.close();
+  return { mode, offeredPerSecond: rate, appendsPerSecond, ack };
 }
 
 /**
@@ -90,6 +148,7 @@ const { values } = parseArgs({
     out: { type: "string", default: "bench/results" },
     failovers: { type: "string", default: "5" },
     batches: { type: "string", default: "64" },
+    rates: { type: "string", default: "100000,250000" },
   },
 });
 const batches = Number(values.batches);
@@ -97,51 +156,75 @@ if (!Number.isInteger(batches) || batches < 1) throw new Error(`--batches: must 
 const quick = values.quick!;
 const failovers = quick ? 1 : Number(values.failovers);
 if (!Number.isInteger(failovers) || failovers < 1) throw new Error(`--failovers: must be a positive integer, got ${values.failovers}`);
+const rates = quick ? [20_000] : values.rates!.split(",").map(Number);
+if (rates.some((rate) => !Number.isInteger(rate) || rate < 1)) throw new Error(`--rates: must be positive integers, got ${values.rates}`);
+const ratedSeconds = quick ? 0.5 : RATED_SECONDS;
 const appends = quick ? 20_000 : 1_000_000;
 const runtime = runtimeName();
 const version = process.versions[runtime]!;
 const directory = temporaryDirectory("eventfold-bench-replication-");
 const rows: Row[] = [];
+const rated: RatedRow[] = [];
 const failoverMs: number[] = [];
 const servers = await startCluster(join(directory.path, "cluster"));
 const cluster = servers.map((server) => server.url);
 let files = 0;
 const wal = () => fileStorage(join(directory.path, `wal-${++files}`), { durability: "durable" });
-const single = streamName("bench");
+// Streams on the machine's server are the benchmark's own (one per run: a stream keeps its primary's term): removed at the end.
+const machineStreams: string[] = [];
+const modes: [string, () => StorageAdapter][] = [
+  ["durable (local fdatasync)", wal],
+  ["replicated, 1 replica (the machine's NATS)", () => {
+    machineStreams.push(streamName("bench"));
+    return replicatedStorage(wal(), natsLog({ servers: NATS_URL, stream: machineStreams.at(-1)! }));
+  }],
+  ["replicated, 3 replicas (3-node cluster on loopback)", () => replicatedStorage(wal(), natsLog({ servers: cluster, stream: streamName("bench"), replicas: 3 }))],
+];
 try {
-  rows.push(await run("durable (local fdatasync)", wal(), appends, batches));
-  rows.push(await run("replicated, 1 replica (the machine's NATS)", replicatedStorage(wal(), natsLog({ servers: NATS_URL, stream: single })), appends, batches));
-  rows.push(
-    await run(
-      "replicated, 3 replicas (3-node cluster on loopback)",
-      replicatedStorage(wal(), natsLog({ servers: cluster, stream: streamName("bench"), replicas: 3 })),
-      appends,
-      batches,
-    ),
-  );
+  for (const [mode, storage] of modes) rows.push(await run(mode, storage(), appends, batches));
+  for (const rate of rates) {
+    for (const [mode, storage] of modes) {
+      progress(`${mode} at ${formatRate(rate)}`);
+      rated.push(await runAt(mode, storage(), rate, ratedSeconds));
+    }
+  }
+  endProgress();
   for (let i = 0; i < failovers; i++) failoverMs.push(await failover(cluster, join(directory.path, `failover-${i}`)));
 } finally {
   await Promise.all(servers.map((server) => server.kill()));
   directory.remove();
-  // The stream on the machine's server is the benchmark's own: remove it.
-  const cleanup = natsLog({ servers: NATS_URL, stream: single });
-  await cleanup.open().then(() => cleanup.remove()).catch(() => {});
-  await cleanup.close();
+  for (const stream of machineStreams) {
+    const cleanup = natsLog({ servers: NATS_URL, stream });
+    await cleanup.open().then(() => cleanup.remove()).catch(() => {});
+    await cleanup.close();
+  }
 }
 
 const durable = rows[0]!.appendsPerSecond;
 const sorted = [...failoverMs].sort((a, b) => a - b);
+const ms = (us: number) => (us / 1000).toFixed(1);
+const cpuUs = (ns: number | undefined) => ns === undefined ? "n/a" : (ns / 1000).toFixed(2);
 const report = [
   `## Replicated appends: ${runtime} ${version}${quick ? " (quick: figures not worth quoting)" : ""}`,
   "",
-  `${new Date().toISOString().slice(0, 10)}; ${appends.toLocaleString("en")} one-event appends by \`enqueue\`, batches of ${BATCH}, ${batches} awaiting their acknowledgement; ack = a batch's first enqueue to its acknowledgement.`,
+  `${new Date().toISOString().slice(0, 10)}. Flat out: ${appends.toLocaleString("en")} one-event appends by \`enqueue\`, batches of ${BATCH}, ${batches} awaiting their acknowledgement; ack = a batch's first enqueue to its acknowledgement (at saturation: mostly queueing). CPU per append: this process (caller and WAL writer threads) and every nats-server process on the machine, which share its cores.`,
   "",
-  "| mode | appends/s | vs durable | batch ack p50 ms | p99 ms | p99.9 ms |",
-  "| --- | ---: | ---: | ---: | ---: | ---: |",
+  "| mode | appends/s | vs durable | batch ack p50 ms | p99 ms | p99.9 ms | CPU µs/append: this process | nats-servers |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...rows.map((row) =>
-    `| ${row.mode} | ${formatRate(row.appendsPerSecond)} | ${(row.appendsPerSecond / durable).toFixed(2)}x | ${(row.ack.p50 / 1000).toFixed(1)} | ${
-      (row.ack.p99 / 1000).toFixed(1)
-    } | ${(row.ack.p999 / 1000).toFixed(1)} |`
+    `| ${row.mode} | ${formatRate(row.appendsPerSecond)} | ${(row.appendsPerSecond / durable).toFixed(2)}x | ${ms(row.ack.p50)} | ${ms(row.ack.p99)} | ${
+      ms(row.ack.p999)
+    } | ${cpuUs(row.cpu.client)} | ${cpuUs(row.cpu.servers)} |`
+  ),
+  "",
+  `At fixed offered rates (open loop, ${ratedSeconds} s after a warm-up; each append's acknowledgement latency from when it was due; the WAL's group-commit window is its default 10 ms, cut short when someone awaits durability):`,
+  "",
+  "| mode | offered | achieved | ack p50 ms | p99 ms | p99.9 ms | max ms |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ...rated.map((row) =>
+    `| ${row.mode} | ${formatRate(row.offeredPerSecond)} | ${formatRate(row.appendsPerSecond)} | ${ms(row.ack.p50)} | ${ms(row.ack.p99)} | ${ms(row.ack.p999)} | ${
+      ms(row.ack.max)
+    } |`
   ),
   "",
   `Failover (3-node cluster; a primary process writing \`replicated\` killed by -9, the hot standby promoted, to its first acknowledged append), ${failovers} run(s): median ${
@@ -151,6 +234,6 @@ const report = [
 ].join("\n");
 console.log(report);
 mkdirSync(values.out!, { recursive: true });
-writeFileSync(join(values.out!, `replication-${runtime}.json`), JSON.stringify({ runtime, version, quick, date: new Date().toISOString(), rows, failoverMs }, null, 2) + "\n");
+writeFileSync(join(values.out!, `replication-${runtime}.json`), JSON.stringify({ runtime, version, quick, date: new Date().toISOString(), rows, rated, failoverMs }, null, 2) + "\n");
 writeFileSync(join(values.out!, `replication-${runtime}.md`), report);
 console.log(`wrote ${values.out}/replication-${runtime}.json and .md`);
