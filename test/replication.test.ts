@@ -87,9 +87,9 @@ test("replicated: appends are acknowledged once the log holds them, one batch pe
 });
 
 
-test("replicated: a primary and a follower on sync-mode WALs (the writer on the caller's thread) replicate every append", async () => {
+test("replicated: a primary and a follower on sync-mode WALs (the writer on the caller's thread) replicate every append, uncompressed", async () => {
   const dir = temporaryDirectory();
-  const log = freshLog();
+  const log = freshLog({ compression: "none" });
   const store = new EventStore({
     events: testEvents(),
     storage: replicatedStorage(fileStorage(join(dir.path, "a"), { durability: "sync" }), log, { timeoutMs: 2000 }),

@@ -1,0 +1,28 @@
+/**
+ * Batches compressed on the way to the stream (raw DEFLATE, RFC 1951, level 1): a WAL
+ * record repeats its stream id, event type, id prefix and header zeros, and shrinks about
+ * five times. On a cluster every byte is received, stored and re-sent by each of the
+ * stream's replicas, so a fifth of the bytes is most of their CPU and bandwidth saved.
+ * zlib's asynchronous calls run on the runtime's worker threads, off the caller's.
+ */
+import { deflateRaw, inflateRaw } from "node:zlib";
+import { StorageError } from "../../core/errors.ts";
+
+/** How a batch's body is encoded on the stream. */
+export type BatchEncoding = "deflate" | "none";
+
+/** `bytes` compressed (level 1: the fastest, most of the gain on records). */
+export function deflateBatch(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => deflateRaw(bytes, { level: 1 }, (error, out) => error ? reject(error) : resolve(out)));
+}
+
+/** A compressed body back to exactly `length` bytes; a body that does not inflate to that is an error naming `what`. */
+export function inflateBatch(data: Uint8Array, length: number, what: string): Promise<Uint8Array> {
+  return new Promise((resolve, reject) =>
+    inflateRaw(data, { maxOutputLength: Math.max(1, length) }, (error, out) => {
+      if (error) reject(new StorageError(`${what}: its body does not inflate (${error.message})`, { cause: error }));
+      else if (out.length !== length) reject(new StorageError(`${what}: its body inflates to ${out.length} bytes, its header says ${length}`));
+      else resolve(new Uint8Array(out.buffer, out.byteOffset, out.length)); // a plain Uint8Array, as an uncompressed body
+    })
+  );
+}
