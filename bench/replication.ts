@@ -1,21 +1,22 @@
 /**
- * Replication benchmark: the same one-event appends on the file WAL acknowledged `durable`
- * (local fdatasync) and `replicated` (local fdatasync and the JetStream stream's
- * acknowledgement), side by side in one run; then failover time (a primary process killed
- * by -9 to the first command the promoted standby accepts).
+ * Replication benchmark: the same appends on the file WAL acknowledged `durable` (local
+ * fdatasync) and `replicated` (local fdatasync and the JetStream stream's acknowledgement),
+ * side by side in one run; then failover time (a primary process killed by -9 to the first
+ * command the promoted standby accepts).
  *
  *   node scripts/each-runtime.mjs bench/replication.ts [--quick] [--out DIR] [--failovers N] [--batches N] [--rates R,R]
  *   (npm run bench:replication)
  *
- * Appends go through the WAL's hot path, `enqueue`, in batches of 1,024 with `--batches`
- * (default 64) awaiting their acknowledgement, the same for every mode: a replicated
- * acknowledgement takes a network round trip more, so a client that pipelines keeps more
- * in flight (each batch's latency from its first enqueue to its acknowledgement goes into
- * an HDR histogram). `replicated` runs against the machine's NATS
- * (EVENTFOLD_NATS_URL, one replica) and a three-node cluster on loopback started here
- * (three replicas: a quorum of two). The CPU time each event costs is taken too: this
- * process's (caller and WAL writer) and all nats-server processes' (from /proc), since on
- * one machine they share the cores and the sum bounds the rate.
+ * Flat out, appends go through the WAL's hot path, `enqueue`, one event each and then 16
+ * each, in batches of 1,024 events with `--batches` (default 64) awaiting their
+ * acknowledgement, the same for every mode: a replicated acknowledgement takes a network
+ * round trip more, so a client that pipelines keeps more in flight (each batch's latency
+ * from its first enqueue to its acknowledgement goes into an HDR histogram). `replicated`
+ * runs against the machine's NATS (EVENTFOLD_NATS_URL, one replica) and a three-node
+ * cluster on loopback started here (three replicas: a quorum of two). The CPU time each
+ * event costs is taken too: this process's (caller, WAL writer, zlib) and all nats-server
+ * processes' (from /proc), since on one machine they share the cores and the sum bounds
+ * the rate.
  *
  * Then the same modes at fixed offered rates (`--rates`, open loop: each append's latency
  * counts from when it was due; the first second is a warm-up, not recorded), which is the
@@ -37,15 +38,18 @@ import { endProgress, formatRate, type Percentiles, progress, runtimeName } from
 import { enqueueAtRate, enqueueBatches } from "./lib/enqueue.ts";
 
 const BATCH = 1024;
+/** Events per append in the flat-out runs: one, and a batch as an application that groups its writes makes. */
+const PER_APPEND = [1, 16];
 /** Seconds at each fixed rate, after a one-second warm-up. */
 const RATED_SECONDS = 4;
 
 interface Row {
   mode: string;
-  appends: number;
-  appendsPerSecond: number;
+  eventsPerAppend: number;
+  events: number;
+  eventsPerSecond: number;
   ack: Percentiles;
-  /** CPU time per append, ns: this process (all its threads), and all nats-server processes (undefined without /proc). */
+  /** CPU time per event, ns: this process (all its threads), and all nats-server processes (undefined without /proc). */
   cpu: { client: number; servers: number | undefined };
 }
 
@@ -79,22 +83,23 @@ function serversCpuMs(): number | undefined {
   }
 }
 
-/** `appends` one-event appends by `enqueue`, BATCH at a time, `batchesInFlight` awaiting their acknowledgement. */
-async function run(mode: string, storage: StorageAdapter, appends: number, batchesInFlight: number): Promise<Row> {
+/** `events` events by `enqueue`, `perAppend` to an append, BATCH events at a time, `batchesInFlight` awaiting their acknowledgement. */
+async function run(mode: string, storage: StorageAdapter, events: number, perAppend: number, batchesInFlight: number): Promise<Row> {
   const store = new EventStore({ events: testEvents(), storage });
   await store.open();
   const servers = serversCpuMs();
   const client = process.cpuUsage();
-  const { appendsPerSecond, ack } = await enqueueBatches(store, appends, BATCH, batchesInFlight, mode);
+  const appends = events / perAppend;
+  const result = await enqueueBatches(store, appends, BATCH / perAppend, batchesInFlight, mode, perAppend);
   const used = process.cpuUsage(client);
   const serversAfter = serversCpuMs();
   await store.close();
   endProgress();
   const cpu = {
-    client: Math.round((used.user + used.system) * 1000 / appends),
-    servers: servers === undefined || serversAfter === undefined ? undefined : Math.round((serversAfter - servers) * 1e6 / appends),
+    client: Math.round((used.user + used.system) * 1000 / events),
+    servers: servers === undefined || serversAfter === undefined ? undefined : Math.round((serversAfter - servers) * 1e6 / events),
   };
-  return { mode, appends, appendsPerSecond, ack, cpu };
+  return { mode, eventsPerAppend: perAppend, events, eventsPerSecond: result.appendsPerSecond * perAppend, ack: result.ack, cpu };
 }
 
 /** One-event appends offered at `rate` for a warm-up second and RATED_SECONDS more. */
@@ -159,7 +164,7 @@ if (!Number.isInteger(failovers) || failovers < 1) throw new Error(`--failovers:
 const rates = quick ? [20_000] : values.rates!.split(",").map(Number);
 if (rates.some((rate) => !Number.isInteger(rate) || rate < 1)) throw new Error(`--rates: must be positive integers, got ${values.rates}`);
 const ratedSeconds = quick ? 0.5 : RATED_SECONDS;
-const appends = quick ? 20_000 : 1_000_000;
+const events = quick ? 32_768 : 1_048_576;
 const runtime = runtimeName();
 const version = process.versions[runtime]!;
 const directory = temporaryDirectory("eventfold-bench-replication-");
@@ -181,7 +186,9 @@ const modes: [string, () => StorageAdapter][] = [
   ["replicated, 3 replicas (3-node cluster on loopback)", () => replicatedStorage(wal(), natsLog({ servers: cluster, stream: streamName("bench"), replicas: 3 }))],
 ];
 try {
-  for (const [mode, storage] of modes) rows.push(await run(mode, storage(), appends, batches));
+  for (const perAppend of PER_APPEND) {
+    for (const [mode, storage] of modes) rows.push(await run(mode, storage(), events, perAppend, batches));
+  }
   for (const rate of rates) {
     for (const [mode, storage] of modes) {
       progress(`${mode} at ${formatRate(rate)}`);
@@ -200,19 +207,20 @@ try {
   }
 }
 
-const durable = rows[0]!.appendsPerSecond;
 const sorted = [...failoverMs].sort((a, b) => a - b);
 const ms = (us: number) => (us / 1000).toFixed(1);
 const cpuUs = (ns: number | undefined) => ns === undefined ? "n/a" : (ns / 1000).toFixed(2);
+/** `durable` with as many events per append as `row`. */
+const durableLike = (row: Row) => rows.find((other) => other.eventsPerAppend === row.eventsPerAppend)!.eventsPerSecond;
 const report = [
   `## Replicated appends: ${runtime} ${version}${quick ? " (quick: figures not worth quoting)" : ""}`,
   "",
-  `${new Date().toISOString().slice(0, 10)}. Flat out: ${appends.toLocaleString("en")} one-event appends by \`enqueue\`, batches of ${BATCH}, ${batches} awaiting their acknowledgement; ack = a batch's first enqueue to its acknowledgement (at saturation: mostly queueing). CPU per append: this process (caller and WAL writer threads) and every nats-server process on the machine, which share its cores.`,
+  `${new Date().toISOString().slice(0, 10)}. Flat out: ${events.toLocaleString("en")} events by \`enqueue\`, one or ${PER_APPEND.at(-1)} to an append, ${BATCH} events awaited at a time with ${batches} such batches awaiting their acknowledgement; ack = a batch's first enqueue to its acknowledgement (at saturation: mostly queueing). CPU per event: this process (caller, WAL writer and zlib threads) and every nats-server process on the machine, which share its cores. The NATS log compresses batches (its default).`,
   "",
-  "| mode | appends/s | vs durable | batch ack p50 ms | p99 ms | p99.9 ms | CPU µs/append: this process | nats-servers |",
-  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  "| mode | events per append | events/s | vs durable | batch ack p50 ms | p99 ms | p99.9 ms | CPU µs/event: this process | nats-servers |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...rows.map((row) =>
-    `| ${row.mode} | ${formatRate(row.appendsPerSecond)} | ${(row.appendsPerSecond / durable).toFixed(2)}x | ${ms(row.ack.p50)} | ${ms(row.ack.p99)} | ${
+    `| ${row.mode} | ${row.eventsPerAppend} | ${formatRate(row.eventsPerSecond)} | ${(row.eventsPerSecond / durableLike(row)).toFixed(2)}x | ${ms(row.ack.p50)} | ${ms(row.ack.p99)} | ${
       ms(row.ack.p999)
     } | ${cpuUs(row.cpu.client)} | ${cpuUs(row.cpu.servers)} |`
   ),

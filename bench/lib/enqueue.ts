@@ -11,21 +11,26 @@ import { newHistogram, type Percentiles, percentiles, progress } from "./stats.t
 const STREAMS = 64;
 const payloads = Array.from({ length: 1024 }, (_, i) => [noted(i)]);
 
-/** Appends `appends` events to the open `store`; its rate and batch acknowledgement percentiles. */
+/**
+ * Makes `appends` appends of `perAppend` events each to the open `store`; the appends' rate
+ * and each batch's acknowledgement percentiles.
+ */
 export async function enqueueBatches(
   store: EventStore<TestEvent>,
   appends: number,
   batch: number,
   inFlight: number,
   label = "enqueue",
+  perAppend = 1,
 ): Promise<{ appendsPerSecond: number; ack: Percentiles }> {
+  const events = perAppend === 1 ? payloads : Array.from({ length: 1024 }, (_, i) => Array.from({ length: perAppend }, (_, j) => noted(i * perAppend + j)));
   const ack = newHistogram();
   const waiting = new Set<Promise<void>>();
   const started = performance.now();
   for (let i = 0; i < appends; i += batch) {
     const t = performance.now();
     let last = 0;
-    for (let j = i; j < Math.min(appends, i + batch); j++) last = store.enqueue(`s0-${j % STREAMS}`, payloads[j & 1023]!).position;
+    for (let j = i; j < Math.min(appends, i + batch); j++) last = store.enqueue(`s0-${j % STREAMS}`, events[j & 1023]!).position;
     const durable: Promise<void> = store.durable(last).then(() => {
       ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1e6)));
       waiting.delete(durable);
