@@ -99,6 +99,7 @@ test("nats log: a body that does not inflate, inflates to another length, or has
     const long = await publish("deflate", "100", deflateRawSync(new Uint8Array(5000)));
     const unknown = await publish("zstd", "100", new Uint8Array(10));
     const noLength = await publish("deflate", "", deflateRawSync(new Uint8Array(60)));
+    const huge = await publish("deflate", String(2 ** 40), deflateRawSync(new Uint8Array(60)));
     const refused = async (sequence: number, why: RegExp) =>
       await assert.rejects(log.batch(sequence), (error: unknown) => {
         assert.ok(error instanceof StorageError, String(error));
@@ -111,6 +112,7 @@ test("nats log: a body that does not inflate, inflates to another length, or has
     await refused(long, /does not inflate/);
     await refused(unknown, /unknown encoding "zstd"/);
     await refused(noLength, /Eventfold-Length/);
+    await refused(huge, /more than a batch can be/);
   } finally {
     await connection.close();
     await log.close();

@@ -11,15 +11,24 @@ import { StorageError } from "../../core/errors.ts";
 /** How a batch's body is encoded on the stream. */
 export type BatchEncoding = "deflate" | "none";
 
+/** The largest inflated body taken: 1 GiB, far above any batch (NATS' max_payload is 64 MiB at most). */
+const MAX_LENGTH = 1 << 30;
+
+/** Output chunks: a whole batch in one where it fits (zlib's default, 16 KiB, costs a round of callbacks per chunk). */
+const chunkSize = (length: number) => Math.min(Math.max(64, length), 4 << 20);
+
 /** `bytes` compressed (level 1: the fastest, most of the gain on records). */
 export function deflateBatch(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => deflateRaw(bytes, { level: 1 }, (error, out) => error ? reject(error) : resolve(out)));
+  return new Promise((resolve, reject) =>
+    deflateRaw(bytes, { level: 1, chunkSize: chunkSize(bytes.length) }, (error, out) => error ? reject(error) : resolve(out))
+  );
 }
 
 /** A compressed body back to exactly `length` bytes; a body that does not inflate to that is an error naming `what`. */
 export function inflateBatch(data: Uint8Array, length: number, what: string): Promise<Uint8Array> {
+  if (length > MAX_LENGTH) return Promise.reject(new StorageError(`${what}: its header says it inflates to ${length} bytes, more than a batch can be`));
   return new Promise((resolve, reject) =>
-    inflateRaw(data, { maxOutputLength: Math.max(1, length) }, (error, out) => {
+    inflateRaw(data, { maxOutputLength: Math.max(1, length), chunkSize: chunkSize(length) }, (error, out) => {
       if (error) reject(new StorageError(`${what}: its body does not inflate (${error.message})`, { cause: error }));
       else if (out.length !== length) reject(new StorageError(`${what}: its body inflates to ${out.length} bytes, its header says ${length}`));
       else resolve(new Uint8Array(out.buffer, out.byteOffset, out.length)); // a plain Uint8Array, as an uncompressed body
