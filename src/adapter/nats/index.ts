@@ -6,6 +6,7 @@
  * See docs/scale-out.md.
  */
 export { NatsLog, natsLog, type NatsLogOptions } from "./log.ts";
+export type { BatchEncoding } from "./compression.ts";
 export { ReplicatedStorage, replicatedStorage, type ReplicationOptions } from "../../replication/replicated-storage.ts";
 export { Follower, type FollowerOptions, type KeptLive, type ReplicaTarget } from "../../replication/follower.ts";
 export type { Following, NewBatch, ReplicaBatch, ReplicaLog } from "../../replication/replica-log.ts";
