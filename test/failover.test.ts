@@ -16,7 +16,7 @@ import { fileStorage } from "../src/adapter/file/index.ts";
 import { Follower, natsLog, replicatedStorage } from "../src/adapter/nats/index.ts";
 import { noted, type TestEvent, testEvents } from "./support/fixtures.ts";
 import { temporaryDirectory } from "./support/temp.ts";
-import { jetStreamReady, startCluster, streamName } from "./support/nats.ts";
+import { jetStreamReady, replicasCurrent, startCluster, streamName } from "./support/nats.ts";
 import { scriptCommand } from "./support/runtime.ts";
 import { sweepSize } from "./support/sweep.ts";
 
@@ -186,6 +186,8 @@ test("failover: a NATS node killed while a primary writes loses nothing acknowle
     writing = false;
     await Promise.all(lanes);
     assert.ok(acked >= before + 2000);
+    // ... and has caught up: until then it answers reads from what it held when it was killed.
+    await replicasCurrent([urls[0]!, urls[2]!], stream);
 
     // A standby reading through the node that was down holds everything acknowledged.
     const follower = new Follower<TestEvent>({ log: natsLog({ servers: [urls[1]!], stream, timeoutMs: 10_000 }), local: fileStorage(join(dir.path, "s")) });

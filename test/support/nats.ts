@@ -40,15 +40,23 @@ export function natsServerPath(): string {
 }
 
 /** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}
+
+/** `count` distinct free TCP ports on loopback (held open together while they are found, so none repeats). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(servers.map((server) =>
+      new Promise<number>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port));
+      })
+    ));
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((closed) => server.listening ? server.close(closed) : closed(undefined))));
+  }
 }
 
 /** Resolves once something accepts connections on `port`, or rejects after `ms`. */
@@ -109,13 +117,19 @@ export class NatsServer {
 
 /** Three clustered servers on loopback (a JetStream quorum of 2). */
 export async function startCluster(directory: string): Promise<NatsServer[]> {
-  const clients = [await freePort(), await freePort(), await freePort()];
-  const routes = [await freePort(), await freePort(), await freePort()];
+  const ports = await freePorts(6);
+  const clients = ports.slice(0, 3);
+  const routes = ports.slice(3);
   const servers = clients.map((port, i) =>
     new NatsServer(`n${i}`, port, join(directory, `n${i}`), { port: routes[i]!, routes: routes.filter((_, j) => j !== i) })
   );
-  await Promise.all(servers.map((server) => server.start()));
-  await jetStreamReady(servers.map((server) => server.url), 30_000, 3);
+  try {
+    await Promise.all(servers.map((server) => server.start()));
+    await jetStreamReady(servers.map((server) => server.url), 30_000, 3);
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.kill())); // none left running behind a failed start
+    throw error;
+  }
   return servers;
 }
 
@@ -143,6 +157,28 @@ export async function jetStreamReady(servers: string[], ms = 30_000, replicas = 
         if (Date.now() > deadline) throw new Error(`JetStream at ${servers.join(", ")} is not ready after ${ms} ms: ${(error as Error).message}`);
         await new Promise((resume) => setTimeout(resume, 200));
       }
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Resolves once every replica of `stream` is current (none offline, none lagging), as its
+ * leader reports through `servers`: a node that was down and came back answers from its
+ * own, older state until it has caught up.
+ */
+export async function replicasCurrent(servers: string[], stream: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  const connection = await connect({ servers, timeout: 5000 });
+  try {
+    const jsm = await jetstreamManager(connection, { timeout: 2000 });
+    for (;;) {
+      const info = await jsm.streams.info(stream).catch(() => undefined);
+      const replicas = info?.cluster?.replicas ?? [];
+      if (info && replicas.length > 0 && replicas.every((replica) => replica.current && !replica.offline && !replica.lag)) return;
+      if (Date.now() > deadline) throw new Error(`the replicas of ${stream} are not current after ${ms} ms: ${JSON.stringify(info?.cluster)}`);
+      await new Promise((resume) => setTimeout(resume, 100));
     }
   } finally {
     await connection.close();
