@@ -3,7 +3,8 @@
  * record repeats its stream id, event type, id prefix and header zeros, and shrinks about
  * five times. On a cluster every byte is received, stored and re-sent by each of the
  * stream's replicas, so a fifth of the bytes is most of their CPU and bandwidth saved.
- * zlib's asynchronous calls run on the runtime's worker threads, off the caller's.
+ * zlib's asynchronous calls run on Node's thread pool; Deno and Bun do most of the work on
+ * the calling thread (about 0.3 ms per 512 KiB batch, measured).
  */
 import { deflateRaw, inflateRaw } from "node:zlib";
 import { StorageError } from "../../core/errors.ts";

@@ -183,7 +183,7 @@ export class NatsLog implements ReplicaLog {
       header.set(ENCODING, "deflate");
       header.set(LENGTH, String(batch.bytes.length));
     }
-    // Compression runs off this thread and may end out of order: publish in call order.
+    // Compression is asynchronous and may end out of order: publish in call order.
     const body = compress ? deflateBatch(batch.bytes) : batch.bytes;
     const turn = this.#publishing.then(() => body);
     this.#publishing = turn.catch(() => {});
