@@ -1,6 +1,6 @@
 /**
- * The WAL's hot path for the storage and replication benchmarks: one-event appends by
- * `enqueue` (the test events, 64 streams), either flat out (`batch` at a time, `inFlight`
+ * The WAL's hot path for the storage and replication benchmarks: appends by `enqueue` of
+ * the test events (one or more to an append, over 64 streams), either flat out (`batch` at a time, `inFlight`
  * batches awaiting their acknowledgement: throughput, and latency that is mostly queueing)
  * or offered at a fixed rate (latency below saturation, from when each append was due).
  */
