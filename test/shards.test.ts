@@ -6,6 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { join } from "node:path";
 import { StorageError, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
@@ -90,13 +92,16 @@ test("shards: the router sends each symbol's commands to its shard; outcomes in 
   dir.remove();
 });
 
-test("shards: eventfold shard serves symbols, eventfold submit routes commands to it", async () => {
+test("shards: eventfold shard serves symbols (uncompressed here), eventfold submit routes commands to it", async () => {
   const dir = temporaryDirectory();
   const exchange = streamName("x");
   const stream = streamName("shard");
-  const [command, args] = scriptCommand("src/cli/main.ts", [
-    "shard", join(dir.path, "wal"), "--exchange", exchange, "--symbols", "AAA,BBB", "--stream", stream, "--servers", NATS_URL,
-  ]);
+  const shardArgs = ["shard", join(dir.path, "wal"), "--exchange", exchange, "--symbols", "AAA,BBB", "--stream", stream, "--servers", NATS_URL];
+  // A bad --compression is refused before anything is opened.
+  const refused = spawnSync(...scriptCommand("src/cli/main.ts", [...shardArgs, "--compression", "gzip"]), { encoding: "utf8" });
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /--compression must be deflate or none, got "gzip"/);
+  const [command, args] = scriptCommand("src/cli/main.ts", [...shardArgs, "--compression", "none"]);
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -117,6 +122,17 @@ test("shards: eventfold shard serves symbols, eventfold submit routes commands t
       ["OrderAccepted"],
       ["OrderAccepted", "TradeExecuted"],
     ]);
+    // Replicated as the WAL encodes it: no Eventfold-Encoding header on the shard's last batch.
+    const connection = await connect({ servers: NATS_URL });
+    try {
+      const jsm = await jetstreamManager(connection);
+      const { state } = await jsm.streams.info(stream);
+      const last = await jsm.streams.getMessage(stream, { seq: state.last_seq });
+      assert.ok(last!.data.length > 0);
+      assert.equal(last!.header.get("Eventfold-Encoding"), "");
+    } finally {
+      await connection.close();
+    }
   } finally {
     child.kill("SIGTERM");
     const [code, signal] = await exited;

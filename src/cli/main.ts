@@ -156,11 +156,12 @@ const COMMANDS: Record<string, Command> = {
     run: async (a) => (await import("./replica-commands.ts")).promote(a.directory(), replicaOptions(a), consoleOutput(false)),
   },
   shard: {
-    usage: "shard <dir> --exchange X --symbols A,B --stream S [--servers URL,...] [--replicas N] [--tick-size N] [--lot-size N]",
+    usage: "shard <dir> --exchange X --symbols A,B --stream S [--servers URL,...] [--replicas N] [--compression deflate|none] [--tick-size N] [--lot-size N]",
     summary: "run an exchange shard: order books for some symbols on <dir>'s WAL, replicated to S, served on NATS",
     details: "Commands arrive on eventfold.<X>.commands.<symbol> (eventfold submit, or the Router API) and are answered once " +
-      "replicated; market data goes out on eventfold.<X>.market.<symbol>. Stops on SIGINT/SIGTERM. See docs/scale-out.md.",
-    options: { ...replicaFlags, exchange: string, symbols: string, "tick-size": string, "lot-size": string },
+      "replicated; market data goes out on eventfold.<X>.market.<symbol>. Batches go to S compressed unless --compression none. " +
+      "Stops on SIGINT/SIGTERM. See docs/scale-out.md.",
+    options: { ...replicaFlags, exchange: string, symbols: string, compression: string, "tick-size": string, "lot-size": string },
     run: async (a) => {
       const symbols = a.string("symbols")?.split(",").filter((s) => s.length > 0);
       if (!symbols?.length) throw new CliError("missing --symbols: the symbols this shard serves");
@@ -168,6 +169,7 @@ const COMMANDS: Record<string, Command> = {
         ...replicaOptions(a),
         exchange: exchangeOption(a),
         symbols,
+        compression: compressionOption(a),
         tickSize: a.number("tick-size", 1),
         lotSize: a.number("lot-size", 1),
       }, consoleOutput(false));
@@ -212,6 +214,13 @@ function replicaOptions(a: Arguments): { servers: string[]; stream: string; repl
     servers: (a.string("servers") ?? "nats://127.0.0.1:4222").split(","),
     replicas: a.values.replicas !== undefined ? a.number("replicas", 1) : undefined,
   };
+}
+
+/** --compression of `shard`: how its batches go to the stream. */
+function compressionOption(a: Arguments): "deflate" | "none" | undefined {
+  const compression = a.string("compression");
+  if (compression === undefined || compression === "deflate" || compression === "none") return compression;
+  throw new CliError(`--compression must be deflate or none, got ${JSON.stringify(compression)}`);
 }
 
 /** --exchange of the shard commands. */

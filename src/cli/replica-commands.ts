@@ -94,6 +94,8 @@ export interface ShardCommandOptions {
   symbols: string[];
   stream: string;
   replicas?: number;
+  /** How batches go to the stream (default deflate). */
+  compression?: "deflate" | "none";
   tickSize: number;
   lotSize: number;
 }
@@ -107,7 +109,7 @@ export async function shard(directory: string, options: ShardCommandOptions, out
     instruments: options.symbols.map((symbol) => ({ symbol, tickSize: options.tickSize, lotSize: options.lotSize })),
     storage: replicatedStorage(
       fileStorage(directory, { codecs: orderBookCodecs }),
-      natsLog({ servers: options.servers, stream: options.stream, replicas: options.replicas }),
+      natsLog({ servers: options.servers, stream: options.stream, replicas: options.replicas, compression: options.compression }),
     ),
   });
   try {
