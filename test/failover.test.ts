@@ -13,7 +13,9 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { EventStore } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
-import { Follower, natsLog, replicatedStorage } from "../src/adapter/nats/index.ts";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { FencedError, Follower, natsLog, type NatsLog, replicatedStorage } from "../src/adapter/nats/index.ts";
 import { noted, type TestEvent, testEvents } from "./support/fixtures.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 import { jetStreamReady, replicasCurrent, startCluster, streamName } from "./support/nats.ts";
@@ -200,6 +202,73 @@ test("failover: a NATS node killed while a primary writes loses nothing acknowle
     await follower.stop();
   } finally {
     for (const store of opened) await store.close().catch(() => {});
+    await Promise.all(servers.map((server) => server.kill()));
+    dir.remove();
+  }
+});
+
+test("failover: the log's end read through a restarted member that has not caught up is still the leader's", async () => {
+  const dir = temporaryDirectory();
+  const servers = await startCluster(join(dir.path, "cluster"));
+  const urls = servers.map((server) => server.url);
+  const stream = streamName("stale");
+  const marker = (n: number) => ({ term: 1, primary: "p", first: n + 1, last: n, bytes: new Uint8Array(0) });
+  /** Appends batches after..to-1 through `log`, retrying while the cluster elects a leader. */
+  const appendUpTo = async (log: NatsLog, from: number, to: number) => {
+    for (let after = from; after < to; after++) {
+      for (let attempt = 0;; attempt++) {
+        try {
+          await log.append(marker(after), after);
+          break;
+        } catch (error) {
+          // A retry of a batch that did land is refused as out of sequence: it is there.
+          if (error instanceof FencedError && (await log.last())?.sequence === after + 1) break;
+          if (attempt > 100) throw error;
+          await new Promise((resume) => setTimeout(resume, 100));
+        }
+      }
+    }
+  };
+  const logs: NatsLog[] = [];
+  /** A log on `servers`, opened once the cluster answers (it elects a new leader after a kill). */
+  const open = async (servers: string[]) => {
+    for (let attempt = 0;; attempt++) {
+      const log = natsLog({ servers, stream, replicas: 3, timeoutMs: 2000 });
+      logs.push(log);
+      try {
+        await log.open();
+        return log;
+      } catch (error) {
+        if (attempt > 20) throw error;
+      }
+    }
+  };
+  try {
+    const first = await open(urls);
+    await appendUpTo(first, 0, 100);
+    // Take the stream's leader down, append more through the other two, bring it back.
+    const connection = await connect({ servers: urls });
+    const { cluster } = await (await jetstreamManager(connection)).streams.info(stream);
+    await connection.close();
+    const down = urls.indexOf(servers.find((server) => server.name === cluster?.leader)!.url);
+    await first.close();
+    await servers[down]!.kill();
+    const others = await open(urls.filter((_, i) => i !== down));
+    await appendUpTo(others, 100, 1100);
+    await servers[down]!.start();
+    await jetStreamReady([urls[down]!]);
+    // Until it catches up, the restarted member also answers, from what it held (100 batches):
+    // seen here from about half a second after it is back.
+    const reader = await open([urls[down]!]);
+    for (let i = 0; i < 40; i++) {
+      assert.equal((await reader.last())?.sequence, 1100, `read ${i}`);
+      await new Promise((resume) => setTimeout(resume, 50));
+    }
+    // The batch of sequence s holds no records and ends at position s - 1.
+    assert.equal(await reader.find(1099), 1100);
+    assert.equal(await reader.find(1100), undefined);
+  } finally {
+    for (const log of logs) await log.close().catch(() => {});
     await Promise.all(servers.map((server) => server.kill()));
     dir.remove();
   }

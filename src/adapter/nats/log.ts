@@ -15,6 +15,7 @@ import {
   jetstream,
   jetstreamManager,
   type StoredMsg,
+  type StreamInfo,
 } from "@nats-io/jetstream";
 import { FencedError, StorageError } from "../../core/errors.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
@@ -133,10 +134,26 @@ export class NatsLog implements ReplicaLog {
     }
   }
 
-  async last(): Promise<ReplicaBatch | undefined> {
+  /**
+   * The stream's state as its leader gives it. A member that was down and has not caught up
+   * yet also answers (NATS 2.9), from what it held when it went down and naming no leader;
+   * with a follower's or a restarting primary's idea of the log's end at stake, such an
+   * answer is asked again, up to `timeoutMs`.
+   */
+  async #leaderInfo(): Promise<StreamInfo> {
     const jsm = this.#ready();
+    const deadline = Date.now() + this.#timeoutMs;
+    for (;;) {
+      const info = await jsm.streams.info(this.#stream);
+      if (info.cluster === undefined || info.cluster.leader) return info;
+      if (Date.now() > deadline) throw new StorageError(`${this.name}: no answer from the stream's leader within ${this.#timeoutMs} ms`);
+      await new Promise((resume) => setTimeout(resume, 50));
+    }
+  }
+
+  async last(): Promise<ReplicaBatch | undefined> {
     try {
-      const { state } = await jsm.streams.info(this.#stream);
+      const { state } = await this.#leaderInfo();
       return state.last_seq === 0 ? undefined : await this.batch(state.last_seq);
     } catch (error) {
       throw this.#error(error, "read the last batch");
@@ -155,8 +172,7 @@ export class NatsLog implements ReplicaLog {
   }
 
   async find(position: number): Promise<number | undefined> {
-    const jsm = this.#ready();
-    const { state } = await jsm.streams.info(this.#stream).catch((error) => {
+    const { state } = await this.#leaderInfo().catch((error) => {
       throw this.#error(error, "find a position");
     });
     // Batches' last positions never decrease: search the first one that reaches `position`.
