@@ -13,6 +13,8 @@ import { parseArgs } from "node:util";
 import { dump, inspect, replay, repair, scavengeCommand, verify } from "./log-commands.ts";
 import { loadApp } from "./app-module.ts";
 import { CliError, consoleOutput } from "./output.ts";
+// The encodings only (node:zlib): the NATS client, an optional peer, loads with the replication commands.
+import { type BatchEncoding, isBatchEncoding } from "../adapter/nats/compression.ts";
 
 /** The options a command takes, as `node:util` parseArgs describes them. */
 type Options = Record<string, { type: "string" | "boolean" }>;
@@ -217,9 +219,9 @@ function replicaOptions(a: Arguments): { servers: string[]; stream: string; repl
 }
 
 /** --compression of `shard`: how its batches go to the stream. */
-function compressionOption(a: Arguments): "deflate" | "none" | undefined {
+function compressionOption(a: Arguments): BatchEncoding | undefined {
   const compression = a.string("compression");
-  if (compression === undefined || compression === "deflate" || compression === "none") return compression;
+  if (compression === undefined || isBatchEncoding(compression)) return compression;
   throw new CliError(`--compression must be deflate or none, got ${JSON.stringify(compression)}`);
 }
 

@@ -10,7 +10,7 @@
 import process from "node:process";
 import type { StoredRecord } from "../core/events.ts";
 import { fileStorage } from "../adapter/file/index.ts";
-import { Follower, natsLog, type ReplicaTarget, replicatedStorage, Router, serveShard } from "../adapter/nats/index.ts";
+import { type BatchEncoding, Follower, natsLog, type ReplicaTarget, replicatedStorage, Router, serveShard } from "../adapter/nats/index.ts";
 import { orderBookCodecs } from "../orderbook/codecs.ts";
 import { OrderBookEngine } from "../orderbook/engine.ts";
 import type { Output } from "./output.ts";
@@ -95,7 +95,7 @@ export interface ShardCommandOptions {
   stream: string;
   replicas?: number;
   /** How batches go to the stream (default deflate). */
-  compression?: "deflate" | "none";
+  compression?: BatchEncoding;
   tickSize: number;
   lotSize: number;
 }

@@ -12,6 +12,13 @@ import { StorageError } from "../../core/errors.ts";
 /** How a batch's body is encoded on the stream. */
 export type BatchEncoding = "deflate" | "none";
 
+const BATCH_ENCODINGS: readonly BatchEncoding[] = ["deflate", "none"];
+
+/** Whether `value` names a batch encoding (an option's value, checked where it enters). */
+export function isBatchEncoding(value: unknown): value is BatchEncoding {
+  return (BATCH_ENCODINGS as readonly unknown[]).includes(value);
+}
+
 /** The largest inflated body taken: 1 GiB, far above any batch (NATS' max_payload is 64 MiB at most). */
 const MAX_LENGTH = 1 << 30;
 

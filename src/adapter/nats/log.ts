@@ -20,7 +20,7 @@ import {
 import { FencedError, StorageError } from "../../core/errors.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
 import type { Following, NewBatch, ReplicaBatch, ReplicaLog } from "../../replication/replica-log.ts";
-import { type BatchEncoding, deflateBatch, inflateBatch } from "./compression.ts";
+import { type BatchEncoding, deflateBatch, inflateBatch, isBatchEncoding } from "./compression.ts";
 
 /** Options of `natsLog`. */
 export interface NatsLogOptions {
@@ -83,7 +83,7 @@ export class NatsLog implements ReplicaLog {
     checkInteger(what, "replicas", options.replicas, 1);
     if ((options.replicas ?? 1) > 5) invalid(what, "replicas", `must be 1-5, got ${options.replicas}`);
     checkInteger(what, "timeoutMs", options.timeoutMs, 1);
-    if (options.compression !== undefined && options.compression !== "deflate" && options.compression !== "none") {
+    if (options.compression !== undefined && !isBatchEncoding(options.compression)) {
       invalid(what, "compression", `must be "deflate" or "none", got ${JSON.stringify(options.compression)}`);
     }
     this.#compression = options.compression ?? "deflate";
