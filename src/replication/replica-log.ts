@@ -52,6 +52,8 @@ export interface ReplicaLog {
    * Appends `batch` if the log's last sequence is `after`; resolves with its sequence once
    * the log has it (a JetStream stream: its quorum). The same batch sent again (a retry)
    * is not stored twice. Rejects with FencedError if the log's last sequence is another.
+   * `batch.bytes` is lent until the promise resolves (then reused for later batches): a
+   * log that keeps the records copies them.
    */
   append(batch: NewBatch, after: number): Promise<number>;
   /** Calls `onBatch` for each batch after `after`, in order, as they come, one at a time. */

@@ -1,9 +1,9 @@
 /**
  * The WAL, replicated: a primary's `replicated` durability mode. Appends go to the local
- * WAL as always (same hot path); once a group is durable on disk, it is read back as the
- * WAL encoded it and sent to the replicated log, one batch per message (up to
- * `maxBatchBytes`, whole appends only), several in flight, each appended only after the
- * one before it (fencing). `whenDurable(p)` resolves when the log holds position p too.
+ * WAL as always (same hot path); once a group is durable on disk, it is taken as the WAL
+ * encoded it (from the ring, where the WAL keeps it for this: WalStorage.keepEncoded) and
+ * sent to the replicated log, one batch per message (up to `maxBatchBytes`, whole appends
+ * only), several in flight, each appended only after the one before it (fencing). `whenDurable(p)` resolves when the log holds position p too.
  *
  * The log down or slow: appends still go to the local WAL (it keeps working), their
  * acknowledgements wait, and reject after `timeoutMs` with a StorageError saying so;
@@ -73,7 +73,7 @@ export class ReplicatedStorage implements StorageAdapter {
   #sent = 0;
   /** The log's sequence the next batch must follow. */
   #after = 0;
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlight = new Set<Promise<boolean>>();
   #waiters: Waiter[] = [];
   #pumping?: Promise<void>;
   /** A send failed: find where the log is before sending more. */
@@ -140,7 +140,8 @@ export class ReplicatedStorage implements StorageAdapter {
     this.#term = mine;
     this.#replicated = this.#sent = last.last;
     this.#after = last.sequence;
-    this.#kick(); // what was durable here but not sent before a crash
+    this.local.keepEncoded();
+    this.#kick(); // what was durable here but not sent before a crash (read from the files)
   }
 
   /** Refuses to go on unless this log holds everything the replicated log does, identical. */
@@ -158,6 +159,7 @@ export class ReplicatedStorage implements StorageAdapter {
   async #claim(term: ReplicationTerm, last: ReplicaBatch | undefined): Promise<void> {
     const position = last?.last ?? 0;
     this.local.writeTerm(term);
+    this.local.keepEncoded();
     this.#term = term;
     const sequence = await this.log.append(
       { term: term.term, primary: term.id, first: position + 1, last: position, bytes: new Uint8Array(0) },
@@ -238,12 +240,20 @@ export class ReplicatedStorage implements StorageAdapter {
       if (target <= this.#sent) return;
       try {
         await this.local.whenDurable(target);
-        const bytes = await this.local.readEncoded(this.#sent + 1, target);
+        const bytes = await this.local.takeEncoded(this.#sent + 1, target);
+        const acknowledged: Promise<boolean>[] = [];
+        let complete = true;
         for (const batch of batches(bytes, this.#sent + 1, this.#maxBatchBytes)) {
           while (this.#inFlight.size >= this.#maxInFlight) await Promise.race(this.#inFlight);
-          if (this.#broken !== undefined || this.#failure) break;
-          this.#send(batch);
+          if (this.#broken !== undefined || this.#failure) {
+            complete = false;
+            break;
+          }
+          acknowledged.push(this.#send(batch));
         }
+        // The log was lent the bytes until it acknowledged them (ReplicaLog.append); after a
+        // failed send, it may still hold them (a client buffering them until it reconnects).
+        if (complete) void Promise.all(acknowledged).then((all) => all.every(Boolean) && this.local.giveBackEncoded(bytes));
       } catch (error) {
         // The local WAL failed (fail-stop): nothing more can be acknowledged.
         return this.#fail(error as Error);
@@ -251,21 +261,25 @@ export class ReplicatedStorage implements StorageAdapter {
     }
   }
 
-  #send(batch: { first: number; last: number; bytes: Uint8Array }): void {
+  /** Sends `batch`; the promise says whether the log acknowledged it (a failure is dealt with here). */
+  #send(batch: { first: number; last: number; bytes: Uint8Array }): Promise<boolean> {
     const after = this.#after++;
     this.#sent = batch.last;
-    const sent: Promise<void> = this.log.append({ term: this.#term.term, primary: this.#term.id, ...batch }, after).then(
+    const sent: Promise<boolean> = this.log.append({ term: this.#term.term, primary: this.#term.id, ...batch }, after).then(
       () => {
         // Batches are acknowledged in order: each was appended only after the one before.
         this.#replicated = Math.max(this.#replicated, batch.last);
         this.#settle();
+        return true;
       },
       (error) => {
         this.#broken ??= error;
         this.#kick();
+        return false;
       },
     ).finally(() => this.#inFlight.delete(sent));
     this.#inFlight.add(sent);
+    return sent;
   }
 
   /** After a failed send: the log's last batch says what it holds; another primary's means we were deposed. */

@@ -21,6 +21,7 @@ import { acquireLock } from "./lock.ts";
 import { releaseAndThrow } from "../core/release.ts";
 import { checkRecord, newPlan, paddedLength, recordContinues, RecordDecoder, RecordEncoder } from "./record-format.ts";
 import { crc32c } from "./crc32c.ts";
+import { concat, EncodedTap } from "./encoded-tap.ts";
 import { recover, type Recovered, type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
 import {
   CONTROL_SLOTS,
@@ -112,6 +113,8 @@ export class WalStorage implements StorageAdapter {
   #appendStart = 0;
   /** The writer's Tail as the producer last read it (a uint32 byte counter, never ahead of the real one). */
   #tailSeen = 0;
+  /** The records a replicator has yet to take (`keepEncoded`), held in the ring. */
+  #tap?: EncodedTap;
   #head = 0;
   #segments: SegmentIndex[] = [];
   /** The log's id (chosen when its first segment is made). */
@@ -369,10 +372,10 @@ export class WalStorage implements StorageAdapter {
     const control = this.#control;
     const capacity = this.#capacity;
     // The tail last seen only moves forward: while it leaves room, the writer's cache line
-    // is not touched (reading Tail on every append costs a cross-core miss each time).
-    if (freeBytes(capacity, this.#cursor, this.#tailSeen) >= size) return;
-    this.#tailSeen = Atomics.load(control, Slot.Tail) >>> 0;
-    if (freeBytes(capacity, this.#cursor, this.#tailSeen) >= size) return;
+    // is not touched (reading Tail on every append costs a cross-core miss each time). A
+    // tap's tail is never ahead of the writer's.
+    if (freeBytes(capacity, this.#cursor, this.#tap?.tail ?? this.#tailSeen) >= size) return;
+    if (this.#sawTail(Atomics.load(control, Slot.Tail)) >= size) return;
     // The writer can free only what it was given: the appends before this one.
     this.#publish(this.#appendStart);
     if (size > capacity - ((this.#cursor - this.#appendStart) >>> 0)) {
@@ -381,8 +384,7 @@ export class WalStorage implements StorageAdapter {
     const deadline = performance.now() + this.#options.stallTimeoutMs;
     for (let spins = 0;; spins++) {
       const tail = Atomics.load(control, Slot.Tail);
-      this.#tailSeen = tail >>> 0;
-      if (freeBytes(capacity, this.#cursor, this.#tailSeen) >= size) return;
+      if (this.#sawTail(tail) >= size) return;
       if (Atomics.load(control, Slot.State) === State.Failed) {
         throw this.#fail(new StorageError(`WAL writer failed: ${readFailure(this.#ring!.control)}`));
       }
@@ -394,6 +396,13 @@ export class WalStorage implements StorageAdapter {
       Atomics.wait(control, Slot.Tail, tail, 1);
       Atomics.store(control, Slot.ProducerWaiting, 0);
     }
+  }
+
+  /** Takes note of the writer's `tail`; the space free up to it (a tap lets go of what it held there first). */
+  #sawTail(tail: number): number {
+    this.#tailSeen = tail >>> 0;
+    this.#tap?.spill(this.#tailSeen);
+    return freeBytes(this.#capacity, this.#cursor, this.#tailSeen);
   }
 
   durablePosition(): number {
@@ -523,7 +532,6 @@ export class WalStorage implements StorageAdapter {
       throw new StorageError(`encoded records ${from}..${to} are not all written (durable up to ${this.durablePosition()})`);
     }
     const pieces: Uint8Array[] = [];
-    let total = 0;
     for (let position = from; position <= to;) {
       const segment = this.#segmentOf(position);
       const last = Math.min(to, segment.firstPosition + segment.records - 1);
@@ -544,17 +552,42 @@ export class WalStorage implements StorageAdapter {
         offset = end;
       }
       pieces.push(bytes.subarray(begin, offset));
-      total += offset - begin;
       position = last + 1;
     }
-    if (pieces.length === 1) return pieces[0]!;
-    const joined = new Uint8Array(total);
-    let at = 0;
-    for (const piece of pieces) {
-      joined.set(piece, at);
-      at += piece.length;
+    return concat(pieces);
+  }
+
+  /**
+   * Keeps the records appended from now on in the ring until `takeEncoded` takes them
+   * (encoded-tap.ts): a primary's replicator then sends them without reading its files.
+   */
+  keepEncoded(): void {
+    if (this.#state !== "open") throw new ClosedError("WAL storage");
+    this.#tap = new EncodedTap(this.#bytes, this.#view, this.#capacity, this.#cursor, this.#head + 1);
+  }
+
+  /**
+   * The records `from..to` as `readEncoded` gives them, taken from what `keepEncoded`
+   * kept (those before it from the files), for a replicator sending them in order: the
+   * next call starts at `to + 1` or before (before: from the files). Wait for
+   * `whenDurable(to)` first; give the bytes back (`giveBackEncoded`) when done with them.
+   */
+  async takeEncoded(from: number, to: number): Promise<Uint8Array> {
+    const tap = this.#tap;
+    if (tap === undefined || to < tap.next) return await this.readEncoded(from, to);
+    if (this.#state === "closed") throw new ClosedError("WAL storage");
+    if (to > this.durablePosition()) {
+      throw new StorageError(`encoded records ${from}..${to} are not all written (durable up to ${this.durablePosition()})`);
     }
-    return joined;
+    const before = from < tap.next ? await this.readEncoded(from, tap.next - 1) : undefined;
+    if (from > tap.next) tap.take(from - 1, this.#cursor); // not wanted
+    const kept = tap.take(to, this.#cursor);
+    return before === undefined ? kept : concat([before, kept]);
+  }
+
+  /** Hands back what `takeEncoded` gave once nothing reads it any more: its buffer is reused. */
+  giveBackEncoded(bytes: Uint8Array): void {
+    this.#tap?.giveBack(bytes);
   }
 
   /**
