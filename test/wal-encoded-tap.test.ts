@@ -2,7 +2,8 @@
  * The records a replicator takes from the WAL's ring (WalStorage.keepEncoded/takeEncoded)
  * are byte for byte the ones in the segment files, however the appends, the ring's wraps,
  * the segments' rolls and the taker's lag fall: a small ring fills long before a slow taker
- * takes, so the producer copies out what the tap holds (and never waits for it).
+ * takes, so the producer copies out what the tap holds (and never waits for it), and a taker
+ * that takes nothing for long has the oldest of those let go (read from the files instead).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,11 +14,13 @@ import { temporaryDirectory } from "./support/temp.ts";
 
 type Step =
   | { kind: "append"; events: number; size: number }
+  | { kind: "burst"; appends: number }
   | { kind: "take"; share: number; giveBack: boolean }
   | { kind: "again"; back: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant("append" as const), events: fc.integer({ min: 1, max: 12 }), size: fc.integer({ min: 1, max: 100 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("burst" as const), appends: fc.integer({ min: 50, max: 400 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("take" as const), share: fc.double({ min: 0, max: 1, noNaN: true }), giveBack: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("again" as const), back: fc.integer({ min: 1, max: 40 }) }) },
 );
@@ -36,6 +39,11 @@ test("records taken from the ring equal the segment files' bytes, across wraps, 
         for (const s of steps) {
           if (s.kind === "append") {
             head = store.enqueue(`s${n % 5}`, Array.from({ length: s.events }, () => noted(n++, "x".repeat(s.size)))).position;
+            continue;
+          }
+          if (s.kind === "burst") {
+            // More than the tap keeps when nothing is taken (8 rings): it lets the oldest go.
+            for (let i = 0; i < s.appends; i++) head = store.enqueue(`s${n % 5}`, [noted(n++)]).position;
             continue;
           }
           if (head === 0) continue;

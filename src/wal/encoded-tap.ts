@@ -10,14 +10,21 @@
  * finished with are copied out (`spill`) and the space is free again. So the tap costs a
  * copy of each record, once, on the caller's thread, whichever of the two happens.
  *
- * Records before `next` are not kept: the WAL reads those from its files.
+ * What is copied out is bounded (`SPILLED_RINGS` times the ring): a replicator that takes
+ * nothing for long (the network down) has its oldest records let go, and reads them from
+ * the files when it comes back. Records before `next` are not kept: the WAL reads those
+ * from its files.
  */
 import { MARKER_BYTES, ROLL_MARKER, WRAP_MARKER } from "./ring.ts";
 import { paddedLength, recordPosition } from "./record-format.ts";
 
-/** Buffers kept for reuse, at most, and the smallest made (about what a group of appends fills). */
+/** Buffers kept for reuse: at most this many, of at most this many rings' worth of bytes together. */
 const KEPT_BUFFERS = 16;
+const KEPT_RINGS = 2;
+/** The smallest buffer made (about what a group of appends fills), or the ring's size if less. */
 const MIN_BUFFER_BYTES = 256 * 1024;
+/** Records copied out and not taken, at most this many rings' worth (64 MiB with the default ring). */
+const SPILLED_RINGS = 8;
 
 /** Records copied out of the ring, whole, back to back, positions `first..last`. */
 interface Spilled {
@@ -30,11 +37,13 @@ interface Spilled {
 export class EncodedTap {
   /** Ring cursor (a uint32 byte counter, like the producer's) of the first record not taken or spilled. */
   tail: number;
-  /** Position of the first record not taken. */
+  /** Position of the first record kept (not taken, not let go). */
   next: number;
   readonly #spilled: Spilled[] = [];
+  #spilledBytes = 0;
   /** Buffers given back, for reuse; the tap's own, which alone it takes back. */
   readonly #free: ArrayBuffer[] = [];
+  #freeBytes = 0;
   readonly #own = new WeakSet<ArrayBuffer>();
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
@@ -52,7 +61,15 @@ export class EncodedTap {
   /** Copies the records before `end` (the writer's tail: all sealed) out of the ring, freeing their space. */
   spill(end: number): void {
     const copied = this.#copy(end, Infinity);
-    if (copied !== undefined) this.#spilled.push(copied);
+    if (copied === undefined) return;
+    this.#spilled.push(copied);
+    this.#spilledBytes += copied.bytes.length;
+    while (this.#spilledBytes > SPILLED_RINGS * this.#capacity) {
+      const oldest = this.#spilled.shift()!;
+      this.#spilledBytes -= oldest.bytes.length;
+      this.next = oldest.last + 1;
+      this.giveBack(oldest.bytes);
+    }
   }
 
   /**
@@ -69,6 +86,7 @@ export class EncodedTap {
       const spilled = this.#spilled[0]!;
       const cut = spilled.last <= to ? spilled.bytes.length : offsetAfter(spilled, to);
       pieces.push(spilled.bytes.subarray(0, cut));
+      this.#spilledBytes -= cut;
       if (cut < spilled.bytes.length) this.#spilled[0] = { bytes: spilled.bytes.subarray(cut), first: to + 1, last: spilled.last };
       else emptied.push(this.#spilled.shift()!.bytes);
     }
@@ -91,14 +109,21 @@ export class EncodedTap {
    */
   giveBack(bytes: Uint8Array): void {
     const buffer = bytes.buffer as ArrayBuffer;
-    if (this.#own.has(buffer) && this.#free.length < KEPT_BUFFERS && !this.#free.includes(buffer)) this.#free.push(buffer);
+    if (!this.#own.has(buffer) || this.#free.length === KEPT_BUFFERS || this.#free.includes(buffer)) return;
+    if (this.#freeBytes + buffer.byteLength > KEPT_RINGS * this.#capacity) return;
+    this.#free.push(buffer);
+    this.#freeBytes += buffer.byteLength;
   }
 
   /** `size` bytes, in a buffer given back if one is large enough. */
   #allocate(size: number): Uint8Array {
     const index = this.#free.findIndex((buffer) => buffer.byteLength >= size);
-    if (index >= 0) return new Uint8Array(this.#free.splice(index, 1)[0]!, 0, size);
-    const buffer = new ArrayBuffer(Math.max(size, MIN_BUFFER_BYTES));
+    if (index >= 0) {
+      const [buffer] = this.#free.splice(index, 1);
+      this.#freeBytes -= buffer!.byteLength;
+      return new Uint8Array(buffer!, 0, size);
+    }
+    const buffer = new ArrayBuffer(Math.max(size, Math.min(MIN_BUFFER_BYTES, this.#capacity)));
     this.#own.add(buffer);
     return new Uint8Array(buffer, 0, size);
   }

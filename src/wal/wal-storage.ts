@@ -579,10 +579,11 @@ export class WalStorage implements StorageAdapter {
     if (to > this.durablePosition()) {
       throw new StorageError(`encoded records ${from}..${to} are not all written (durable up to ${this.durablePosition()})`);
     }
-    const before = from < tap.next ? await this.readEncoded(from, tap.next - 1) : undefined;
-    if (from > tap.next) tap.take(from - 1, this.#cursor); // not wanted
-    const kept = tap.take(to, this.#cursor);
-    return before === undefined ? kept : concat([before, kept]);
+    // Taken before anything is awaited: meanwhile appends may make the tap let go of records.
+    const kept = tap.next;
+    if (from > kept) tap.take(from - 1, this.#cursor); // not wanted
+    const taken = tap.take(to, this.#cursor);
+    return from >= kept ? taken : concat([await this.readEncoded(from, kept - 1), taken]);
   }
 
   /** Hands back what `takeEncoded` gave once nothing reads it any more: its buffer is reused. */
