@@ -34,7 +34,7 @@ import { noted, type TestEvent, testEvents } from "../test/support/fixtures.ts";
 import { temporaryDirectory } from "../test/support/temp.ts";
 import { NATS_URL, startCluster, streamName } from "../test/support/nats.ts";
 import { scriptCommand } from "../test/support/runtime.ts";
-import { endProgress, formatRate, type Percentiles, progress, runtimeName } from "./lib/stats.ts";
+import { endProgress, formatRate, machine, type Percentiles, progress, runtimeName } from "./lib/stats.ts";
 import { enqueueAtRate, enqueueBatches } from "./lib/enqueue.ts";
 
 const BATCH = 1024;
@@ -215,7 +215,7 @@ const durableLike = (row: Row) => rows.find((other) => other.eventsPerAppend ===
 const report = [
   `## Replicated appends: ${runtime} ${version}${quick ? " (quick: figures not worth quoting)" : ""}`,
   "",
-  `${new Date().toISOString().slice(0, 10)}. Flat out: ${events.toLocaleString("en")} events by \`enqueue\`, one or ${PER_APPEND.at(-1)} to an append, ${BATCH} events awaited at a time with ${batches} such batches awaiting their acknowledgement; ack = a batch's first enqueue to its acknowledgement (at saturation: mostly queueing). CPU per event: this process (caller, WAL writer and zlib threads) and every nats-server process on the machine, which share its cores. The NATS log compresses batches (its default).`,
+  `${new Date().toISOString().slice(0, 10)}, ${machine()}. Flat out: ${events.toLocaleString("en")} events by \`enqueue\`, one or ${PER_APPEND.at(-1)} to an append, ${BATCH} events awaited at a time with ${batches} such batches awaiting their acknowledgement; ack = a batch's first enqueue to its acknowledgement (at saturation: mostly queueing). CPU per event: this process (caller, WAL writer and zlib threads) and every nats-server process on the machine, which share its cores. The NATS log compresses batches (its default).`,
   "",
   "| mode | events per append | events/s | vs durable | batch ack p50 ms | p99 ms | p99.9 ms | CPU µs/event: this process | nats-servers |",
   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -242,6 +242,6 @@ const report = [
 ].join("\n");
 console.log(report);
 mkdirSync(values.out!, { recursive: true });
-writeFileSync(join(values.out!, `replication-${runtime}.json`), JSON.stringify({ runtime, version, quick, date: new Date().toISOString(), rows, rated, failoverMs }, null, 2) + "\n");
+writeFileSync(join(values.out!, `replication-${runtime}.json`), JSON.stringify({ runtime, version, quick, date: new Date().toISOString(), machine: machine(), rows, rated, failoverMs }, null, 2) + "\n");
 writeFileSync(join(values.out!, `replication-${runtime}.md`), report);
 console.log(`wrote ${values.out}/replication-${runtime}.json and .md`);

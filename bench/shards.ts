@@ -20,7 +20,7 @@ import { exchangeCoreMix, type OrderCommand } from "../src/orderbook/index.ts";
 import { temporaryDirectory } from "../test/support/temp.ts";
 import { NATS_URL, streamName } from "../test/support/nats.ts";
 import { scriptCommand } from "../test/support/runtime.ts";
-import { endProgress, formatRate, newHistogram, type Percentiles, percentiles, progress, runtimeName } from "./lib/stats.ts";
+import { endProgress, formatRate, machine, newHistogram, type Percentiles, percentiles, progress, runtimeName } from "./lib/stats.ts";
 
 const SYMBOLS = ["S0", "S1", "S2", "S3"];
 const REQUEST = 256;
@@ -121,7 +121,7 @@ const one = rows[0]!.commandsPerSecond;
 const report = [
   `## Sharded exchange: ${runtime} ${version}${quick ? " (quick: figures not worth quoting)" : ""}`,
   "",
-  `${new Date().toISOString().slice(0, 10)}; ${workload.name}, ${count.toLocaleString("en")} commands on each of ${SYMBOLS.length} symbols; requests of ${REQUEST} commands, ${LANES_PER_SYMBOL} in flight per symbol; each shard a process replicating to its own stream (1 replica, the machine's NATS); a command is answered once replicated. Everything (client, shards, NATS) on the same 2 cores.`,
+  `${new Date().toISOString().slice(0, 10)}, ${machine()}; ${workload.name}, ${count.toLocaleString("en")} commands on each of ${SYMBOLS.length} symbols; requests of ${REQUEST} commands, ${LANES_PER_SYMBOL} in flight per symbol; each shard a process replicating to its own stream (1 replica, the machine's NATS); a command is answered once replicated. Everything (client, shards, NATS) on the same 2 cores.`,
   "",
   "| shards | commands/s | vs 1 shard | request p50 ms | p99 ms |",
   "| ---: | ---: | ---: | ---: | ---: |",
@@ -132,6 +132,6 @@ const report = [
 ].join("\n");
 console.log(report);
 mkdirSync(values.out!, { recursive: true });
-writeFileSync(join(values.out!, `shards-${runtime}.json`), JSON.stringify({ runtime, version, quick, date: new Date().toISOString(), rows }, null, 2) + "\n");
+writeFileSync(join(values.out!, `shards-${runtime}.json`), JSON.stringify({ runtime, version, quick, date: new Date().toISOString(), machine: machine(), rows }, null, 2) + "\n");
 writeFileSync(join(values.out!, `shards-${runtime}.md`), report);
 console.log(`wrote ${values.out}/shards-${runtime}.json and .md`);

@@ -32,6 +32,7 @@ import { enqueueBatches } from "./lib/enqueue.ts";
 import {
   endProgress,
   formatRate,
+  machine,
   newHistogram,
   type Percentiles,
   percentiles,
@@ -229,7 +230,7 @@ try {
 const report = [
   `## Durable appends by store: ${runtime} ${version}${quick ? " (quick: figures not worth quoting)" : ""}`,
   "",
-  `${new Date().toISOString().slice(0, 10)}; ${
+  `${new Date().toISOString().slice(0, 10)}, ${machine()}; ${
     repeat > 1 ? `median (lowest–highest) of ${repeat} runs; ` : ""
   }one event per append, acknowledged once durable (WAL fdatasync, PostgreSQL COMMIT, SQLite COMMIT with synchronous=FULL); PostgreSQL on ${
     process.env.EVENTFOLD_PG_URL ? "EVENTFOLD_PG_URL" : "this machine (127.0.0.1:5432)"
@@ -243,7 +244,7 @@ console.log(report);
 mkdirSync(out, { recursive: true });
 writeFileSync(
   `${out}/storage-${runtime}.json`,
-  JSON.stringify({ runtime, version, quick, date: new Date().toISOString(), runs }, null, 2) + "\n",
+  JSON.stringify({ runtime, version, quick, date: new Date().toISOString(), machine: machine(), runs }, null, 2) + "\n",
 );
 writeFileSync(`${out}/storage-${runtime}.md`, report);
 console.log(`wrote ${out}/storage-${runtime}.json and .md`);

@@ -1,5 +1,6 @@
 /** Latency recording (HDR histogram) and number formatting shared by the benchmarks. */
 import * as hdr from "hdr-histogram-js";
+import { cpus } from "node:os";
 
 export type Histogram = hdr.Histogram;
 
@@ -30,6 +31,12 @@ export function percentiles(histogram: Histogram): Percentiles {
 }
 
 export { detectRuntime as runtimeName } from "../../src/adapter/file/index.ts";
+
+/** The processor and its cores, for a report's heading: figures from two machines do not compare. */
+export function machine(): string {
+  const cpu = cpus();
+  return `${cpu[0]?.model ?? "unknown processor"}, ${cpu.length} cores`;
+}
 
 export const formatRate = (perSecond: number): string =>
   perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)} M/s` : `${(perSecond / 1e3).toFixed(1)} K/s`;
