@@ -35,7 +35,11 @@ interface Spilled {
 
 /** See the module comment. */
 export class EncodedTap {
-  /** Ring cursor (a uint32 byte counter, like the producer's) of the first record not taken or spilled. */
+  /**
+   * Ring cursor (a uint32 byte counter, like the producer's) of the first record not taken
+   * or spilled. The producer keeps off the ring from here or from the writer's tail,
+   * whichever is further back (armed while the writer is behind, the tap's is ahead).
+   */
   tail: number;
   /** Position of the first record kept (not taken, not let go). */
   next: number;
@@ -58,7 +62,10 @@ export class EncodedTap {
     this.next = next;
   }
 
-  /** Copies the records before `end` (the writer's tail: all sealed) out of the ring, freeing their space. */
+  /**
+   * Copies the records before `end` (the writer's tail, not behind `tail`: all sealed) out
+   * of the ring, freeing their space up to `end`, markers included.
+   */
   spill(end: number): void {
     const copied = this.#copy(end, Infinity);
     if (copied === undefined) return;

@@ -372,9 +372,9 @@ export class WalStorage implements StorageAdapter {
     const control = this.#control;
     const capacity = this.#capacity;
     // The tail last seen only moves forward: while it leaves room, the writer's cache line
-    // is not touched (reading Tail on every append costs a cross-core miss each time). A
-    // tap's tail is never ahead of the writer's.
-    if (freeBytes(capacity, this.#cursor, this.#tap?.tail ?? this.#tailSeen) >= size) return;
+    // is not touched (reading Tail on every append costs a cross-core miss each time).
+    const tap = this.#tap;
+    if (freeBytes(capacity, this.#cursor, tap === undefined ? this.#tailSeen : further(this.#cursor, tap.tail, this.#tailSeen)) >= size) return;
     if (this.#sawTail(Atomics.load(control, Slot.Tail)) >= size) return;
     // The writer can free only what it was given: the appends before this one.
     this.#publish(this.#appendStart);
@@ -398,10 +398,11 @@ export class WalStorage implements StorageAdapter {
     }
   }
 
-  /** Takes note of the writer's `tail`; the space free up to it (a tap lets go of what it held there first). */
+  /** Takes note of the writer's `tail`; the space free up to it (a tap behind it lets go of what it held there first). */
   #sawTail(tail: number): number {
     this.#tailSeen = tail >>> 0;
-    this.#tap?.spill(this.#tailSeen);
+    const tap = this.#tap;
+    if (tap !== undefined && further(this.#cursor, tap.tail, this.#tailSeen) === tap.tail) tap.spill(this.#tailSeen);
     return freeBytes(this.#capacity, this.#cursor, this.#tailSeen);
   }
 
@@ -706,3 +707,6 @@ export class WalStorage implements StorageAdapter {
     if (this.#failure && this.#failure !== failedBefore) throw this.#failure;
   }
 }
+
+/** Of two ring cursors at or behind the producer's `cursor`, the one further behind it (uint32 counters). */
+const further = (cursor: number, a: number, b: number): number => (((cursor - a) >>> 0) > ((cursor - b) >>> 0) ? a : b);
