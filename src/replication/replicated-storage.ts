@@ -3,7 +3,8 @@
  * WAL as always (same hot path); once a group is durable on disk, it is taken as the WAL
  * encoded it (from the ring, where the WAL keeps it for this: WalStorage.keepEncoded) and
  * sent to the replicated log, one batch per message (up to `maxBatchBytes`, whole appends
- * only), several in flight, each appended only after the one before it (fencing). `whenDurable(p)` resolves when the log holds position p too.
+ * only), several in flight, each appended only after the one before it (fencing).
+ * `whenDurable(p)` resolves when the log holds position p too.
  *
  * The log down or slow: appends still go to the local WAL (it keeps working), their
  * acknowledgements wait, and reject after `timeoutMs` with a StorageError saying so;

@@ -99,12 +99,8 @@ export class EncodedTap {
     }
     const copied = this.#spilled.length === 0 ? this.#copy(end, to) : undefined;
     if (copied !== undefined) pieces.push(copied.bytes), emptied.push(copied.bytes);
-    const joined = this.#allocate(pieces.reduce((sum, piece) => sum + piece.length, 0));
-    let at = 0;
-    for (const piece of pieces) {
-      joined.set(piece, at);
-      at += piece.length;
-    }
+    // Always a copy, even of one piece: a piece cut from a chunk shares the rest's buffer.
+    const joined = joinInto(this.#allocate(totalLength(pieces)), pieces);
     for (const bytes of emptied) this.giveBack(bytes);
     return joined;
   }
@@ -186,12 +182,17 @@ function offsetAfter(run: Spilled, to: number): number {
 
 /** `pieces` in one buffer (the piece itself if there is one). */
 export function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const joined = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+  return pieces.length === 1 ? pieces[0]! : joinInto(new Uint8Array(totalLength(pieces)), pieces);
+}
+
+const totalLength = (pieces: readonly Uint8Array[]): number => pieces.reduce((sum, piece) => sum + piece.length, 0);
+
+/** `pieces` copied one after the other into `target` (their total length); returns `target`. */
+function joinInto(target: Uint8Array, pieces: readonly Uint8Array[]): Uint8Array {
   let at = 0;
   for (const piece of pieces) {
-    joined.set(piece, at);
+    target.set(piece, at);
     at += piece.length;
   }
-  return joined;
+  return target;
 }

@@ -528,10 +528,7 @@ export class WalStorage implements StorageAdapter {
    * Only written records can be read: wait for `whenDurable(to)` first.
    */
   async readEncoded(from: number, to: number): Promise<Uint8Array> {
-    if (this.#state === "closed") throw new ClosedError("WAL storage");
-    if (from < 1 || to > this.durablePosition()) {
-      throw new StorageError(`encoded records ${from}..${to} are not all written (durable up to ${this.durablePosition()})`);
-    }
+    this.#assertWritten(from, to);
     const pieces: Uint8Array[] = [];
     for (let position = from; position <= to;) {
       const segment = this.#segmentOf(position);
@@ -576,15 +573,20 @@ export class WalStorage implements StorageAdapter {
   async takeEncoded(from: number, to: number): Promise<Uint8Array> {
     const tap = this.#tap;
     if (tap === undefined || to < tap.next) return await this.readEncoded(from, to);
-    if (this.#state === "closed") throw new ClosedError("WAL storage");
-    if (to > this.durablePosition()) {
-      throw new StorageError(`encoded records ${from}..${to} are not all written (durable up to ${this.durablePosition()})`);
-    }
+    this.#assertWritten(from, to);
     // Taken before anything is awaited: meanwhile appends may make the tap let go of records.
     const kept = tap.next;
     if (from > kept) tap.take(from - 1, this.#cursor); // not wanted
     const taken = tap.take(to, this.#cursor);
     return from >= kept ? taken : concat([await this.readEncoded(from, kept - 1), taken]);
+  }
+
+  /** Encoded records `from..to` can be read: the log is not closed and they are all written. */
+  #assertWritten(from: number, to: number): void {
+    if (this.#state === "closed") throw new ClosedError("WAL storage");
+    if (from < 1 || to > this.durablePosition()) {
+      throw new StorageError(`encoded records ${from}..${to} are not all written (durable up to ${this.durablePosition()})`);
+    }
   }
 
   /** Hands back what `takeEncoded` gave once nothing reads it any more: its buffer is reused. */
