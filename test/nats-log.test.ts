@@ -126,3 +126,13 @@ test("nats log: an unknown compression is refused with a ValidationError naming 
     (error: unknown) => error instanceof ValidationError && /compression/.test(error.message) && /gzip/.test(error.message),
   );
 });
+
+test("nats log: a batch asked for by a sequence the stream does not hold is refused with a StorageError naming it", async () => {
+  const log = natsLog({ servers: NATS_URL, stream: streamName("none") });
+  await log.open();
+  try {
+    await assert.rejects(log.batch(7), (error: unknown) => error instanceof StorageError && /holds no batch 7/.test(error.message));
+  } finally {
+    await removeStream(log);
+  }
+});

@@ -162,12 +162,13 @@ export class NatsLog implements ReplicaLog {
 
   async batch(sequence: number): Promise<ReplicaBatch> {
     const jsm = this.#ready();
-    let message: StoredMsg;
+    let message: StoredMsg | null;
     try {
-      message = await jsm.streams.getMessage(this.#stream, { seq: sequence }) as StoredMsg;
+      message = await jsm.streams.getMessage(this.#stream, { seq: sequence }) as StoredMsg | null;
     } catch (error) {
       throw this.#error(error, `read batch ${sequence}`);
     }
+    if (message === null) throw new StorageError(`${this.name} holds no batch ${sequence}`);
     return await this.#batchOf(message.seq, message.header, message.data);
   }
 
@@ -237,9 +238,16 @@ export class NatsLog implements ReplicaLog {
       const messages = await consumer.consume();
       stop = () => messages.stop();
       if (stopped) messages.stop();
+      let expected = after + 1;
       for await (const message of messages) {
         if (stopped) break;
+        // Served through a member that is catching up, a consumer can skip a message (seen
+        // with NATS 2.9 after a restart, about once in 13 runs of the node-killed scenario,
+        // the stream itself whole): the skipped ones are read by sequence, from the leader.
+        for (; expected < message.seq && !stopped; expected++) await onBatch(await this.batch(expected));
+        if (message.seq < expected) continue; // delivered again
         await onBatch(await this.#batchOf(message.seq, message.headers, message.data));
+        expected = message.seq + 1;
       }
     })().catch((error) => {
       throw this.#error(error, "follow");
