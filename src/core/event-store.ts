@@ -34,8 +34,13 @@ import { allHaveIds, RecentIds, retriedAppend } from "./event-ids.ts";
 import { isSystemType, markerRecord, STREAM_DELETED, STREAM_TRUNCATED, StreamRemovals } from "./stream-removal.ts";
 import { decodeIndex, encodeIndex, type IndexState } from "./index-checkpoint.ts";
 
-/** Records decoded per storage read when replaying at open. */
-const REPLAY_CHUNK = 65_536;
+/**
+ * Records decoded per storage read when replaying or folding a stream. Small enough that
+ * a chunk's records die young: at 65,536 they outlived the young generation and every
+ * chunk was promoted and marked, which made recovery twice as slow (Node 0.51 vs 1.02 M
+ * events/s, 1 M commands; Bun 0.91 vs 1.23; Deno 0.80 vs 1.05).
+ */
+const REPLAY_CHUNK = 4_096;
 
 export type { ExpectedVersion } from "./storage.ts";
 
