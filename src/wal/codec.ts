@@ -16,7 +16,11 @@ export interface DataCodec<D = unknown> {
   byteLength(data: D): number;
   /** Writes `data` at `offset`. */
   encode(data: D, view: DataView, offset: number): void;
-  /** Reads data of `length` bytes at `offset`; throws on bytes it cannot accept. */
+  /**
+   * Reads data of `length` bytes at `offset`; throws on bytes it cannot accept. The bytes
+   * are read into a buffer used again after `decode` returns: copy what you keep (do not
+   * return a view of `view.buffer`).
+   */
   decode(view: DataView, offset: number, length: number): D;
 }
 

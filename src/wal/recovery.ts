@@ -21,7 +21,8 @@ import { StorageError } from "../core/errors.ts";
 import type { RecordReporter } from "../core/storage.ts";
 import { assertNoPendingScavenge, finishScavenge } from "./scavenge-pending.ts";
 import { discardCheckpoint, loadCheckpoint, type WalCheckpoint } from "./checkpoint.ts";
-import { type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
+import { type FileHandle, type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
+import { ReadWindow } from "./read-window.ts";
 import {
   checkRecord,
   paddedLength,
@@ -83,6 +84,8 @@ export interface RecoverOptions {
    * true skips the records it covers (not read, not reported). Not offered read-only.
    */
   onCheckpoint?: (position: number, index: Uint8Array) => boolean;
+  /** The segments are read through a window of this many bytes (tests make records straddle windows). */
+  windowBytes?: number;
 }
 
 /** Where the valid prefix stops, and why. */
@@ -131,7 +134,7 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
     const checkpoint = loadCheckpoint(fs, directory, segmentNames);
     if (checkpoint !== undefined && options.onCheckpoint(checkpoint.position, checkpoint.index)) resume = checkpoint;
   }
-  const scan = scanLog(fs, directory, segmentNames, decoder, options.onRecord, resume);
+  const scan = scanLog(fs, directory, segmentNames, decoder, options, resume);
   const result: Recovered = { segments: scan.segments, headPosition: 0, logId: scan.logId, lastCrc: 0, setAside: [] };
   const { problem } = scan;
   if (problem !== undefined) {
@@ -173,7 +176,7 @@ function scanLog(
   directory: string,
   names: string[],
   decoder: RecordDecoder,
-  onRecord: RecoverOptions["onRecord"],
+  options: RecoverOptions,
   resume?: WalCheckpoint,
 ): Scan {
   const scan: Scan = { names, segments: [], pending: [], lastCrc: 0 };
@@ -191,28 +194,33 @@ function scanLog(
     scan.lastCrc = resume.lastCrc;
     at = covered.length;
   }
+  const window = new ReadWindow(options.windowBytes);
   for (; at < names.length; at++) {
     const name = names[at]!;
     const path = joinPath(directory, name);
-    const bytes = fs.readFile(path);
-    let segment = resumed;
-    resumed = undefined;
-    if (segment === undefined) {
-      const header = decodeSegmentHeader(bytes);
-      const reason = headerProblem(name, header, scan.logId, expected, link);
-      if (reason !== undefined) {
-        scan.problem = { at, offset: 0, reason };
+    const file = fs.openRead(path);
+    try {
+      let segment = resumed;
+      resumed = undefined;
+      if (segment === undefined) {
+        const header = decodeSegmentHeader(window.read(file, 0, SEGMENT_HEADER_BYTES));
+        const reason = headerProblem(name, header, scan.logId, expected, link);
+        if (reason !== undefined) {
+          scan.problem = { at, offset: 0, reason };
+          return scan;
+        }
+        scan.logId ??= (header as SegmentHeader).logId;
+        segment = { name, firstPosition: expected, bytes: SEGMENT_HEADER_BYTES, sparse: [], records: 0 };
+      }
+      scan.segments.push(segment);
+      const problem = scanRecords(file, window, segment, decoder, scan, options.onRecord, path);
+      expected = segment.firstPosition + segment.records;
+      if (problem !== undefined) {
+        scan.problem = { at, ...problem };
         return scan;
       }
-      scan.logId ??= (header as SegmentHeader).logId;
-      segment = { name, firstPosition: expected, bytes: SEGMENT_HEADER_BYTES, sparse: [], records: 0 };
-    }
-    scan.segments.push(segment);
-    const problem = scanRecords(bytes, segment, decoder, scan, onRecord, path);
-    expected = segment.firstPosition + segment.records;
-    if (problem !== undefined) {
-      scan.problem = { at, ...problem };
-      return scan;
+    } finally {
+      file.close();
     }
     link = scan.lastCrc;
   }
@@ -246,42 +254,69 @@ const REASONS: Record<RecordProblem, string> = {
   "bad-checksum": "record checksum mismatch",
 };
 
+/**
+ * Checks and reports the segment's records from where it is known to end (its header, or
+ * where a checkpoint left it) to the end of the file, reading it window by window. A
+ * record that runs past a window but not past the file is read again at the start of the
+ * next, so every record is judged on the whole file, as if it were read at once.
+ */
 function scanRecords(
-  bytes: Uint8Array,
+  file: FileHandle,
+  window: ReadWindow,
   segment: SegmentIndex,
   decoder: RecordDecoder,
   scan: Scan,
   onRecord: RecoverOptions["onRecord"],
   path: string,
 ): { offset: number; reason: string } | undefined {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // From the segment's end as known: its header, or where a checkpoint left it.
-  let offset = segment.bytes;
-  while (offset < bytes.length) {
-    const checked = checkRecord(bytes, view, offset, bytes.length);
-    if (typeof checked !== "number") return { offset, reason: REASONS[checked] };
-    const position = recordPosition(view, offset);
-    const expected = segment.firstPosition + segment.records;
-    if (position !== expected) return { offset, reason: `record has position ${position}, expected ${expected}` };
-    let streamId: string;
-    try {
-      streamId = decoder.streamIdOf(bytes, view, offset);
-    } catch (error) {
-      // The checksum matched, so these are the bytes that were written: not a torn tail.
-      throw new StorageError(`WAL record cannot be decoded: ${(error as Error).message}`, { file: path, offset, cause: error });
-    }
-    if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(offset);
-    scan.pending.push([streamId, recordStreamVersion(view, offset), position, decoder.isMarker(bytes, view, offset)]);
-    const endsAppend = !recordContinues(view, offset);
-    const crc = view.getUint32(offset, true);
-    scan.lastCrc = crc;
-    segment.records++;
-    offset += paddedLength(checked);
-    segment.bytes = offset;
-    if (endsAppend) {
-      for (const [id, version, at, marker] of scan.pending) onRecord(id, version, at, marker);
-      scan.pending.length = 0;
-      scan.lastWhole = { segment, bytes: offset, records: segment.records, sparse: segment.sparse.length, crc };
+  const size = file.size();
+  let need = window.bytes;
+  while (segment.bytes < size) {
+    const base = segment.bytes;
+    const asked = Math.min(size - base, need);
+    const bytes = window.read(file, base, asked);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // A short read is the file's end, whatever its size said: judge what is there.
+    const whole = base + bytes.length === size || bytes.length < asked;
+    need = window.bytes;
+    for (let offset = 0; offset < bytes.length;) {
+      if (!whole) {
+        // The window ends before the file: a record it cuts is read whole next time.
+        if (offset + 8 > bytes.length) {
+          need = Math.max(need, 8);
+          break;
+        }
+        const length = view.getUint32(offset + 4, true);
+        if (offset + length > bytes.length && base + offset + length <= size) {
+          need = Math.max(need, length);
+          break;
+        }
+      }
+      const checked = checkRecord(bytes, view, offset, bytes.length);
+      if (typeof checked !== "number") return { offset: base + offset, reason: REASONS[checked] };
+      const position = recordPosition(view, offset);
+      const expected = segment.firstPosition + segment.records;
+      if (position !== expected) return { offset: base + offset, reason: `record has position ${position}, expected ${expected}` };
+      let streamId: string;
+      try {
+        streamId = decoder.streamIdOf(bytes, view, offset);
+      } catch (error) {
+        // The checksum matched, so these are the bytes that were written: not a torn tail.
+        throw new StorageError(`WAL record cannot be decoded: ${(error as Error).message}`, { file: path, offset: base + offset, cause: error });
+      }
+      if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(base + offset);
+      scan.pending.push([streamId, recordStreamVersion(view, offset), position, decoder.isMarker(bytes, view, offset)]);
+      const endsAppend = !recordContinues(view, offset);
+      const crc = view.getUint32(offset, true);
+      scan.lastCrc = crc;
+      segment.records++;
+      offset += paddedLength(checked);
+      segment.bytes = base + offset;
+      if (endsAppend) {
+        for (const [id, version, at, marker] of scan.pending) onRecord(id, version, at, marker);
+        scan.pending.length = 0;
+        scan.lastWhole = { segment, bytes: segment.bytes, records: segment.records, sparse: segment.sparse.length, crc };
+      }
     }
   }
   return undefined;

@@ -40,6 +40,7 @@ import { newLogId, SEGMENT_HEADER_BYTES } from "./segment.ts";
 import { FileSnapshotStore } from "./file-snapshots.ts";
 import { FileConsumerStore } from "./file-consumers.ts";
 import { coveredSegments, writeCheckpoint } from "./checkpoint.ts";
+import { ReadWindow } from "./read-window.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
 import { type Observer, observeSynced, type StorageStats } from "../core/observer.ts";
 import type { WriterMessage, WriterStart } from "./writer.ts";
@@ -127,6 +128,8 @@ export class WalStorage implements StorageAdapter {
   #state: "new" | "open" | "closing" | "closed" = "new";
   #releaseLock?: () => Promise<void>;
   #readers = new Map<string, FileHandle>();
+  /** What `read` and checkpoints decode from (read-window.ts says why one buffer). */
+  readonly #window = new ReadWindow();
   #closed?: () => void;
 
   /** Use `fileStorage` from `eventfold/adapter/file` (or the deno, bun or node adapter). */
@@ -248,7 +251,7 @@ export class WalStorage implements StorageAdapter {
     }
     await this.whenDurable(checkpoint.position);
     try {
-      const covered = coveredSegments(this.#segments, checkpoint.position, (segment, start, end) => this.#readSegment(segment, start, end));
+      const covered = coveredSegments(this.#segments, checkpoint.position, (segment, start, end) => this.#readSegment(segment, start, end, this.#window));
       writeCheckpoint(this.#fs, this.directory, { logId: this.#logId!, position: checkpoint.position, index: checkpoint.bytes, ...covered });
     } catch (error) {
       if (error instanceof StorageError) throw error;
@@ -502,9 +505,11 @@ export class WalStorage implements StorageAdapter {
       const start = segment.sparse[k];
       const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
       const end = endK < segment.sparse.length ? segment.sparse[endK] : segment.bytes;
-      const bytes = this.#readSegment(segment, start, end);
+      // Decoded records keep nothing of the bytes (DataCodec.decode copies), and nothing
+      // else reads into the window before this loop ends.
+      const bytes = this.#readSegment(segment, start, end, this.#window);
       const path = joinPath(this.directory, segment.name);
-      const view = new DataView(bytes.buffer);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       let offset = 0;
       for (let p = segment.firstPosition + k * SPARSE_EVERY; p <= last; p++) {
         const length = checkRecord(bytes, view, offset, bytes.length);
@@ -644,18 +649,22 @@ export class WalStorage implements StorageAdapter {
     writeFileAtomically(this.#fs, this.directory, TERM_FILE, bytes);
   }
 
-  /** Bytes `start..end` of a segment file, or as many as it has (its reader kept open for the next read). */
-  #readSegment(segment: SegmentIndex, start: number, end: number): Uint8Array {
-    const bytes = new Uint8Array(end - start);
-    const path = joinPath(this.directory, segment.name);
+  /**
+   * Bytes `start..end` of a segment file, or as many as it has (its reader kept open for
+   * the next read), in a buffer of their own; with `window`, in the window's (valid until
+   * its next read: for reads that decode what they keep before anything else reads).
+   */
+  #readSegment(segment: SegmentIndex, start: number, end: number, window?: ReadWindow): Uint8Array {
     let reader = this.#readers.get(segment.name);
     if (reader === undefined) {
-      reader = this.#fs.openRead(path);
+      reader = this.#fs.openRead(joinPath(this.directory, segment.name));
       this.#readers.set(segment.name, reader);
     }
     // The span asked for may run past what is written (it ends where the index's next
     // entry starts, or where records still in the ring will end): take what is there, and
     // let the caller check that the records it wants are whole.
+    if (window !== undefined) return window.read(reader, start, end - start);
+    const bytes = new Uint8Array(end - start);
     return bytes.subarray(0, reader.readAt(bytes, start));
   }
 
