@@ -108,12 +108,12 @@ for (const row of heapPerOrder) log(`  ${row.system}: ${row.bytesPerOrder} B per
 const recovery: BenchResults["recovery"] = [];
 const shortRun = await longDurableRun(sizes.recovery, `${scratch.path}/recovery-short`, 2);
 step(`recovery of ${shortRun.events} events`);
-recovery.push({ label: `${(sizes.recovery / 1e6).toLocaleString("en")} M commands`, ...await benchRecovery(shortRun.directory, shortRun.stateHash) });
+recovery.push({ label: `${(sizes.recovery / 1e6).toLocaleString("en")} M commands`, ...benchRecovery(shortRun.directory, shortRun.stateHash) });
 step(`long durable run of ${sizes.longRun} commands`);
 const longRun = await longDurableRun(sizes.longRun, `${scratch.path}/long`);
 log(`  long run: ${formatRate(longRun.ordersPerSecond)}, heap growth ${longRun.heapGrowthPercent} %`);
 step(`recovery of ${longRun.events} events`);
-recovery.push({ label: `${(sizes.longRun / 1e6).toLocaleString("en")} M commands`, ...await benchRecovery(longRun.directory, longRun.stateHash) });
+recovery.push({ label: `${(sizes.longRun / 1e6).toLocaleString("en")} M commands`, ...benchRecovery(longRun.directory, longRun.stateHash) });
 for (const run of recovery) log(`  recovery ${run.label}: ${formatRate(run.eventsPerSecond)}, state hash ${run.stateHashMatches ? "matches" : "DIFFERS"}`);
 
 step("micro-benchmarks");

@@ -72,7 +72,7 @@ export function markdown(results: BenchResults): string {
   out.push(table(["offered", "achieved", "commands", "critical path µs", "durable ack µs"], results.fixedRate.map((run) => [
     rate(run.offeredPerSecond), rate(run.achievedPerSecond), integer(run.commands), latency(run.criticalPath), latency(run.durableAck),
   ])));
-  out.push(`\n**Recovery** (open the WAL with no snapshot: read, check CRCs, decode and fold every event)`);
+  out.push(`\n**Recovery** (open the WAL with no snapshot, in a new process: read, check CRCs, decode and fold every event)`);
   out.push(table(["log", "events", "seconds", "events/s", "state hash"], results.recovery.map((run) => [
     run.label, integer(run.events), run.seconds.toFixed(2), rate(run.eventsPerSecond), run.stateHashMatches ? "matches" : "DIFFERS",
   ])));
