@@ -10,6 +10,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { nodeFileSystem } from "../src/adapter/node/file-system.ts";
 import { CodecTable } from "../src/wal/codec.ts";
+import { ReadWindow } from "../src/wal/read-window.ts";
 import { RecordDecoder } from "../src/wal/record-format.ts";
 import { type Recovered, recover } from "../src/wal/recovery.ts";
 import { noted } from "./support/fixtures.ts";
@@ -23,7 +24,7 @@ function scan(directory: string, windowBytes: number): { recovered?: Recovered; 
   try {
     const recovered = recover(nodeFileSystem, directory, new RecordDecoder(new CodecTable()), {
       readOnly: true,
-      windowBytes,
+      window: new ReadWindow(windowBytes),
       onRecord: (...record) => void reported.push(record),
     });
     return { recovered, reported };

@@ -10,7 +10,7 @@
 import type { FileHandle } from "./file-system.ts";
 
 /** What a window holds to begin with: large enough that a read costs more than its call. */
-export const WINDOW_BYTES = 1 << 20;
+const WINDOW_BYTES = 1 << 20;
 
 /** The most a window keeps between reads; a longer read gets a buffer of its own. */
 const KEPT_BYTES = 8 << 20;

@@ -84,8 +84,12 @@ export interface RecoverOptions {
    * true skips the records it covers (not read, not reported). Not offered read-only.
    */
   onCheckpoint?: (position: number, index: Uint8Array) => boolean;
-  /** The segments are read through a window of this many bytes (tests make records straddle windows). */
-  windowBytes?: number;
+  /**
+   * The window to read the segments through (a new one if not given): the storage lends
+   * its own, so an open fills one buffer, not two; tests give a small one, so that records
+   * straddle windows.
+   */
+  window?: ReadWindow;
 }
 
 /** Where the valid prefix stops, and why. */
@@ -194,7 +198,7 @@ function scanLog(
     scan.lastCrc = resume.lastCrc;
     at = covered.length;
   }
-  const window = new ReadWindow(options.windowBytes);
+  const window = options.window ?? new ReadWindow();
   for (; at < names.length; at++) {
     const name = names[at]!;
     const path = joinPath(directory, name);

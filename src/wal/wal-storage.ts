@@ -128,7 +128,7 @@ export class WalStorage implements StorageAdapter {
   #state: "new" | "open" | "closing" | "closed" = "new";
   #releaseLock?: () => Promise<void>;
   #readers = new Map<string, FileHandle>();
-  /** What `read` and checkpoints decode from (read-window.ts says why one buffer). */
+  /** What recovery scans through, and `read` and checkpoints decode from (read-window.ts says why one buffer). */
   readonly #window = new ReadWindow();
   #closed?: () => void;
 
@@ -168,6 +168,7 @@ export class WalStorage implements StorageAdapter {
       this.#worker = this.durability === "sync" ? inlineWriterThread() : this.#spawnWriter();
       const recovered = recover(this.#fs, this.directory, new RecordDecoder(this.#codecs), {
         repair: this.#options.repair,
+        window: this.#window,
         onRecord,
         onCheckpoint: onCheckpoint && ((position, bytes) => onCheckpoint({ position, bytes })),
       });
