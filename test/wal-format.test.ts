@@ -1,27 +1,75 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import process from "node:process";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
 import { defineEvent, EventStore, eventRegistry, memoryStorage, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { DataCodec } from "../src/wal/codec.ts";
-import { crc32c } from "../src/wal/crc32c.ts";
+import { checksummedBuffer, crc32c } from "../src/wal/crc32c.ts";
 import { encodeUtf8, utf8Length, writeUtf8 } from "../src/core/utf8.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 import { testSeed } from "./support/seed.ts";
 import fc from "fast-check";
 
-test("CRC32C matches the published check values", () => {
+const runtimeName = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+
+/** `data` copied into a checksummed buffer (crc32c in WebAssembly), at `pad`. */
+function checksummed(data: Uint8Array, pad = 0): Uint8Array {
+  const buffer = checksummedBuffer(data.length + pad + 8);
+  buffer.set(data, pad);
+  return buffer;
+}
+
+test("CRC32C matches the published check values, in JavaScript and in WebAssembly", () => {
   const bytes = (text: string) => new TextEncoder().encode(text);
-  assert.equal(crc32c(bytes("123456789")), 0xe3069283);
-  assert.equal(crc32c(new Uint8Array(32)), 0x8a9136aa);
-  assert.equal(crc32c(new Uint8Array(32).fill(0xff)), 0x62a8ab43);
-  assert.equal(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i)), 0x46dd794e);
-  assert.equal(crc32c(bytes("xx123456789yy"), 2, 11), 0xe3069283);
+  for (const inBuffer of [(data: Uint8Array) => data, (data: Uint8Array) => checksummed(data).subarray(0, data.length)]) {
+    assert.equal(crc32c(inBuffer(bytes("123456789"))), 0xe3069283);
+    assert.equal(crc32c(inBuffer(new Uint8Array(32))), 0x8a9136aa);
+    assert.equal(crc32c(inBuffer(new Uint8Array(32).fill(0xff))), 0x62a8ab43);
+    assert.equal(crc32c(inBuffer(Uint8Array.from({ length: 32 }, (_, i) => i))), 0x46dd794e);
+    assert.equal(crc32c(inBuffer(Uint8Array.from({ length: 32 }, (_, i) => 31 - i))), 0x113fdb5c);
+    assert.equal(crc32c(inBuffer(bytes("xx123456789yy")), 2, 11), 0xe3069283);
+  }
 });
 
-test("CRC32C gives the same value on word-aligned and unaligned ranges, in any buffer", () => {
+test("a checksummed buffer is zero-filled, of the length asked, and checksummed in WebAssembly where it runs", () => {
+  const buffer = checksummedBuffer(100_000);
+  assert.equal(buffer.length, 100_000);
+  assert.ok(buffer.every((byte) => byte === 0));
+  // The module's memory holds the tables before the buffer; a plain array where WebAssembly cannot run.
+  assert.equal(buffer.byteOffset, typeof WebAssembly === "object" ? 16_384 : 0);
+});
+
+test("CRC32C of a range outside the bytes is a RangeError, not a checksum of whatever lies beyond", () => {
+  for (const bytes of [new Uint8Array(16), checksummedBuffer(16)]) {
+    assert.throws(() => crc32c(bytes, -1, 8), RangeError);
+    assert.throws(() => crc32c(bytes, 0, 17), RangeError);
+    assert.throws(() => crc32c(bytes.subarray(0, 8), 0, 9), RangeError);
+    assert.throws(() => crc32c(bytes, 9, 8), RangeError);
+  }
+});
+
+test("the WebAssembly module embedded is what src/wal/crc32c.wat assembles to", { skip: runtimeName !== "node" && "checked by the Node job" }, () => {
+  const root = fileURLToPath(new URL("../../../", import.meta.url)); // build/node/test/ -> the repository
+  const check = spawnSync(process.execPath, [join(root, "scripts", "build-wasm.mjs"), "--check"], { encoding: "utf8" });
+  assert.equal(check.status, 0, check.stderr);
+});
+
+test("where WebAssembly cannot run (node --jitless), CRC32C falls back to JavaScript with the same values", { skip: runtimeName !== "node" && "a Node flag" }, () => {
+  const module = new URL("../src/wal/crc32c.js", import.meta.url).href;
+  const script = `const { checksummedBuffer, crc32c } = await import(${JSON.stringify(module)});
+    const buffer = checksummedBuffer(9); buffer.set(new TextEncoder().encode("123456789"));
+    console.log(typeof WebAssembly, buffer.byteOffset, crc32c(buffer).toString(16));`;
+  const run = spawnSync(process.execPath, ["--jitless", "--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout.trim(), "undefined 0 e3069283");
+});
+
+test("CRC32C gives the same value on word-aligned and unaligned ranges, in any buffer, in JavaScript and in WebAssembly", () => {
   // Bit-at-a-time reference: slow, obviously right.
   const reference = (bytes: Uint8Array) => {
     let crc = 0xffffffff;
@@ -38,8 +86,13 @@ test("CRC32C gives the same value on word-aligned and unaligned ranges, in any b
       const view = holder.subarray(pad, pad + data.length);
       const start = Math.min(cutStart, data.length);
       const end = Math.max(start, data.length - cutEnd);
-      assert.equal(crc32c(view, start, end), reference(data.subarray(start, end)));
-      assert.equal(crc32c(holder, pad + start, pad + end), reference(data.subarray(start, end)));
+      const expected = reference(data.subarray(start, end));
+      assert.equal(crc32c(view, start, end), expected);
+      assert.equal(crc32c(holder, pad + start, pad + end), expected);
+      // In WebAssembly: the whole buffer and a view of part of it.
+      const wasm = checksummed(data, pad);
+      assert.equal(crc32c(wasm, pad + start, pad + end), expected);
+      assert.equal(crc32c(wasm.subarray(pad, pad + data.length), start, end), expected);
     }),
     { seed: testSeed(), numRuns: 500 },
   );

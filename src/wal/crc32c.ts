@@ -1,29 +1,75 @@
 /**
  * CRC32C (Castagnoli), the checksum LevelDB, RocksDB, etcd and ext4 put on log records.
  *
- * Slice-by-8: eight 256-entry tables let the loop consume eight bytes per step. The npm
+ * Two ways, one result. On a buffer made by `checksummedBuffer` (the read window recovery
+ * scans the log through), slice-by-16 in WebAssembly (crc32c.wat says why it is faster):
+ * about twice JavaScript's speed on Node and Bun. On any other buffer, slice-by-8 in
+ * JavaScript: eight 256-entry tables let the loop consume eight bytes per step. The npm
  * packages that offer CRC32C in pure JavaScript walk the input one byte at a time (one
  * through a generic iterator), several times slower; recovery scans every byte of the
  * log, so the checksum's speed is the replay speed.
  */
+import { CRC32C_WASM } from "./crc32c-wasm.ts";
+
 const POLYNOMIAL = 0x82f63b78; // reflected 0x1EDC6F41
 
-const TABLES: Uint32Array[] = (() => {
-  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
+/** Sixteen 256-entry tables back to back: Tk[n] is the CRC of byte n followed by k zero bytes. */
+const TABLES = (() => {
+  const tables = new Uint32Array(16 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLYNOMIAL : c >>> 1;
-    tables[0][n] = c >>> 0;
+    tables[n] = c >>> 0;
   }
-  for (let n = 0; n < 256; n++) {
-    for (let t = 1; t < 8; t++) {
-      const previous = tables[t - 1][n];
-      tables[t][n] = (previous >>> 8) ^ tables[0][previous & 0xff];
+  for (let t = 1; t < 16; t++) {
+    for (let n = 0; n < 256; n++) {
+      const previous = tables[(t - 1) * 256 + n];
+      tables[t * 256 + n] = (previous >>> 8) ^ tables[previous & 0xff];
     }
   }
   return tables;
 })();
-const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES;
+const [T0, T1, T2, T3, T4, T5, T6, T7] = Array.from({ length: 8 }, (_, t) => TABLES.subarray(t * 256, (t + 1) * 256));
+
+/** Where a checksummed buffer begins in its module's memory: after the tables. */
+const TABLES_BYTES = TABLES.byteLength;
+const PAGE_BYTES = 65536;
+
+/** The compiled module: undefined until first wanted, null where WebAssembly cannot run. */
+let compiled: WebAssembly.Module | null | undefined;
+
+function wasmModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(Uint8Array.from(atob(CRC32C_WASM), (c) => c.charCodeAt(0)));
+    } catch {
+      compiled = null; // no WebAssembly here (a V8 run --jitless, say): JavaScript does it all
+    }
+  }
+  return compiled;
+}
+
+type Checksum = (start: number, end: number) => number;
+
+/** The WebAssembly checksum of each checksummed buffer's memory. */
+const checksums = new WeakMap<ArrayBufferLike, Checksum>();
+
+/**
+ * A zero-filled buffer of `length` bytes whose CRC32C `crc32c` computes in WebAssembly: a
+ * module instance of its own, whose memory holds the tables and then the buffer. Made
+ * seldom (a read window, when it grows), so an instance each costs nothing that matters.
+ * Where WebAssembly cannot run, a plain Uint8Array.
+ */
+export function checksummedBuffer(length: number): Uint8Array {
+  const module = wasmModule();
+  if (module === null) return new Uint8Array(length);
+  const instance = new WebAssembly.Instance(module, {});
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  memory.grow(Math.ceil((TABLES_BYTES + length) / PAGE_BYTES) - memory.buffer.byteLength / PAGE_BYTES);
+  new Uint32Array(memory.buffer, 0, TABLES.length).set(TABLES);
+  checksums.set(memory.buffer, instance.exports.crc32c as Checksum);
+  return new Uint8Array(memory.buffer, TABLES_BYTES, length);
+}
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 // A 32-bit view of the last buffer seen: records are 4-byte aligned in the ring and in
@@ -31,8 +77,22 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 let wordsOf: ArrayBufferLike | undefined;
 let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
-/** CRC32C of `bytes[start, end)`. */
+// The array of the last call, where it begins in its memory and its WebAssembly checksum
+// if it has one: a call on the same array as the one before (a record after another) skips
+// the lookup.
+let lastBytes: Uint8Array | undefined;
+let lastOffset = 0;
+let lastChecksum: Checksum | undefined;
+
+/** CRC32C of `bytes[start, end)`. Throws RangeError on a range outside `bytes`. */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (start < 0 || end > bytes.length || start > end) throw new RangeError(`CRC32C of bytes [${start}, ${end}) of ${bytes.length}`);
+  if (bytes !== lastBytes) {
+    lastBytes = bytes;
+    lastOffset = bytes.byteOffset;
+    lastChecksum = checksums.get(bytes.buffer);
+  }
+  if (lastChecksum !== undefined) return lastChecksum(lastOffset + start, lastOffset + end) >>> 0;
   let crc = 0xffffffff;
   let i = start;
   const aligned = bytes.byteOffset + start;

@@ -5,9 +5,11 @@
  * 4 KiB page of a new buffer faults in when first touched. Here (2 vCPUs, Node), a 64 MiB
  * segment read whole into a new buffer took 180-230 ms; read in 1 MiB pieces into one
  * reused buffer, 15 ms. Recovery scans the segments through a window and the store's reads
- * decode from one.
+ * decode from one. The buffer is a checksummed one (crc32c.ts): every record recovery and
+ * reads check is checked in it, in WebAssembly.
  */
 import type { FileHandle } from "./file-system.ts";
+import { checksummedBuffer } from "./crc32c.ts";
 
 /** What a window holds to begin with: large enough that a read costs more than its call. */
 const WINDOW_BYTES = 1 << 20;
@@ -22,7 +24,7 @@ export class ReadWindow {
 
   constructor(bytes = WINDOW_BYTES) {
     this.bytes = bytes;
-    this.#buffer = new Uint8Array(bytes);
+    this.#buffer = checksummedBuffer(bytes);
   }
 
   /**
@@ -33,7 +35,7 @@ export class ReadWindow {
   read(file: FileHandle, position: number, length: number): Uint8Array {
     let buffer = this.#buffer;
     if (length > buffer.length) {
-      buffer = new Uint8Array(length <= KEPT_BYTES ? Math.max(length, Math.min(2 * buffer.length, KEPT_BYTES)) : length);
+      buffer = length <= KEPT_BYTES ? checksummedBuffer(Math.max(length, Math.min(2 * buffer.length, KEPT_BYTES))) : new Uint8Array(length);
       if (length <= KEPT_BYTES) this.#buffer = buffer;
     }
     return buffer.subarray(0, file.readAt(buffer.subarray(0, length), position));
