@@ -10,6 +10,8 @@ import { defineEvent, EventStore, eventRegistry, memoryStorage, ValidationError 
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { DataCodec } from "../src/wal/codec.ts";
 import { checksummedBuffer, crc32c } from "../src/wal/crc32c.ts";
+import { IdDecoder } from "../src/wal/id-decoder.ts";
+import { uuidV7 } from "../src/core/uuid-v7.ts";
 import { encodeUtf8, utf8Length, writeUtf8 } from "../src/core/utf8.ts";
 import { temporaryDirectory } from "./support/temp.ts";
 import { testSeed } from "./support/seed.ts";
@@ -175,6 +177,54 @@ test("data that JSON cannot encode is refused whole with a typed error", async (
   } finally {
     directory.remove();
   }
+});
+
+test("ids read back one after another are what a TextDecoder makes of their bytes, or fail as it does", () => {
+  const encoder = new TextEncoder();
+  const fatal = new TextDecoder("utf-8", { fatal: true });
+  // Generated ids come in blocks sharing all but the last two characters: the decoder's fast case.
+  const step = fc.oneof(
+    fc.record({ generated: fc.integer({ min: 1, max: 300 }), at: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ text: fc.string({ unit: "grapheme", minLength: 1, maxLength: 60 }), at: fc.integer({ min: 0, max: 3 }) }),
+    // The last id with its last two bytes replaced (UTF-8 or not), or one byte anywhere changed.
+    fc.record({ lastTwo: fc.uint8Array({ minLength: 2, maxLength: 2 }), at: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ change: fc.nat(), to: fc.integer({ min: 0, max: 255 }), at: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ raw: fc.uint8Array({ minLength: 1, maxLength: 40 }), at: fc.integer({ min: 0, max: 3 }) }),
+  );
+  fc.assert(
+    fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }), (steps, start) => {
+      const ids = new IdDecoder();
+      let last: Uint8Array = new Uint8Array(0);
+      let time = start;
+      for (const one of steps) {
+        let bytes: Uint8Array;
+        if ("generated" in one) {
+          for (let i = 1; i < one.generated; i++) uuidV7(time);
+          bytes = encoder.encode(uuidV7(time));
+          if (one.generated > 250) time++;
+        } else if ("text" in one) bytes = encoder.encode(one.text);
+        else if ("lastTwo" in one) {
+          bytes = last.length >= 2 ? new Uint8Array([...last.subarray(0, last.length - 2), ...one.lastTwo]) : one.lastTwo;
+        } else if ("change" in one) {
+          bytes = last.slice();
+          if (bytes.length > 0) bytes[one.change % bytes.length] = one.to;
+        } else bytes = one.raw;
+        if (bytes.length === 0 || bytes.length > 255) continue;
+        const holder = new Uint8Array(bytes.length + one.at);
+        holder.set(bytes, one.at);
+        let expected: string | undefined;
+        try {
+          expected = fatal.decode(bytes);
+        } catch {
+          expected = undefined;
+        }
+        if (expected === undefined) assert.throws(() => ids.decode(holder, new DataView(holder.buffer), one.at, bytes.length));
+        else assert.equal(ids.decode(holder, new DataView(holder.buffer), one.at, bytes.length), expected);
+        last = bytes;
+      }
+    }),
+    { seed: testSeed(), numRuns: 300 },
+  );
 });
 
 test("event ids (ASCII or not, 1 to 255 bytes) are written in the record and survive a reopen; format 2 segments still read", async () => {

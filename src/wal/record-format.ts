@@ -23,6 +23,7 @@ import { JsonWriter } from "./json-writer.ts";
 import { encodeUtf8 } from "../core/utf8.ts";
 import { isMarkerType } from "../core/stream-removal.ts";
 import { ID_LENGTH, recentId, writeRecentId } from "../core/uuid-v7.ts";
+import { IdDecoder } from "./id-decoder.ts";
 
 export const HEADER_BYTES = 40;
 export const ALIGNMENT = 8;
@@ -266,6 +267,7 @@ const MAX_CACHED_TYPES = 256;
 export class RecordDecoder {
   readonly #codecs: CodecTable;
   readonly #types: { bytes: Uint8Array; text: string }[] = [];
+  readonly #ids = new IdDecoder();
   #lastStreamId = "";
   #lastStreamIdBytes: Uint8Array = EMPTY;
 
@@ -313,7 +315,7 @@ export class RecordDecoder {
     let id: string | undefined;
     if ((view.getUint8(offset + 23) & FLAG_ID) !== 0) {
       const idLength = bytes[at]!;
-      id = decoder.decode(bytes.subarray(at + 1, at + 1 + idLength));
+      id = this.#ids.decode(bytes, view, at + 1, idLength);
       at += 1 + idLength;
     }
     const streamId = this.#streamId(bytes, at, streamIdLength);
