@@ -153,6 +153,34 @@ test("fixed-layout codecs, JSON data and non-ASCII ids and metadata survive a re
   }
 });
 
+test("a codec id moved to another event type reads each record with the type it was written with", async () => {
+  // Version 1 of an app gave codec id 7 to Point; version 2 gives it to Pixel (the same layout) and Point to JSON.
+  const Pixel = defineEvent("Pixel", z.object({ x: z.number().int(), y: z.number().int() }));
+  const pixelCodec = { ...pointCodec, type: "Pixel" } as DataCodec<{ x: number; y: number }>;
+  const directory = temporaryDirectory();
+  try {
+    const path = join(directory.path, "wal");
+    const v1 = new EventStore({ events: eventRegistry(Point), storage: fileStorage(path, { codecs: [pointCodec] }) });
+    await v1.open();
+    v1.enqueue("p", [Point.create({ x: 1, y: 2 }), Point.create({ x: 3, y: 4 })]);
+    await v1.close();
+    const v2 = new EventStore({ events: eventRegistry(Point, Pixel), storage: fileStorage(path, { codecs: [pixelCodec] }) });
+    await v2.open();
+    v2.enqueue("p", [Pixel.create({ x: 5, y: 6 }), Point.create({ x: 7, y: 8 }), Pixel.create({ x: 9, y: 10 })]);
+    await v2.close();
+    const again = new EventStore({ events: eventRegistry(Point, Pixel), storage: fileStorage(path, { codecs: [pixelCodec] }) });
+    await again.open();
+    try {
+      const read = await again.readAll();
+      assert.deepEqual(read.map((e) => [e.type, e.data.x]), [["Point", 1], ["Point", 3], ["Pixel", 5], ["Point", 7], ["Pixel", 9]]);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    directory.remove();
+  }
+});
+
 test("a trusted event type skips validation on append but create still validates", async () => {
   const store = new EventStore({ events: eventRegistry(Point), storage: memoryStorage() });
   await store.open();

@@ -24,6 +24,7 @@ import { encodeUtf8 } from "../core/utf8.ts";
 import { isMarkerType } from "../core/stream-removal.ts";
 import { ID_LENGTH, recentId, writeRecentId } from "../core/uuid-v7.ts";
 import { IdDecoder } from "./id-decoder.ts";
+import { KnownBytes } from "./known-bytes.ts";
 
 export const HEADER_BYTES = 40;
 export const ALIGNMENT = 8;
@@ -257,19 +258,22 @@ export function recordPosition(view: DataView, offset: number): number {
 
 /** Decodes the strings and data of a record whose frame `checkRecord` accepted. */
 /** Does `bytes` hold `expected` at `at`? */
-function sameBytes(bytes: Uint8Array, at: number, expected: Uint8Array): boolean {
-  for (let i = 0; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return false;
-  return true;
-}
-
 const MAX_CACHED_TYPES = 256;
+
+/** An event type met in records: its bytes and its string. */
+interface KnownType {
+  bytes: KnownBytes;
+  text: string;
+}
 
 export class RecordDecoder {
   readonly #codecs: CodecTable;
-  readonly #types: { bytes: Uint8Array; text: string }[] = [];
+  readonly #types: KnownType[] = [];
+  /** The type each fixed-layout codec's records last had (a codec serves one type): checked first. */
+  readonly #codecTypes: (KnownType | undefined)[] = [];
   readonly #ids = new IdDecoder();
   #lastStreamId = "";
-  #lastStreamIdBytes: Uint8Array = EMPTY;
+  #lastStreamIdBytes?: KnownBytes;
 
   constructor(codecs: CodecTable) {
     this.#codecs = codecs;
@@ -277,7 +281,7 @@ export class RecordDecoder {
 
   /** Only the stream id of a record (what recovery needs for the index). */
   streamIdOf(bytes: Uint8Array, view: DataView, offset: number): string {
-    return this.#streamId(bytes, offset + HEADER_BYTES + idFieldBytes(view, offset), view.getUint16(offset + 32, true));
+    return this.#streamId(bytes, view, offset + HEADER_BYTES + idFieldBytes(view, offset), view.getUint16(offset + 32, true));
   }
 
   /** Whether the record is a stream-removal marker (recovery reports them: the store reads them at open). */
@@ -318,14 +322,14 @@ export class RecordDecoder {
       id = this.#ids.decode(bytes, view, at + 1, idLength);
       at += 1 + idLength;
     }
-    const streamId = this.#streamId(bytes, at, streamIdLength);
+    const streamId = this.#streamId(bytes, view, at, streamIdLength);
     at += streamIdLength;
-    const type = this.#type(bytes, at, typeLength);
+    const codecId = view.getUint8(offset + 22);
+    const type = this.#type(bytes, view, at, typeLength, codecId);
     at += typeLength;
     const metadata = metadataLength === 0 ? undefined : JSON.parse(decoder.decode(bytes.subarray(at, at + metadataLength)));
     at += metadataLength;
     const dataLength = offset + length - at;
-    const codecId = view.getUint8(offset + 22);
     let data: unknown;
     if (codecId === JSON_CODEC_ID) data = JSON.parse(decoder.decode(bytes.subarray(at, at + dataLength)));
     else {
@@ -347,25 +351,33 @@ export class RecordDecoder {
     return record;
   }
 
-  /** Event types are few: keep each one's bytes and string, and compare bytes instead of decoding. */
-  #type(bytes: Uint8Array, at: number, length: number): string {
+  /**
+   * Event types are few: keep each one's bytes and string, and compare bytes instead of
+   * decoding; a record of a fixed-layout codec is first compared with its codec's type.
+   */
+  #type(bytes: Uint8Array, view: DataView, at: number, length: number, codecId: number): string {
+    const likely = this.#codecTypes[codecId];
+    if (likely !== undefined && likely.bytes.length === length && likely.bytes.matches(bytes, view, at)) return likely.text;
     const known = this.#types;
-    for (let k = 0; k < known.length; k++) {
-      const candidate = known[k].bytes;
-      if (candidate.length === length && sameBytes(bytes, at, candidate)) return known[k].text;
+    let found: KnownType | undefined;
+    for (let k = 0; k < known.length && found === undefined; k++) {
+      const candidate = known[k]!;
+      if (candidate.bytes.length === length && candidate.bytes.matches(bytes, view, at)) found = candidate;
     }
-    const copy = bytes.slice(at, at + length);
-    const text = decoder.decode(copy);
-    if (known.length < MAX_CACHED_TYPES) known.push({ bytes: copy, text });
-    return text;
+    if (found === undefined) {
+      found = { bytes: new KnownBytes(bytes, view, at, length), text: decoder.decode(bytes.subarray(at, at + length)) };
+      if (known.length < MAX_CACHED_TYPES) known.push(found);
+    }
+    if (codecId !== JSON_CODEC_ID) this.#codecTypes[codecId] = found;
+    return found.text;
   }
 
   /** Stream ids repeat from record to record: reuse the last string when the bytes match. */
-  #streamId(bytes: Uint8Array, at: number, length: number): string {
+  #streamId(bytes: Uint8Array, view: DataView, at: number, length: number): string {
     const last = this.#lastStreamIdBytes;
-    if (last.length === length && sameBytes(bytes, at, last)) return this.#lastStreamId;
-    this.#lastStreamIdBytes = bytes.slice(at, at + length);
-    this.#lastStreamId = decoder.decode(this.#lastStreamIdBytes);
+    if (last !== undefined && last.length === length && last.matches(bytes, view, at)) return this.#lastStreamId;
+    this.#lastStreamId = decoder.decode(bytes.subarray(at, at + length));
+    this.#lastStreamIdBytes = new KnownBytes(bytes, view, at, length);
     return this.#lastStreamId;
   }
 }
