@@ -3,8 +3,9 @@
  *
  * Two ways, one result. On a buffer made by `checksummedBuffer` (the read window recovery
  * scans the log through), slice-by-16 in WebAssembly (crc32c.wat says why it is faster):
- * about twice JavaScript's speed on Node and Bun. On any other buffer, slice-by-8 in
- * JavaScript: eight 256-entry tables let the loop consume eight bytes per step. The npm
+ * about twice JavaScript's speed on Node and Bun. On any other buffer (the writer's ring),
+ * slice-by-16 in JavaScript where the range is word-aligned, slice-by-8 where it is not:
+ * the tables let the loop consume sixteen or eight bytes per step. The npm
  * packages that offer CRC32C in pure JavaScript walk the input one byte at a time (one
  * through a generic iterator), several times slower; recovery scans every byte of the
  * log, so the checksum's speed is the replay speed.
@@ -101,11 +102,25 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number
       wordsOf = bytes.buffer;
       words = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
     }
-    for (let w = aligned >>> 2; i + 8 <= end; i += 8, w += 2) {
+    let w = aligned >>> 2;
+    // Sixteen bytes a step (Bun and Deno: a fifth less time than eight; Node: the same),
+    // then at most one step of eight.
+    for (; i + 16 <= end; i += 16, w += 4) {
+      const a = crc ^ words[w];
+      const b = words[w + 1];
+      const c = words[w + 2];
+      const d = words[w + 3];
+      crc = TABLES[3840 + (a & 0xff)] ^ TABLES[3584 + ((a >>> 8) & 0xff)] ^ TABLES[3328 + ((a >>> 16) & 0xff)] ^ TABLES[3072 + (a >>> 24)] ^
+        TABLES[2816 + (b & 0xff)] ^ TABLES[2560 + ((b >>> 8) & 0xff)] ^ TABLES[2304 + ((b >>> 16) & 0xff)] ^ TABLES[2048 + (b >>> 24)] ^
+        T7[c & 0xff] ^ T6[(c >>> 8) & 0xff] ^ T5[(c >>> 16) & 0xff] ^ T4[c >>> 24] ^
+        T3[d & 0xff] ^ T2[(d >>> 8) & 0xff] ^ T1[(d >>> 16) & 0xff] ^ T0[d >>> 24];
+    }
+    if (i + 8 <= end) {
       const low = crc ^ words[w];
       const high = words[w + 1];
       crc = T7[low & 0xff] ^ T6[(low >>> 8) & 0xff] ^ T5[(low >>> 16) & 0xff] ^ T4[low >>> 24] ^
         T3[high & 0xff] ^ T2[(high >>> 8) & 0xff] ^ T1[(high >>> 16) & 0xff] ^ T0[high >>> 24];
+      i += 8;
     }
   } else {
     for (; i + 8 <= end; i += 8) {
