@@ -256,8 +256,6 @@ export function recordPosition(view: DataView, offset: number): number {
   return view.getUint32(offset + 8, true) + view.getUint32(offset + 12, true) * 0x1_0000_0000;
 }
 
-/** Decodes the strings and data of a record whose frame `checkRecord` accepted. */
-/** Does `bytes` hold `expected` at `at`? */
 const MAX_CACHED_TYPES = 256;
 
 /** An event type met in records: its bytes and its string. */
@@ -266,6 +264,7 @@ interface KnownType {
   text: string;
 }
 
+/** Decodes the strings and data of a record whose frame `checkRecord` accepted. */
 export class RecordDecoder {
   readonly #codecs: CodecTable;
   readonly #types: KnownType[] = [];
