@@ -2,7 +2,7 @@
 // Assembles src/wal/crc32c.wat (WebAssembly text) into src/wal/crc32c-wasm.ts, the module's
 // bytes as base64, so that the package loads it as code on every runtime (no file to find
 // beside the module, nothing fetched). Run it after editing the .wat: `node
-// scripts/build-wasm.mjs`; test/crc32c.test.ts fails while the two differ (`--check` is
+// scripts/build-wasm.mjs`; test/wal-format.test.ts fails while the two differ (`--check` is
 // what it runs). wabt (a devDependency) assembles; users never need it.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -73,35 +73,34 @@ export function checksummedBuffer(length: number): Uint8Array {
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-// A 32-bit view of the last buffer seen: records are 4-byte aligned in the ring and in
-// segment reads, so the loop can load two words instead of eight bytes per step.
-let wordsOf: ArrayBufferLike | undefined;
-let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-
-// The array of the last call, where it begins in its memory and its WebAssembly checksum
-// if it has one: a call on the same array as the one before (a record after another) skips
-// the lookup.
+// The array of the last call, where it begins in its memory, and either its WebAssembly
+// checksum or a 32-bit view of its whole buffer (records are 4-byte aligned in the ring and
+// in segment reads, so the JavaScript loop loads words, not bytes): a call on the same array
+// as the one before (a record after another) looks up neither.
 let lastBytes: Uint8Array | undefined;
 let lastOffset = 0;
 let lastChecksum: Checksum | undefined;
+let wordsOf: ArrayBufferLike | undefined;
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
 /** CRC32C of `bytes[start, end)`. Throws RangeError on a range outside `bytes`. */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
   if (start < 0 || end > bytes.length || start > end) throw new RangeError(`CRC32C of bytes [${start}, ${end}) of ${bytes.length}`);
   if (bytes !== lastBytes) {
+    const buffer = bytes.buffer;
     lastBytes = bytes;
     lastOffset = bytes.byteOffset;
-    lastChecksum = checksums.get(bytes.buffer);
+    lastChecksum = checksums.get(buffer);
+    if (lastChecksum === undefined && buffer !== wordsOf) {
+      wordsOf = buffer;
+      words = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    }
   }
   if (lastChecksum !== undefined) return lastChecksum(lastOffset + start, lastOffset + end) >>> 0;
   let crc = 0xffffffff;
   let i = start;
-  const aligned = bytes.byteOffset + start;
+  const aligned = lastOffset + start;
   if (LITTLE_ENDIAN && (aligned & 3) === 0 && end - start >= 16) {
-    if (bytes.buffer !== wordsOf) {
-      wordsOf = bytes.buffer;
-      words = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
-    }
     let w = aligned >>> 2;
     // Sixteen bytes a step (Bun and Deno: a fifth less time than eight; Node: the same),
     // then at most one step of eight.

@@ -13,7 +13,7 @@
 ;; bytes come after. Little-endian, as WebAssembly always is: a word's low byte is the
 ;; first byte of the input, as slice-by-N wants.
 ;;
-;; Built into crc32c-wasm.ts by `node scripts/build-wasm.mjs` (wabt); test/crc32c.test.ts
+;; Built into crc32c-wasm.ts by `node scripts/build-wasm.mjs` (wabt); test/wal-format.test.ts
 ;; checks the built bytes are this file's.
 (module
   (memory (export "memory") 1)

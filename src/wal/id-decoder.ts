@@ -20,15 +20,17 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 const PAIRS: (string | undefined)[] = new Array(1 << 14);
 
 export class IdDecoder {
-  /** The last id decoded in full, if it was ASCII and long enough to have a prefix; its length. */
-  #length = -1;
-  /** Its first `length - 2` characters, and those bytes. */
+  /**
+   * All but the last two characters of the last id decoded in full, and those bytes: kept
+   * if that id was ASCII and longer than two characters.
+   */
   #prefix = "";
   #prefixBytes?: KnownBytes;
 
   /** The id whose UTF-8 bytes are `bytes[at, at + length)` (`view` over the same bytes). */
   decode(bytes: Uint8Array, view: DataView, at: number, length: number): string {
-    if (length === this.#length && this.#prefixBytes!.matches(bytes, view, at)) {
+    const prefix = this.#prefixBytes;
+    if (prefix !== undefined && length === prefix.length + 2 && prefix.matches(bytes, view, at)) {
       const a = bytes[at + length - 2]!;
       const b = bytes[at + length - 1]!;
       if ((a | b) < 0x80) return this.#prefix + (PAIRS[(a << 7) | b] ??= String.fromCharCode(a, b));
@@ -41,10 +43,9 @@ export class IdDecoder {
   #remember(bytes: Uint8Array, view: DataView, at: number, length: number, id: string): void {
     // One character per byte: ASCII, so a byte prefix is the same character prefix.
     if (id.length !== length || length < 3) {
-      this.#length = -1;
+      this.#prefixBytes = undefined;
       return;
     }
-    this.#length = length;
     this.#prefix = id.slice(0, length - 2);
     this.#prefixBytes = new KnownBytes(bytes, view, at, length - 2);
   }
