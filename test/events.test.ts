@@ -2,18 +2,31 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineEvent, EventBuffer, eventRegistry, type RecordedEvent, ValidationError } from "../mod.ts";
+import fc from "fast-check";
 import { StreamIndex } from "../src/core/stream-index.ts";
+import { decodeIndex, encodeIndex } from "../src/core/index-checkpoint.ts";
 import { recentId, uuidV7, writeRecentId } from "../src/core/uuid-v7.ts";
 
 const stored = (type: string, schemaVersion: number, data: unknown) => ({
-  type, data, schemaVersion, metadata: undefined, streamId: "s", streamVersion: 1, position: 7, timestamp: 0,
+  type,
+  data,
+  schemaVersion,
+  metadata: undefined,
+  streamId: "s",
+  streamVersion: 1,
+  position: 7,
+  timestamp: 0,
 });
 
 test("defineEvent.create validates data and names the bad field", () => {
   const Moved = defineEvent("Moved", z.object({ to: z.object({ x: z.number().int() }) }));
   assert.deepEqual(Moved.create({ to: { x: 1 } }), { type: "Moved", data: { to: { x: 1 } } });
-  assert.throws(() => Moved.create({ to: { x: 1.5 } }), (error: unknown) =>
-    error instanceof ValidationError && error.issues[0].path === "data.to.x" && /event "Moved"/.test(error.message));
+  assert.throws(
+    () => Moved.create({ to: { x: 1.5 } }),
+    (error: unknown) =>
+      error instanceof ValidationError && error.issues[0].path === "data.to.x" &&
+      /event "Moved"/.test(error.message),
+  );
 });
 
 test("upcaster chains run v1 -> v2 -> v3 on read, and a v2 record runs only the last step", () => {
@@ -34,21 +47,29 @@ test("upcaster chains run v1 -> v2 -> v3 on read, and a v2 record runs only the 
 });
 
 test("a definition missing an upcaster, or a record of an unknown version, is refused", () => {
-  assert.throws(() => defineEvent("X", z.object({}), { version: 3, upcasters: { 1: (d) => d } }),
-    /upcasters\.2: missing upcaster from version 2 to 3/);
+  assert.throws(
+    () => defineEvent("X", z.object({}), { version: 3, upcasters: { 1: (d) => d } }),
+    /upcasters\.2: missing upcaster from version 2 to 3/,
+  );
   assert.throws(() => defineEvent("X", z.object({}), { version: 0 }), /version: must be an integer >= 1/);
   const registry = eventRegistry(defineEvent("X", z.object({})));
   assert.throws(() => registry.decode(stored("X", 2, {})), /stored event at position 7.*schemaVersion/);
   assert.throws(() => registry.decode(stored("Y", 1, {})), /unknown event type "Y"/);
-  assert.throws(() => eventRegistry(defineEvent("X", z.object({})), defineEvent("X", z.object({}))), /defined twice/);
+  assert.throws(
+    () => eventRegistry(defineEvent("X", z.object({})), defineEvent("X", z.object({}))),
+    /defined twice/,
+  );
 });
 
 test("registry.validate rejects non-objects and strips nothing it should keep", () => {
   const registry = eventRegistry(defineEvent("A", z.object({ n: z.number() })));
   assert.throws(() => registry.validate(null), /must be an object/);
   assert.throws(() => registry.validate([]), /must be an object/);
-  assert.deepEqual(registry.validate({ type: "A", data: { n: 1 }, metadata: { by: "me" } }),
-    { type: "A", data: { n: 1 }, metadata: { by: "me" } });
+  assert.deepEqual(registry.validate({ type: "A", data: { n: 1 }, metadata: { by: "me" } }), {
+    type: "A",
+    data: { n: 1 },
+    metadata: { by: "me" },
+  });
 });
 
 const recorded = (position: number) => ({ position } as unknown as RecordedEvent);
@@ -85,6 +106,45 @@ test("the stream index maps versions to positions across interleaved runs", () =
   assert.equal(index.positionOf("b", 1), 4);
   assert.throws(() => index.positionOf("a", 7), RangeError);
   assert.equal(index.version("none"), 0);
+});
+
+test("the stream index holds thousands of runs per stream, and a checkpoint of it restores to the same index that grows on", () => {
+  // Streams written in turn start a run with nearly every append: past 1,024 runs a stream's
+  // runs take more than one chunk, and a restored stream's chunks are views of the checkpoint's.
+  const appends = fc.array(
+    fc.record({ stream: fc.integer({ min: 0, max: 2 }), count: fc.integer({ min: 1, max: 3 }) }),
+    { minLength: 3000, maxLength: 9000, size: "max" },
+  );
+  fc.assert(
+    fc.property(appends, fc.nat(), (list, cut) => {
+      const split = list.length - (cut % (list.length + 1)); // restored late, as often as not with streams of many chunks
+      let index = new StreamIndex();
+      const model = new Map<string, number[]>(); // each stream's positions, by version - 1
+      let position = 0;
+      list.forEach(({ stream, count }, i) => {
+        if (i === split) {
+          const restored = new StreamIndex();
+          for (
+            const [streamId, version, pairs, runs] of decodeIndex(encodeIndex(position, index, [])).streams
+          ) restored.restore(streamId, version, pairs, runs);
+          index = restored;
+        }
+        const id = `s${stream}`;
+        index.add(id, position + 1, count);
+        for (let k = 0; k < count; k++) (model.get(id) ?? model.set(id, []).get(id)!).push(++position);
+      });
+      for (const [id, positions] of model) {
+        assert.equal(index.version(id), positions.length);
+        positions.forEach((expected, v) => assert.equal(index.positionOf(id, v + 1), expected));
+        const from = 1 + (cut % positions.length);
+        const fromRuns = [...index.runs(id, from, Infinity)].flatMap(([version, first, count]) =>
+          Array.from({ length: count }, (_, k) => [version + k, first + k])
+        );
+        assert.deepEqual(fromRuns, positions.slice(from - 1).map((p, k) => [from + k, p]));
+      }
+    }),
+    { numRuns: 20, seed: 1606, endOnFailure: true }, // shrinking thousands of appends would take minutes
+  );
 });
 
 test("generated ids are distinct UUIDv7s carrying their millisecond, across blocks and milliseconds", () => {
@@ -132,7 +192,15 @@ test("the generator gives the bytes of the ids it made lately, matched by identi
   assert.equal(recentId(latest, 2), -1);
   assert.equal(recentId(latest, 0), -1);
   assert.equal(recentId(ids[0]!, 1500), -1);
-  for (const other of [latest.slice(0, 35) + "x", latest.slice(0, 35) + (latest.endsWith("0") ? "1" : "0"), latest.slice(0, 35), latest + "0", "x"]) {
+  for (
+    const other of [
+      latest.slice(0, 35) + "x",
+      latest.slice(0, 35) + (latest.endsWith("0") ? "1" : "0"),
+      latest.slice(0, 35),
+      latest + "0",
+      "x",
+    ]
+  ) {
     assert.equal(recentId(other, 1), -1, other);
   }
   // One more id: the latest is now made 2 ids ago.

@@ -23,14 +23,22 @@ export interface IndexState {
   position: number;
   markers: number[];
   projections: Record<string, unknown> | undefined;
-  streams: [streamId: string, version: number, starts: number[], versions: number[]][];
+  /** Per stream: its id, version, and `runs` runs as pairs (first position, first version). */
+  streams: [streamId: string, version: number, pairs: Float64Array, runs: number][];
 }
 
 /** Encodes the index as of `position` (the store's head). */
-export function encodeIndex(position: number, index: StreamIndex, markers: readonly number[], projections?: Record<string, unknown>): Uint8Array {
+export function encodeIndex(
+  position: number,
+  index: StreamIndex,
+  markers: readonly number[],
+  projections?: Record<string, unknown>,
+): Uint8Array {
   const json = projections === undefined ? "" : JSON.stringify(projections);
   let size = 4 + 4 + 8 + 4 + 8 * markers.length + 4 + utf8Length(json) + 4;
-  for (const [streamId, , starts] of index.entries()) size += 4 + utf8Length(streamId) + 8 + 4 + 16 * starts.length;
+  for (const [streamId, , runs] of index.entries()) {
+    size += 4 + utf8Length(streamId) + 8 + 4 + 16 * runs.count;
+  }
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
   let at = 0;
@@ -51,12 +59,12 @@ export function encodeIndex(position: number, index: StreamIndex, markers: reado
   let count = 0;
   const countAt = at;
   u32(0);
-  for (const [streamId, version, starts, versions] of index.entries()) {
+  for (const [streamId, version, runs] of index.entries()) {
     text(streamId);
     f64(version);
-    u32(starts.length);
-    for (const start of starts) f64(start);
-    for (const first of versions) f64(first);
+    u32(runs.count);
+    for (let i = 0; i < runs.count; i++) f64(runs.start(i));
+    for (let i = 0; i < runs.count; i++) f64(runs.firstVersion(i));
     count++;
   }
   view.setUint32(countAt, count, true);
@@ -88,9 +96,10 @@ export function decodeIndex(bytes: Uint8Array): IndexState {
     const version = f64();
     const runs = u32();
     if (at + 16 * runs > bytes.length) throw new RangeError("index checkpoint is cut short");
-    const starts = Array.from({ length: runs }, f64);
-    const versions = Array.from({ length: runs }, f64);
-    streams.push([streamId, version, starts, versions]);
+    const pairs = new Float64Array(2 * runs);
+    for (let run = 0; run < runs; run++) pairs[2 * run] = f64();
+    for (let run = 0; run < runs; run++) pairs[2 * run + 1] = f64();
+    streams.push([streamId, version, pairs, runs]);
   }
   if (at !== bytes.length) throw new RangeError("index checkpoint has bytes after its end");
   return { position, markers, projections, streams };
