@@ -40,6 +40,30 @@ export const State = { Running: 0, Closing: 1, Failed: 2, Closed: 3, Abandoned: 
 export const CONTROL_SLOTS = 6 * SLOT_STRIDE;
 /** Durable position, in a BigInt64 after the Int32 slots. */
 export const DURABLE_OFFSET_BYTES = CONTROL_SLOTS * 4;
+/**
+ * Reads the durable position from its BigInt64 cell as two Int32 halves: Atomics.load on a
+ * BigInt64Array makes a BigInt on every call, and a caller polling durability (a spinning
+ * benchmark loop, say) then allocated tens of millions of them a second, enough garbage to
+ * run a scavenge every 40 ms. The writer stores the cell whole; the position only grows, so
+ * when the high half reads the same before and after the low half, the low half is of a
+ * value with that high half.
+ */
+export function durableReader(control: SharedArrayBuffer): () => number {
+  const words = new Int32Array(control, DURABLE_OFFSET_BYTES, 2);
+  const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  const [lowWord, highWord] = little ? [0, 1] : [1, 0];
+  return () => {
+    for (;;) {
+      const high = Atomics.load(words, highWord);
+      const low = Atomics.load(words, lowWord);
+      // Below 2^31 the low half as it is, a small integer: a computed double is a heap number.
+      if (Atomics.load(words, highWord) === high) {
+        return high === 0 && low >= 0 ? low : high * 2 ** 32 + (low >>> 0);
+      }
+    }
+  };
+}
+
 /** The writer's failure message (UTF-8, zero-padded), readable while the producer spins. */
 export const FAILURE_OFFSET_BYTES = DURABLE_OFFSET_BYTES + 8;
 export const FAILURE_BYTES = 1024;
