@@ -87,6 +87,38 @@ test("replicated: appends are acknowledged once the log holds them, one batch pe
 });
 
 
+test("replicated: while a batch is in flight, small ones wait for it and go as one message", async () => {
+  const dir = temporaryDirectory();
+  const log = freshLog();
+  const sent: number[] = []; // records per message
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const append = log.append.bind(log);
+  log.append = async (batch, after) => {
+    if (batch.bytes.length === 0) return await append(batch, after); // the term's marker
+    sent.push(batch.last - batch.first + 1);
+    if (sent.length === 1) await gate; // the first batch stays in flight until released
+    return await append(batch, after);
+  };
+  const store = await primary(join(dir.path, "a"), log);
+  const storage = store.storage as ReturnType<typeof replicatedStorage>;
+  const first = store.append("s", [noted(0)]);
+  while (sent.length === 0) await new Promise((resume) => setTimeout(resume, 1));
+  try {
+    for (let i = 1; i <= 10; i++) await storage.local.whenDurable(store.enqueue("s", [noted(i)]).position);
+    await new Promise((resume) => setTimeout(resume, 50));
+    assert.deepEqual(sent, [1], "nothing follows the batch in flight while it is small");
+  } finally {
+    release();
+  }
+  await first;
+  await store.durable(11);
+  assert.deepEqual(sent, [1, 10]);
+  await store.close();
+  await removeStream(freshLogNamed(log));
+  dir.remove();
+});
+
 test("replicated: a primary and a follower on sync-mode WALs (the writer on the caller's thread) replicate every append, uncompressed", async () => {
   const dir = temporaryDirectory();
   const log = freshLog({ compression: "none" });

@@ -39,6 +39,9 @@ export interface ReplicationOptions {
   inFlight?: number;
 }
 
+/** Events under which a batch waits for the one in flight rather than follow it at once. */
+const LINGER_EVENTS = 256;
+
 interface Waiter {
   position: number;
   resolve(): void;
@@ -241,6 +244,13 @@ export class ReplicatedStorage implements StorageAdapter {
       if (target <= this.#sent) return;
       try {
         await this.local.whenDurable(target);
+        if (target - this.#sent < LINGER_EVENTS && this.#inFlight.size > 0) {
+          // Nagle's rule: while a batch is in flight, a small one waits for it, growing
+          // meanwhile. A message costs the servers about as much as a large one, and at a
+          // modest rate every group commit made its own.
+          await Promise.race(this.#inFlight);
+          continue;
+        }
         const bytes = await this.local.takeEncoded(this.#sent + 1, target);
         const acknowledged: Promise<boolean>[] = [];
         let complete = true;
