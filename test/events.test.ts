@@ -8,25 +8,14 @@ import { decodeIndex, encodeIndex } from "../src/core/index-checkpoint.ts";
 import { recentId, uuidV7, writeRecentId } from "../src/core/uuid-v7.ts";
 
 const stored = (type: string, schemaVersion: number, data: unknown) => ({
-  type,
-  data,
-  schemaVersion,
-  metadata: undefined,
-  streamId: "s",
-  streamVersion: 1,
-  position: 7,
-  timestamp: 0,
+  type, data, schemaVersion, metadata: undefined, streamId: "s", streamVersion: 1, position: 7, timestamp: 0,
 });
 
 test("defineEvent.create validates data and names the bad field", () => {
   const Moved = defineEvent("Moved", z.object({ to: z.object({ x: z.number().int() }) }));
   assert.deepEqual(Moved.create({ to: { x: 1 } }), { type: "Moved", data: { to: { x: 1 } } });
-  assert.throws(
-    () => Moved.create({ to: { x: 1.5 } }),
-    (error: unknown) =>
-      error instanceof ValidationError && error.issues[0].path === "data.to.x" &&
-      /event "Moved"/.test(error.message),
-  );
+  assert.throws(() => Moved.create({ to: { x: 1.5 } }), (error: unknown) =>
+    error instanceof ValidationError && error.issues[0].path === "data.to.x" && /event "Moved"/.test(error.message));
 });
 
 test("upcaster chains run v1 -> v2 -> v3 on read, and a v2 record runs only the last step", () => {
@@ -47,29 +36,21 @@ test("upcaster chains run v1 -> v2 -> v3 on read, and a v2 record runs only the 
 });
 
 test("a definition missing an upcaster, or a record of an unknown version, is refused", () => {
-  assert.throws(
-    () => defineEvent("X", z.object({}), { version: 3, upcasters: { 1: (d) => d } }),
-    /upcasters\.2: missing upcaster from version 2 to 3/,
-  );
+  assert.throws(() => defineEvent("X", z.object({}), { version: 3, upcasters: { 1: (d) => d } }),
+    /upcasters\.2: missing upcaster from version 2 to 3/);
   assert.throws(() => defineEvent("X", z.object({}), { version: 0 }), /version: must be an integer >= 1/);
   const registry = eventRegistry(defineEvent("X", z.object({})));
   assert.throws(() => registry.decode(stored("X", 2, {})), /stored event at position 7.*schemaVersion/);
   assert.throws(() => registry.decode(stored("Y", 1, {})), /unknown event type "Y"/);
-  assert.throws(
-    () => eventRegistry(defineEvent("X", z.object({})), defineEvent("X", z.object({}))),
-    /defined twice/,
-  );
+  assert.throws(() => eventRegistry(defineEvent("X", z.object({})), defineEvent("X", z.object({}))), /defined twice/);
 });
 
 test("registry.validate rejects non-objects and strips nothing it should keep", () => {
   const registry = eventRegistry(defineEvent("A", z.object({ n: z.number() })));
   assert.throws(() => registry.validate(null), /must be an object/);
   assert.throws(() => registry.validate([]), /must be an object/);
-  assert.deepEqual(registry.validate({ type: "A", data: { n: 1 }, metadata: { by: "me" } }), {
-    type: "A",
-    data: { n: 1 },
-    metadata: { by: "me" },
-  });
+  assert.deepEqual(registry.validate({ type: "A", data: { n: 1 }, metadata: { by: "me" } }),
+    { type: "A", data: { n: 1 }, metadata: { by: "me" } });
 });
 
 const recorded = (position: number) => ({ position } as unknown as RecordedEvent);
@@ -192,15 +173,7 @@ test("the generator gives the bytes of the ids it made lately, matched by identi
   assert.equal(recentId(latest, 2), -1);
   assert.equal(recentId(latest, 0), -1);
   assert.equal(recentId(ids[0]!, 1500), -1);
-  for (
-    const other of [
-      latest.slice(0, 35) + "x",
-      latest.slice(0, 35) + (latest.endsWith("0") ? "1" : "0"),
-      latest.slice(0, 35),
-      latest + "0",
-      "x",
-    ]
-  ) {
+  for (const other of [latest.slice(0, 35) + "x", latest.slice(0, 35) + (latest.endsWith("0") ? "1" : "0"), latest.slice(0, 35), latest + "0", "x"]) {
     assert.equal(recentId(other, 1), -1, other);
   }
   // One more id: the latest is now made 2 ids ago.

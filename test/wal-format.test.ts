@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
-import { defineEvent, eventRegistry, EventStore, memoryStorage, ValidationError } from "../mod.ts";
+import { defineEvent, EventStore, eventRegistry, memoryStorage, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { DataCodec } from "../src/wal/codec.ts";
 import { checksummedBuffer, crc32c } from "../src/wal/crc32c.ts";
@@ -29,12 +29,7 @@ function checksummed(data: Uint8Array, pad = 0): Uint8Array {
 
 test("CRC32C matches the published check values, in JavaScript and in WebAssembly", () => {
   const bytes = (text: string) => new TextEncoder().encode(text);
-  for (
-    const inBuffer of [
-      (data: Uint8Array) => data,
-      (data: Uint8Array) => checksummed(data).subarray(0, data.length),
-    ]
-  ) {
+  for (const inBuffer of [(data: Uint8Array) => data, (data: Uint8Array) => checksummed(data).subarray(0, data.length)]) {
     assert.equal(crc32c(inBuffer(bytes("123456789"))), 0xe3069283);
     assert.equal(crc32c(inBuffer(new Uint8Array(32))), 0x8a9136aa);
     assert.equal(crc32c(inBuffer(new Uint8Array(32).fill(0xff))), 0x62a8ab43);
@@ -73,26 +68,18 @@ test("CRC32C of a range outside the bytes is a RangeError, not a checksum of wha
   }
 });
 
-test("the WebAssembly module embedded is what src/wal/crc32c.wat assembles to", {
-  skip: runtimeName !== "node" && "checked by the Node job",
-}, () => {
+test("the WebAssembly module embedded is what src/wal/crc32c.wat assembles to", { skip: runtimeName !== "node" && "checked by the Node job" }, () => {
   const root = fileURLToPath(new URL("../../../", import.meta.url)); // build/node/test/ -> the repository
-  const check = spawnSync(process.execPath, [join(root, "scripts", "build-wasm.mjs"), "--check"], {
-    encoding: "utf8",
-  });
+  const check = spawnSync(process.execPath, [join(root, "scripts", "build-wasm.mjs"), "--check"], { encoding: "utf8" });
   assert.equal(check.status, 0, check.stderr);
 });
 
-test("where WebAssembly cannot run (node --jitless), CRC32C falls back to JavaScript with the same values", {
-  skip: runtimeName !== "node" && "a Node flag",
-}, () => {
+test("where WebAssembly cannot run (node --jitless), CRC32C falls back to JavaScript with the same values", { skip: runtimeName !== "node" && "a Node flag" }, () => {
   const module = new URL("../src/wal/crc32c.js", import.meta.url).href;
   const script = `const { checksummedBuffer, crc32c } = await import(${JSON.stringify(module)});
     const buffer = checksummedBuffer(9); buffer.set(new TextEncoder().encode("123456789"));
     console.log(typeof WebAssembly, buffer.byteOffset, crc32c(buffer).toString(16));`;
-  const run = spawnSync(process.execPath, ["--jitless", "--input-type=module", "-e", script], {
-    encoding: "utf8",
-  });
+  const run = spawnSync(process.execPath, ["--jitless", "--input-type=module", "-e", script], { encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stdout.trim(), "undefined 0 e3069283");
 });
@@ -108,34 +95,26 @@ test("CRC32C gives the same value on word-aligned and unaligned ranges, in any b
     return (crc ^ 0xffffffff) >>> 0;
   };
   fc.assert(
-    fc.property(
-      fc.uint8Array({ minLength: 0, maxLength: 200 }),
-      fc.nat(7),
-      fc.nat(7),
-      fc.nat(7),
-      (data, pad, cutStart, cutEnd) => {
-        const holder = new Uint8Array(data.length + pad + 8);
-        holder.set(data, pad);
-        const view = holder.subarray(pad, pad + data.length);
-        const start = Math.min(cutStart, data.length);
-        const end = Math.max(start, data.length - cutEnd);
-        const expected = reference(data.subarray(start, end));
-        assert.equal(crc32c(view, start, end), expected);
-        assert.equal(crc32c(holder, pad + start, pad + end), expected);
-        // In WebAssembly: the whole buffer and a view of part of it.
-        const wasm = checksummed(data, pad);
-        assert.equal(crc32c(wasm, pad + start, pad + end), expected);
-        assert.equal(crc32c(wasm.subarray(pad, pad + data.length), start, end), expected);
-      },
-    ),
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.nat(7), fc.nat(7), fc.nat(7), (data, pad, cutStart, cutEnd) => {
+      const holder = new Uint8Array(data.length + pad + 8);
+      holder.set(data, pad);
+      const view = holder.subarray(pad, pad + data.length);
+      const start = Math.min(cutStart, data.length);
+      const end = Math.max(start, data.length - cutEnd);
+      const expected = reference(data.subarray(start, end));
+      assert.equal(crc32c(view, start, end), expected);
+      assert.equal(crc32c(holder, pad + start, pad + end), expected);
+      // In WebAssembly: the whole buffer and a view of part of it.
+      const wasm = checksummed(data, pad);
+      assert.equal(crc32c(wasm, pad + start, pad + end), expected);
+      assert.equal(crc32c(wasm.subarray(pad, pad + data.length), start, end), expected);
+    }),
     { seed: testSeed(), numRuns: 500 },
   );
 });
 
 test("UTF-8 length and writing agree with TextEncoder, ASCII or not", () => {
-  for (
-    const text of ["", "plain", "café", "日本語", "emoji 😀 pair", "lone \ud800 surrogate", "é".repeat(100)]
-  ) {
+  for (const text of ["", "plain", "café", "日本語", "emoji 😀 pair", "lone \ud800 surrogate", "é".repeat(100)]) {
     const expected = new TextEncoder().encode(text);
     assert.equal(utf8Length(text), expected.length, text);
     const bytes = new Uint8Array(expected.length + 4);
@@ -168,18 +147,12 @@ test("fixed-layout codecs, JSON data and non-ASCII ids and metadata survive a re
   try {
     const path = join(directory.path, "wal");
     const open = async () => {
-      const store = new EventStore({
-        events: eventRegistry(Point, Label),
-        storage: fileStorage(path, { codecs: [pointCodec] }),
-      });
+      const store = new EventStore({ events: eventRegistry(Point, Label), storage: fileStorage(path, { codecs: [pointCodec] }) });
       await store.open();
       return store;
     };
     const store = await open();
-    store.enqueue("plan-ü", [
-      Point.create({ x: -5, y: 1 << 30 }),
-      Label.create({ text: "naïve 😀" }, { by: "zoë" }),
-    ]);
+    store.enqueue("plan-ü", [Point.create({ x: -5, y: 1 << 30 }), Label.create({ text: "naïve 😀" }, { by: "zoë" })]);
     await store.durable();
     const before = await store.readAll();
     await store.close();
@@ -200,35 +173,19 @@ test("a codec id moved to another event type reads each record with the type it 
   const directory = temporaryDirectory();
   try {
     const path = join(directory.path, "wal");
-    const v1 = new EventStore({
-      events: eventRegistry(Point),
-      storage: fileStorage(path, { codecs: [pointCodec] }),
-    });
+    const v1 = new EventStore({ events: eventRegistry(Point), storage: fileStorage(path, { codecs: [pointCodec] }) });
     await v1.open();
     v1.enqueue("p", [Point.create({ x: 1, y: 2 }), Point.create({ x: 3, y: 4 })]);
     await v1.close();
-    const v2 = new EventStore({
-      events: eventRegistry(Point, Pixel),
-      storage: fileStorage(path, { codecs: [pixelCodec] }),
-    });
+    const v2 = new EventStore({ events: eventRegistry(Point, Pixel), storage: fileStorage(path, { codecs: [pixelCodec] }) });
     await v2.open();
-    v2.enqueue("p", [
-      Pixel.create({ x: 5, y: 6 }),
-      Point.create({ x: 7, y: 8 }),
-      Pixel.create({ x: 9, y: 10 }),
-    ]);
+    v2.enqueue("p", [Pixel.create({ x: 5, y: 6 }), Point.create({ x: 7, y: 8 }), Pixel.create({ x: 9, y: 10 })]);
     await v2.close();
-    const again = new EventStore({
-      events: eventRegistry(Point, Pixel),
-      storage: fileStorage(path, { codecs: [pixelCodec] }),
-    });
+    const again = new EventStore({ events: eventRegistry(Point, Pixel), storage: fileStorage(path, { codecs: [pixelCodec] }) });
     await again.open();
     try {
       const read = await again.readAll();
-      assert.deepEqual(read.map((e) => [e.type, e.data.x]), [["Point", 1], ["Point", 3], ["Pixel", 5], [
-        "Point",
-        7,
-      ], ["Pixel", 9]]);
+      assert.deepEqual(read.map((e) => [e.type, e.data.x]), [["Point", 1], ["Point", 3], ["Pixel", 5], ["Point", 7], ["Pixel", 9]]);
     } finally {
       await again.close();
     }
@@ -249,15 +206,10 @@ test("data that JSON cannot encode is refused whole with a typed error", async (
   const Any = defineEvent("Any", z.any());
   const directory = temporaryDirectory();
   try {
-    const store = new EventStore({
-      events: eventRegistry(Any),
-      storage: fileStorage(join(directory.path, "wal")),
-    });
+    const store = new EventStore({ events: eventRegistry(Any), storage: fileStorage(join(directory.path, "wal")) });
     await store.open();
-    assert.throws(
-      () => store.enqueue("s", [{ type: "Any", data: 1 }, { type: "Any", data: undefined }]),
-      (error: unknown) => error instanceof ValidationError && /not JSON-compatible/.test(error.message),
-    );
+    assert.throws(() => store.enqueue("s", [{ type: "Any", data: 1 }, { type: "Any", data: undefined }]), (error: unknown) =>
+      error instanceof ValidationError && /not JSON-compatible/.test(error.message));
     assert.equal(store.headPosition, 0);
     store.enqueue("s", [{ type: "Any", data: 2 }]);
     await store.durable();
@@ -274,57 +226,44 @@ test("ids read back one after another are what a TextDecoder makes of their byte
   // Generated ids come in blocks sharing all but the last two characters: the decoder's fast case.
   const step = fc.oneof(
     fc.record({ generated: fc.integer({ min: 1, max: 300 }), at: fc.integer({ min: 0, max: 3 }) }),
-    fc.record({
-      text: fc.string({ unit: "grapheme", minLength: 1, maxLength: 60 }),
-      at: fc.integer({ min: 0, max: 3 }),
-    }),
+    fc.record({ text: fc.string({ unit: "grapheme", minLength: 1, maxLength: 60 }), at: fc.integer({ min: 0, max: 3 }) }),
     // The last id with its last two bytes replaced (UTF-8 or not), or one byte anywhere changed.
     fc.record({ lastTwo: fc.uint8Array({ minLength: 2, maxLength: 2 }), at: fc.integer({ min: 0, max: 3 }) }),
     fc.record({ change: fc.nat(), to: fc.integer({ min: 0, max: 255 }), at: fc.integer({ min: 0, max: 3 }) }),
     fc.record({ raw: fc.uint8Array({ minLength: 1, maxLength: 40 }), at: fc.integer({ min: 0, max: 3 }) }),
   );
   fc.assert(
-    fc.property(
-      fc.array(step, { minLength: 1, maxLength: 60 }),
-      fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }),
-      (steps, start) => {
-        const ids = new IdDecoder();
-        let last: Uint8Array = new Uint8Array(0);
-        let time = start;
-        for (const one of steps) {
-          let bytes: Uint8Array;
-          if ("generated" in one) {
-            for (let i = 1; i < one.generated; i++) uuidV7(time);
-            bytes = encoder.encode(uuidV7(time));
-            if (one.generated > 250) time++;
-          } else if ("text" in one) bytes = encoder.encode(one.text);
-          else if ("lastTwo" in one) {
-            bytes = last.length >= 2
-              ? new Uint8Array([...last.subarray(0, last.length - 2), ...one.lastTwo])
-              : one.lastTwo;
-          } else if ("change" in one) {
-            bytes = last.slice();
-            if (bytes.length > 0) bytes[one.change % bytes.length] = one.to;
-          } else bytes = one.raw;
-          if (bytes.length === 0 || bytes.length > 255) continue;
-          const holder = new Uint8Array(bytes.length + one.at);
-          holder.set(bytes, one.at);
-          let expected: string | undefined;
-          try {
-            expected = fatal.decode(bytes);
-          } catch {
-            expected = undefined;
-          }
-          if (expected === undefined) {
-            assert.throws(() => ids.decode(holder, new DataView(holder.buffer), one.at, bytes.length));
-          } else {assert.equal(
-              ids.decode(holder, new DataView(holder.buffer), one.at, bytes.length),
-              expected,
-            );}
-          last = bytes;
+    fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }), (steps, start) => {
+      const ids = new IdDecoder();
+      let last: Uint8Array = new Uint8Array(0);
+      let time = start;
+      for (const one of steps) {
+        let bytes: Uint8Array;
+        if ("generated" in one) {
+          for (let i = 1; i < one.generated; i++) uuidV7(time);
+          bytes = encoder.encode(uuidV7(time));
+          if (one.generated > 250) time++;
+        } else if ("text" in one) bytes = encoder.encode(one.text);
+        else if ("lastTwo" in one) {
+          bytes = last.length >= 2 ? new Uint8Array([...last.subarray(0, last.length - 2), ...one.lastTwo]) : one.lastTwo;
+        } else if ("change" in one) {
+          bytes = last.slice();
+          if (bytes.length > 0) bytes[one.change % bytes.length] = one.to;
+        } else bytes = one.raw;
+        if (bytes.length === 0 || bytes.length > 255) continue;
+        const holder = new Uint8Array(bytes.length + one.at);
+        holder.set(bytes, one.at);
+        let expected: string | undefined;
+        try {
+          expected = fatal.decode(bytes);
+        } catch {
+          expected = undefined;
         }
-      },
-    ),
+        if (expected === undefined) assert.throws(() => ids.decode(holder, new DataView(holder.buffer), one.at, bytes.length));
+        else assert.equal(ids.decode(holder, new DataView(holder.buffer), one.at, bytes.length), expected);
+        last = bytes;
+      }
+    }),
     { seed: testSeed(), numRuns: 300 },
   );
 });
@@ -334,11 +273,7 @@ test("event ids (ASCII or not, 1 to 255 bytes) are written in the record and sur
   try {
     const path = join(directory.path, "wal");
     const open = async (eventIds?: "given") => {
-      const store = new EventStore({
-        events: eventRegistry(Point, Label),
-        storage: fileStorage(path, { codecs: [pointCodec] }),
-        eventIds,
-      });
+      const store = new EventStore({ events: eventRegistry(Point, Label), storage: fileStorage(path, { codecs: [pointCodec] }), eventIds });
       await store.open();
       return store;
     };

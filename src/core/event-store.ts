@@ -31,13 +31,7 @@ import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import { releaseAndThrow } from "./release.ts";
 import { observe, type Observer } from "./observer.ts";
 import { allHaveIds, RecentIds, retriedAppend } from "./event-ids.ts";
-import {
-  isSystemType,
-  markerRecord,
-  STREAM_DELETED,
-  STREAM_TRUNCATED,
-  StreamRemovals,
-} from "./stream-removal.ts";
+import { isSystemType, markerRecord, STREAM_DELETED, STREAM_TRUNCATED, StreamRemovals } from "./stream-removal.ts";
 import { decodeIndex, encodeIndex, type IndexState } from "./index-checkpoint.ts";
 
 /**
@@ -179,10 +173,7 @@ export class EventStore<E extends Event = Event> {
     this.events = options.events;
     this.storage = options.storage;
     this.#shared = options.storage.shared === true;
-    if (
-      this.#shared &&
-      (typeof options.storage.appendShared !== "function" || typeof options.storage.head !== "function")
-    ) {
+    if (this.#shared && (typeof options.storage.appendShared !== "function" || typeof options.storage.head !== "function")) {
       invalid("event store options", "storage", "is shared but lacks appendShared or head");
     }
     this.buffer = new EventBuffer(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
@@ -211,9 +202,7 @@ export class EventStore<E extends Event = Event> {
         return false; // not one this store can read: the storage reports every record instead
       }
       if (checkpoint.position !== saved.position) return (checkpoint = undefined, false);
-      for (const [streamId, version, pairs, runs] of checkpoint.streams) {
-        this.#index.restore(streamId, version, pairs, runs);
-      }
+      for (const [streamId, version, pairs, runs] of checkpoint.streams) this.#index.restore(streamId, version, pairs, runs);
       markers.push(...checkpoint.markers);
       this.#head = this.#checkpointed = checkpoint.position;
       return true;
@@ -235,9 +224,7 @@ export class EventStore<E extends Event = Event> {
     }
     try {
       // What the markers removed must be known before anything is read or projected.
-      for (const position of markers) {
-        for (const record of await this.storage.read(position, position)) this.#removals.apply(record);
-      }
+      for (const position of markers) for (const record of await this.storage.read(position, position)) this.#removals.apply(record);
       await this.#replay(checkpoint);
     } catch (error) {
       this.#state = "closed";
@@ -249,9 +236,7 @@ export class EventStore<E extends Event = Event> {
     // Follow the other writers of a shared log as they commit.
     this.#unwatch = this.storage.watch?.(() => {
       this.catchUp().catch((error) => {
-        if (!this.closed) {
-          console.error(`eventfold: catching up with ${this.storage.name} storage failed:`, error);
-        }
+        if (!this.closed) console.error(`eventfold: catching up with ${this.storage.name} storage failed:`, error);
       });
     });
   }
@@ -259,11 +244,7 @@ export class EventStore<E extends Event = Event> {
   #attachObserver(observer: Observer): void {
     this.storage.observe?.(observer);
     try {
-      observer.attach?.({
-        head: () => this.#head,
-        durable: () => this.storage.durablePosition(),
-        storage: () => this.storage.stats?.(),
-      });
+      observer.attach?.({ head: () => this.#head, durable: () => this.storage.durablePosition(), storage: () => this.storage.stats?.() });
     } catch (error) {
       console.error("eventfold: an observer hook threw:", error);
     }
@@ -286,9 +267,7 @@ export class EventStore<E extends Event = Event> {
           this.buffer.push(event);
           buffered.push(event);
         }
-        if (this.#projections.length > 0 && event.position >= projectFrom && !this.#removals.hides(event)) {
-          this.#project(event);
-        }
+        if (this.#projections.length > 0 && event.position >= projectFrom && !this.#removals.hides(event)) this.#project(event);
       }
     }
     // The buffered events' ids, so a retry of one of their appends is recognized after a restart.
@@ -300,9 +279,7 @@ export class EventStore<E extends Event = Event> {
     const saved = checkpoint?.projections;
     const projections = this.#projections;
     if (saved === undefined || projections.length === 0) return false;
-    if (!projections.every((p) => typeof p.restore === "function" && Object.hasOwn(saved, p.name))) {
-      return false;
-    }
+    if (!projections.every((p) => typeof p.restore === "function" && Object.hasOwn(saved, p.name))) return false;
     for (const projection of projections) projection.restore!(saved[projection.name]);
     return true;
   }
@@ -323,14 +300,10 @@ export class EventStore<E extends Event = Event> {
     if (this.storage.saveCheckpoint === undefined || this.#shared) return false;
     const position = this.#head;
     await this.storage.whenDurable(position);
-    const projections =
-      this.#projections.length > 0 && this.#projections.every((p) => typeof p.save === "function")
-        ? Object.fromEntries(this.#projections.map((p) => [p.name, p.save!()]))
-        : undefined;
-    await this.storage.saveCheckpoint({
-      position,
-      bytes: encodeIndex(position, this.#index, this.#removals.positions, projections),
-    });
+    const projections = this.#projections.length > 0 && this.#projections.every((p) => typeof p.save === "function")
+      ? Object.fromEntries(this.#projections.map((p) => [p.name, p.save!()]))
+      : undefined;
+    await this.storage.saveCheckpoint({ position, bytes: encodeIndex(position, this.#index, this.#removals.positions, projections) });
     this.#checkpointed = position;
     return true;
   }
@@ -416,9 +389,7 @@ export class EventStore<E extends Event = Event> {
   ): Promise<StreamRemovalResult> {
     this.#assertOpen();
     checkAppendArguments(streamId, []);
-    checkKeys(type === STREAM_DELETED ? "deleteStream" : "truncateStream", options ?? {}, [
-      "expectedVersion",
-    ]);
+    checkKeys(type === STREAM_DELETED ? "deleteStream" : "truncateStream", options ?? {}, ["expectedVersion"]);
     const expected = options?.expectedVersion;
     if (expected !== undefined) checkExpectedShape(expected);
     // A shared log: judge the stream on what every writer appended.
@@ -426,15 +397,8 @@ export class EventStore<E extends Event = Event> {
     if (this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
     const current = this.#index.version(streamId);
     if (current === 0) throw new UnknownStreamError(streamId);
-    if (
-      type === STREAM_TRUNCATED &&
-      !(Number.isSafeInteger(data.before) && data.before >= 1 && data.before <= current + 1)
-    ) {
-      invalid(
-        "truncateStream",
-        "before",
-        `must be an integer from 1 to ${current + 1} (the stream's version + 1), got ${String(data.before)}`,
-      );
+    if (type === STREAM_TRUNCATED && !(Number.isSafeInteger(data.before) && data.before >= 1 && data.before <= current + 1)) {
+      invalid("truncateStream", "before", `must be an integer from 1 to ${current + 1} (the stream's version + 1), got ${String(data.before)}`);
     }
     if (expected !== undefined) checkExpected(streamId, expected, current);
     let position: number;
@@ -450,10 +414,7 @@ export class EventStore<E extends Event = Event> {
     }
     if (acknowledgesDurable(this.storage.durability)) await this.storage.whenDurable(position);
     // Reads leave the removed events out from here on; the storage may erase them now.
-    await this.storage.redact?.(
-      streamId,
-      type === STREAM_DELETED ? this.#index.version(streamId) : data.before,
-    );
+    await this.storage.redact?.(streamId, type === STREAM_DELETED ? this.#index.version(streamId) : data.before);
     return { streamVersion: this.#index.version(streamId), position };
   }
 
@@ -466,9 +427,7 @@ export class EventStore<E extends Event = Event> {
     if (this.#state !== "open") this.#assertOpen();
     checkAppendArguments(streamId, events);
     if (this.#shared) {
-      throw new StorageError(
-        `${this.storage.name} storage is shared with other writers: its appends are asynchronous, use append()`,
-      );
+      throw new StorageError(`${this.storage.name} storage is shared with other writers: its appends are asynchronous, use append()`);
     }
     if (this.#removals.any && this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
     const current = this.#index.version(streamId);
@@ -481,21 +440,11 @@ export class EventStore<E extends Event = Event> {
     if (options?.expectedVersion !== undefined) checkExpected(streamId, options.expectedVersion, current);
     const count = events.length;
     const first = this.#head + 1;
-    if (count === 0) {
-      return { streamVersion: current, firstPosition: first, position: this.#head, events: [] };
-    }
+    if (count === 0) return { streamVersion: current, firstPosition: first, position: this.#head, events: [] };
     const timestamp = Date.now();
     const records: StoredRecord[] = new Array(count);
     for (let i = 0; i < count; i++) {
-      records[i] = this.events.toRecord(
-        events[i],
-        i,
-        streamId,
-        current + i + 1,
-        first + i,
-        timestamp,
-        this.#generateIds,
-      );
+      records[i] = this.events.toRecord(events[i], i, streamId, current + i + 1, first + i, timestamp, this.#generateIds);
     }
     this.storage.append(records);
     // Appended records double as the recorded events (same shape as decoded ones).
@@ -510,11 +459,7 @@ export class EventStore<E extends Event = Event> {
    * `replicated`, at once in `async` and `memory`.
    */
   async append(streamId: string, events: readonly E[], options?: AppendOptions): Promise<AppendResult<E>> {
-    const end = observe(this.observer, "append", {
-      streamId,
-      events: events?.length ?? 0,
-      durability: this.storage.durability,
-    });
+    const end = observe(this.observer, "append", { streamId, events: events?.length ?? 0, durability: this.storage.durability });
     try {
       let result: AppendResult<E>;
       try {
@@ -522,9 +467,7 @@ export class EventStore<E extends Event = Event> {
         else result = this.enqueue(streamId, events, options);
       } catch (error) {
         // A retry whose original fell out of the buffer: with an exact expected version, read it back.
-        const original = error instanceof ConcurrencyError
-          ? await this.#storedRetry(streamId, events, options?.expectedVersion)
-          : undefined;
+        const original = error instanceof ConcurrencyError ? await this.#storedRetry(streamId, events, options?.expectedVersion) : undefined;
         if (original === undefined) throw error;
         result = original;
       }
@@ -538,11 +481,7 @@ export class EventStore<E extends Event = Event> {
   }
 
   /** The original result of `events`, if they are a retry of an append still in the buffer. */
-  #bufferedRetry(
-    streamId: string,
-    events: readonly E[],
-    expected: ExpectedVersion | undefined,
-  ): AppendResult<E> | undefined {
+  #bufferedRetry(streamId: string, events: readonly E[], expected: ExpectedVersion | undefined): AppendResult<E> | undefined {
     const position = this.#recentIds.find(streamId, events[0]!.id!);
     if (position === undefined) return undefined;
     const buffered = Array.from({ length: events.length }, (_, i) => this.buffer.get(position + i));
@@ -551,15 +490,8 @@ export class EventStore<E extends Event = Event> {
   }
 
   /** The original result of `events` (all with ids), read back at the exact version `expected` says they were appended at. */
-  async #storedRetry(
-    streamId: string,
-    events: readonly E[],
-    expected: ExpectedVersion | undefined,
-  ): Promise<AppendResult<E> | undefined> {
-    if (
-      typeof expected !== "number" || !allHaveIds(events) ||
-      this.#index.version(streamId) < expected + events.length
-    ) return undefined;
+  async #storedRetry(streamId: string, events: readonly E[], expected: ExpectedVersion | undefined): Promise<AppendResult<E> | undefined> {
+    if (typeof expected !== "number" || !allHaveIds(events) || this.#index.version(streamId) < expected + events.length) return undefined;
     const stored = await this.readStream(streamId, { from: expected + 1, limit: events.length });
     const original = retriedAppend(streamId, events, expected, stored);
     return original && appendResultOf(original);
@@ -573,9 +505,7 @@ export class EventStore<E extends Event = Event> {
    */
   appendReplicated(records: readonly StoredRecord[]): RecordedEvent<E>[] {
     if (this.#state !== "open") this.#assertOpen();
-    if (this.#shared) {
-      throw new StorageError(`${this.storage.name} storage is shared: it has its own writers`);
-    }
+    if (this.#shared) throw new StorageError(`${this.storage.name} storage is shared: it has its own writers`);
     const versions = new Map<string, number>();
     const events = records.map((record, i) => {
       const version = versions.get(record.streamId) ?? this.#index.version(record.streamId);
@@ -605,11 +535,7 @@ export class EventStore<E extends Event = Event> {
    * and checks the expected version against every writer's events), then taken in with
    * whatever other writers committed before it, in position order.
    */
-  async #appendShared(
-    streamId: string,
-    events: readonly E[],
-    options?: AppendOptions,
-  ): Promise<AppendResult<E>> {
+  async #appendShared(streamId: string, events: readonly E[], options?: AppendOptions): Promise<AppendResult<E>> {
     this.#assertOpen();
     checkAppendArguments(streamId, events);
     const expected = options?.expectedVersion ?? "any";
@@ -617,12 +543,7 @@ export class EventStore<E extends Event = Event> {
     if (this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
     if (events.length === 0) {
       await this.catchUp();
-      return {
-        streamVersion: this.#index.version(streamId),
-        firstPosition: this.#head + 1,
-        position: this.#head,
-        events: [],
-      };
+      return { streamVersion: this.#index.version(streamId), firstPosition: this.#head + 1, position: this.#head, events: [] };
     }
     if (allHaveIds(events)) {
       // A retry must be judged on what every writer appended: take their appends in first.
@@ -632,19 +553,12 @@ export class EventStore<E extends Event = Event> {
     }
     const timestamp = Date.now();
     checkDistinctIds(events);
-    const records = events.map((event, i) =>
-      this.events.toRecord(event, i, streamId, 0, 0, timestamp, this.#generateIds)
-    );
+    const records = events.map((event, i) => this.events.toRecord(event, i, streamId, 0, 0, timestamp, this.#generateIds));
     const position = await this.storage.appendShared!(streamId, expected, records);
     // Committed: from here on the append is done, whatever happens. The log assigned the
     // records' positions and versions, so they double as the recorded events.
     const recorded = records as unknown as RecordedEvent<E>[];
-    const result = {
-      streamVersion: recorded.at(-1)!.streamVersion,
-      firstPosition: recorded[0]!.position,
-      position,
-      events: recorded,
-    };
+    const result = { streamVersion: recorded.at(-1)!.streamVersion, firstPosition: recorded[0]!.position, position, events: recorded };
     if (this.#catchUps === 0 && this.#head + 1 === recorded[0]!.position && this.#state === "open") {
       // Nothing is being caught up and ours come next (the usual case: a log answers its
       // appends in position order): take them in now, without a turn of the event loop.
@@ -696,15 +610,11 @@ export class EventStore<E extends Event = Event> {
         Math.min(target, this.#head + REPLAY_CHUNK, this.#head < ownFrom ? ownFrom - 1 : Infinity),
       );
       if (records.length === 0 || records[0]!.position !== this.#head + 1) {
-        throw new StorageError(
-          `${this.storage.name} storage returned no record at position ${this.#head + 1} (head ${target})`,
-        );
+        throw new StorageError(`${this.storage.name} storage returned no record at position ${this.#head + 1} (head ${target})`);
       }
       // Our own records were validated when appended (toRecord): they are recorded events
       // already, as on the file WAL's path; what others wrote is decoded and validated.
-      this.#admit(
-        records === own ? records as RecordedEvent<E>[] : records.map((record) => this.#decode(record)),
-      );
+      this.#admit(records === own ? records as RecordedEvent<E>[] : records.map((record) => this.#decode(record)));
     }
   }
 
@@ -751,14 +661,8 @@ export class EventStore<E extends Event = Event> {
     this.#assertOpen();
     const version = this.#index.version(streamId);
     const limit = checkReadOptions(options, ["from", "to", "limit", "direction"]);
-    if (
-      options.direction !== undefined && options.direction !== "forwards" && options.direction !== "backwards"
-    ) {
-      invalid(
-        "read",
-        "direction",
-        `must be "forwards" or "backwards", got ${JSON.stringify(options.direction)}`,
-      );
+    if (options.direction !== undefined && options.direction !== "forwards" && options.direction !== "backwards") {
+      invalid("read", "direction", `must be "forwards" or "backwards", got ${JSON.stringify(options.direction)}`);
     }
     if (version === 0) throw new UnknownStreamError(streamId);
     if (this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
@@ -785,11 +689,7 @@ export class EventStore<E extends Event = Event> {
    * Reads a stream forwards from `from` in chunks of at most `chunk` events, so a long
    * stream (a hot aggregate's, rebuilt without a snapshot) never sits in memory at once.
    */
-  async *readStreamChunks(
-    streamId: string,
-    from = 1,
-    chunk = REPLAY_CHUNK,
-  ): AsyncGenerator<RecordedEvent<E>[]> {
+  async *readStreamChunks(streamId: string, from = 1, chunk = REPLAY_CHUNK): AsyncGenerator<RecordedEvent<E>[]> {
     this.#assertOpen();
     if (this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
     const first = Math.max(from, this.#removals.firstVersion(streamId));
@@ -808,9 +708,7 @@ export class EventStore<E extends Event = Event> {
     const result: RecordedEvent<E>[] = [];
     const oldest = this.buffer.oldestPosition;
     if (from < oldest) {
-      for (const record of await this.storage.read(from, Math.min(to, oldest - 1))) {
-        result.push(this.#decode(record));
-      }
+      for (const record of await this.storage.read(from, Math.min(to, oldest - 1))) result.push(this.#decode(record));
     }
     for (let p = Math.max(from, oldest); p <= to; p++) result.push(this.buffer.get(p)!);
     return result;
@@ -824,9 +722,7 @@ export class EventStore<E extends Event = Event> {
     const from = Math.max(options.from ?? 1, 1);
     const removals = this.#removals;
     // Markers, and what they removed, read as gone.
-    const matches = !removals.any
-      ? filter
-      : (event: RecordedEvent<E>) => !removals.hides(event) && (filter === undefined || filter(event));
+    const matches = !removals.any ? filter : (event: RecordedEvent<E>) => !removals.hides(event) && (filter === undefined || filter(event));
     if (matches === undefined) {
       const to = Math.min(options.to ?? this.#head, this.#head, from + limit - 1);
       if (to < from) return [];
@@ -857,8 +753,7 @@ export class EventStore<E extends Event = Event> {
     checkSubscriptionOptions(options);
     const subscription = new Subscription<E>(this, handler, {
       from: options.from ?? this.#head + 1,
-      durableOnly: options.durableOnly ??
-        (this.storage.durability === "durable" || this.storage.durability === "replicated"),
+      durableOnly: options.durableOnly ?? (this.storage.durability === "durable" || this.storage.durability === "replicated"),
       onError: options.onError,
       matches: eventPredicate<E>("subscription options", options.filter),
       onPosition: options.onPosition,
@@ -986,44 +881,26 @@ function checkExpectedShape(expected: unknown): void {
     ? Number.isInteger(expected) && expected >= 0
     : expected === "any" || expected === "no_stream" || expected === "stream_exists";
   if (!ok) {
-    invalid(
-      "append",
-      "expectedVersion",
-      `must be "no_stream", "stream_exists", "any" or an integer >= 0, got ${JSON.stringify(expected)}`,
-    );
+    invalid("append", "expectedVersion", `must be "no_stream", "stream_exists", "any" or an integer >= 0, got ${JSON.stringify(expected)}`);
   }
 }
 
 function checkAppendArguments(streamId: unknown, events: unknown): void {
-  if (typeof streamId !== "string" || streamId.length === 0) {
-    invalid("append", "streamId", "must be a non-empty string");
-  }
+  if (typeof streamId !== "string" || streamId.length === 0) invalid("append", "streamId", "must be a non-empty string");
   if (!Array.isArray(events)) invalid("append", "events", "must be an array");
 }
 
 function checkStoreOptions<E extends Event>(options: EventStoreOptions<E>): void {
   const what = "event store options";
-  checkKeys(what, options, [
-    "events",
-    "storage",
-    "bufferSize",
-    "projections",
-    "onProjectionError",
-    "observer",
-    "eventIds",
-  ]);
+  checkKeys(what, options, ["events", "storage", "bufferSize", "projections", "onProjectionError", "observer", "eventIds"]);
   if (options.eventIds !== undefined && options.eventIds !== "generate" && options.eventIds !== "given") {
     invalid(what, "eventIds", `must be "generate" or "given", got ${String(options.eventIds)}`);
   }
   const observer = options.observer as Record<string, unknown> | undefined;
   if (observer !== undefined) {
-    if (typeof observer !== "object" || observer === null) {
-      invalid(what, "observer", "must be an object of hooks");
-    }
+    if (typeof observer !== "object" || observer === null) invalid(what, "observer", "must be an object of hooks");
     for (const hook of Object.keys(observer)) {
-      if (!["command", "append", "durable", "synced", "attach"].includes(hook)) {
-        invalid(what, `observer.${hook}`, "unknown hook");
-      }
+      if (!["command", "append", "durable", "synced", "attach"].includes(hook)) invalid(what, `observer.${hook}`, "unknown hook");
       if (typeof observer[hook] !== "function") invalid(what, `observer.${hook}`, "must be a function");
     }
   }
@@ -1032,10 +909,7 @@ function checkStoreOptions<E extends Event>(options: EventStoreOptions<E>): void
     invalid(what, "events", "must be an event registry (eventRegistry(...))");
   }
   const storage = options.storage as Partial<StorageAdapter> | undefined;
-  if (
-    typeof storage !== "object" || storage === null || typeof storage.open !== "function" ||
-    typeof storage.append !== "function"
-  ) {
+  if (typeof storage !== "object" || storage === null || typeof storage.open !== "function" || typeof storage.append !== "function") {
     invalid(what, "storage", "must be a storage adapter");
   }
   checkInteger(what, "bufferSize", options.bufferSize, 1);
@@ -1048,10 +922,7 @@ function checkStoreOptions<E extends Event>(options: EventStoreOptions<E>): void
 
 function checkProjection(projection: unknown, path: string): void {
   const candidate = projection as Partial<InlineProjection> | null;
-  if (
-    typeof candidate !== "object" || candidate === null || typeof candidate.apply !== "function" ||
-    typeof candidate.name !== "string"
-  ) {
+  if (typeof candidate !== "object" || candidate === null || typeof candidate.apply !== "function" || typeof candidate.name !== "string") {
     invalid("event store options", path, "must be an inline projection ({ name, apply })");
   }
 }
@@ -1060,9 +931,7 @@ function checkSubscriptionOptions(options: SubscriptionOptions): void {
   const what = "subscription options";
   checkKeys(what, options, ["from", "durableOnly", "onError", "filter", "onPosition"]);
   checkInteger(what, "from", options.from, 1);
-  if (options.durableOnly !== undefined && typeof options.durableOnly !== "boolean") {
-    invalid(what, "durableOnly", "must be a boolean");
-  }
+  if (options.durableOnly !== undefined && typeof options.durableOnly !== "boolean") invalid(what, "durableOnly", "must be a boolean");
   checkFunction(what, "onError", options.onError);
   checkFunction(what, "onPosition", options.onPosition);
 }
@@ -1078,12 +947,7 @@ function checkReadOptions(options: ReadAllOptions | ReadStreamOptions, known: re
 
 /** An append's result from its recorded events. */
 function appendResultOf<E extends Event>(events: RecordedEvent<E>[]): AppendResult<E> {
-  return {
-    streamVersion: events.at(-1)!.streamVersion,
-    firstPosition: events[0]!.position,
-    position: events.at(-1)!.position,
-    events,
-  };
+  return { streamVersion: events.at(-1)!.streamVersion, firstPosition: events[0]!.position, position: events.at(-1)!.position, events };
 }
 
 /**

@@ -28,17 +28,10 @@ export interface IndexState {
 }
 
 /** Encodes the index as of `position` (the store's head). */
-export function encodeIndex(
-  position: number,
-  index: StreamIndex,
-  markers: readonly number[],
-  projections?: Record<string, unknown>,
-): Uint8Array {
+export function encodeIndex(position: number, index: StreamIndex, markers: readonly number[], projections?: Record<string, unknown>): Uint8Array {
   const json = projections === undefined ? "" : JSON.stringify(projections);
   let size = 4 + 4 + 8 + 4 + 8 * markers.length + 4 + utf8Length(json) + 4;
-  for (const [streamId, , runs] of index.entries()) {
-    size += 4 + utf8Length(streamId) + 8 + 4 + 16 * runs.count;
-  }
+  for (const [streamId, , runs] of index.entries()) size += 4 + utf8Length(streamId) + 8 + 4 + 16 * runs.count;
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
   let at = 0;

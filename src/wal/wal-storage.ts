@@ -10,7 +10,7 @@
 import { ClosedError, StorageError, ValidationError } from "../core/errors.ts";
 import type { StoredRecord } from "../core/events.ts";
 import type { DurabilityMode, IndexCheckpoint, RecordReporter, StorageAdapter } from "../core/storage.ts";
-import { type ResolvedWalOptions, resolveWalOptions, type WalOptions } from "./options.ts";
+import { resolveWalOptions, type ResolvedWalOptions, type WalOptions } from "./options.ts";
 export type { WalOptions } from "./options.ts";
 import type { SnapshotStore } from "../core/snapshots.ts";
 import { CodecTable } from "./codec.ts";
@@ -19,14 +19,7 @@ import type { FileHandle, FileSystem } from "./file-system.ts";
 import { joinPath, makeDirectoryDurably, namingFiles, writeFileAtomically } from "./file-system.ts";
 import { acquireLock } from "./lock.ts";
 import { releaseAndThrow } from "../core/release.ts";
-import {
-  checkRecord,
-  newPlan,
-  paddedLength,
-  recordContinues,
-  RecordDecoder,
-  RecordEncoder,
-} from "./record-format.ts";
+import { checkRecord, newPlan, paddedLength, recordContinues, RecordDecoder, RecordEncoder } from "./record-format.ts";
 import { crc32c } from "./crc32c.ts";
 import { concat, EncodedTap } from "./encoded-tap.ts";
 import { recover, type Recovered, type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
@@ -145,10 +138,7 @@ export class WalStorage implements StorageAdapter {
     this.#options = resolveWalOptions(options);
     this.durability = this.#options.durability;
     if (typeof directory !== "string" || directory.length === 0) {
-      throw new ValidationError("WAL storage", [{
-        path: "directory",
-        message: "must be a non-empty string",
-      }]);
+      throw new ValidationError("WAL storage", [{ path: "directory", message: "must be a non-empty string" }]);
     }
     const { faults, codecs } = this.#options;
     // Injected faults stand for the runtime's own errors, so they sit below the naming layer.
@@ -162,18 +152,12 @@ export class WalStorage implements StorageAdapter {
     this.consumers = new FileConsumerStore(this.#fs, joinPath(directory, "consumers"));
   }
 
-  async open(
-    onRecord: RecordReporter,
-    onCheckpoint?: (checkpoint: IndexCheckpoint) => boolean,
-  ): Promise<void> {
+  async open(onRecord: RecordReporter, onCheckpoint?: (checkpoint: IndexCheckpoint) => boolean): Promise<void> {
     if (this.#state !== "new") throw new StorageError("WAL storage can be opened once");
     try {
       makeDirectoryDurably(this.#fs, this.directory);
     } catch (error) {
-      throw new StorageError(`cannot create the WAL directory: ${(error as Error).message}`, {
-        cause: error,
-        file: this.directory,
-      });
+      throw new StorageError(`cannot create the WAL directory: ${(error as Error).message}`, { cause: error, file: this.directory });
     }
     this.#releaseLock = await acquireLock(this.#fs, this.directory);
     try {
@@ -233,9 +217,7 @@ export class WalStorage implements StorageAdapter {
     const ready = new Promise<void>((resolve, reject) => {
       worker.listen((message) => {
         if (message.type === "ready") resolve();
-        else if (message.type === "failed") {
-          reject(this.#fail(new StorageError(`WAL writer failed: ${message.message}`)));
-        }
+        else if (message.type === "failed") reject(this.#fail(new StorageError(`WAL writer failed: ${message.message}`)));
         this.#onMessage(message);
       }, (message) => reject(this.#fail(new StorageError(`WAL writer died: ${message}`))));
     });
@@ -247,13 +229,7 @@ export class WalStorage implements StorageAdapter {
     if (message.type === "durable") {
       this.#lastProgress = performance.now();
       this.#settleWaiters(message.position);
-      if (this.#observer !== undefined) {
-        observeSynced(this.#observer, {
-          records: message.records,
-          bytes: message.bytes,
-          syncMs: message.syncMs,
-        });
-      }
+      if (this.#observer !== undefined) observeSynced(this.#observer, { records: message.records, bytes: message.bytes, syncMs: message.syncMs });
     } else if (message.type === "failed") {
       this.#fail(new StorageError(`WAL writer failed: ${message.message}`, { cause: message }));
     } else if (message.type === "closed") {
@@ -276,29 +252,15 @@ export class WalStorage implements StorageAdapter {
     if (this.#failure) throw this.#failure;
     if (this.#state !== "open") throw new ClosedError("WAL storage");
     if (checkpoint.position < 1 || checkpoint.position > this.#head) {
-      throw new StorageError(
-        `checkpoint at position ${checkpoint.position}, but the log ends at ${this.#head}`,
-      );
+      throw new StorageError(`checkpoint at position ${checkpoint.position}, but the log ends at ${this.#head}`);
     }
     await this.whenDurable(checkpoint.position);
     try {
-      const covered = coveredSegments(
-        this.#segments,
-        checkpoint.position,
-        (segment, start, end) => this.#readSegment(segment, start, end, this.#window),
-      );
-      writeCheckpoint(this.#fs, this.directory, {
-        logId: this.#logId!,
-        position: checkpoint.position,
-        index: checkpoint.bytes,
-        ...covered,
-      });
+      const covered = coveredSegments(this.#segments, checkpoint.position, (segment, start, end) => this.#readSegment(segment, start, end, this.#window));
+      writeCheckpoint(this.#fs, this.directory, { logId: this.#logId!, position: checkpoint.position, index: checkpoint.bytes, ...covered });
     } catch (error) {
       if (error instanceof StorageError) throw error;
-      throw new StorageError(`cannot write the index checkpoint: ${(error as Error).message}`, {
-        cause: error,
-        file: this.directory,
-      });
+      throw new StorageError(`cannot write the index checkpoint: ${(error as Error).message}`, { cause: error, file: this.directory });
     }
   }
 
@@ -376,9 +338,7 @@ export class WalStorage implements StorageAdapter {
     const length = this.#encoder.measure(record, this.#plan, back);
     const padded = paddedLength(length);
     let segment = this.#segments.at(-1);
-    if (
-      segment === undefined || (segment.records > 0 && segment.bytes + padded > this.#options.segmentBytes)
-    ) {
+    if (segment === undefined || (segment.records > 0 && segment.bytes + padded > this.#options.segmentBytes)) {
       const marker = this.#reserve(MARKER_BYTES);
       this.#view.setUint32(marker, 0, true);
       this.#view.setUint32(marker + 4, ROLL_MARKER, true);
@@ -422,20 +382,12 @@ export class WalStorage implements StorageAdapter {
     // The tail last seen only moves forward: while it leaves room, the writer's cache line
     // is not touched (reading Tail on every append costs a cross-core miss each time).
     const tap = this.#tap;
-    if (
-      freeBytes(
-        capacity,
-        this.#cursor,
-        tap === undefined ? this.#tailSeen : further(this.#cursor, tap.tail, this.#tailSeen),
-      ) >= size
-    ) return;
+    if (freeBytes(capacity, this.#cursor, tap === undefined ? this.#tailSeen : further(this.#cursor, tap.tail, this.#tailSeen)) >= size) return;
     if (this.#sawTail(Atomics.load(control, Slot.Tail)) >= size) return;
     // The writer can free only what it was given: the appends before this one.
     this.#publish(this.#appendStart);
     if (size > capacity - ((this.#cursor - this.#appendStart) >>> 0)) {
-      throw new RangeError(
-        `an append of more than ${capacity} bytes does not fit in the WAL ring (ringBytes)`,
-      );
+      throw new RangeError(`an append of more than ${capacity} bytes does not fit in the WAL ring (ringBytes)`);
     }
     const deadline = performance.now() + this.#options.stallTimeoutMs;
     for (let spins = 0;; spins++) {
@@ -446,9 +398,7 @@ export class WalStorage implements StorageAdapter {
       }
       if (spins < 200) continue;
       if (performance.now() > deadline) {
-        throw this.#fail(
-          new StorageError(`WAL writer stalled: the ring stayed full for ${this.#options.stallTimeoutMs} ms`),
-        );
+        throw this.#fail(new StorageError(`WAL writer stalled: the ring stayed full for ${this.#options.stallTimeoutMs} ms`));
       }
       Atomics.store(control, Slot.ProducerWaiting, 1);
       Atomics.wait(control, Slot.Tail, tail, 1);
@@ -460,9 +410,7 @@ export class WalStorage implements StorageAdapter {
   #sawTail(tail: number): number {
     this.#tailSeen = tail >>> 0;
     const tap = this.#tap;
-    if (tap !== undefined && further(this.#cursor, tap.tail, this.#tailSeen) === tap.tail) {
-      tap.spill(this.#tailSeen);
-    }
+    if (tap !== undefined && further(this.#cursor, tap.tail, this.#tailSeen) === tap.tail) tap.spill(this.#tailSeen);
     return freeBytes(this.#capacity, this.#cursor, this.#tailSeen);
   }
 
@@ -474,9 +422,7 @@ export class WalStorage implements StorageAdapter {
     if (position <= this.durablePosition()) return Promise.resolve();
     if (this.#failure) return Promise.reject(this.#failure);
     if (position > this.#head) {
-      return Promise.reject(
-        new StorageError(`position ${position} is past the end of the log (${this.#head})`),
-      );
+      return Promise.reject(new StorageError(`position ${position} is past the end of the log (${this.#head})`));
     }
     // Ask the writer to sync as soon as it has written this far, rather than at its deadline.
     this.#publish();
@@ -600,25 +546,16 @@ export class WalStorage implements StorageAdapter {
       const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
       const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
       const start = segment.sparse[k]!;
-      const bytes = this.#readSegment(
-        segment,
-        start,
-        endK < segment.sparse.length ? segment.sparse[endK]! : segment.bytes,
-      );
+      const bytes = this.#readSegment(segment, start, endK < segment.sparse.length ? segment.sparse[endK]! : segment.bytes);
       // Walk the lengths from the sparse entry to the records wanted.
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       let offset = 0;
       let begin = 0;
       for (let p = segment.firstPosition + k * SPARSE_EVERY; p <= last; p++) {
         if (p === position) begin = offset;
-        const end = offset + 8 > bytes.length
-          ? Infinity
-          : offset + paddedLength(view.getUint32(offset + 4, true));
+        const end = offset + 8 > bytes.length ? Infinity : offset + paddedLength(view.getUint32(offset + 4, true));
         if (end > bytes.length) {
-          throw new StorageError(`WAL segment is shorter than its index at position ${p}`, {
-            file: joinPath(this.directory, segment.name),
-            offset: start + offset,
-          });
+          throw new StorageError(`WAL segment is shorter than its index at position ${p}`, { file: joinPath(this.directory, segment.name), offset: start + offset });
         }
         offset = end;
       }
@@ -658,9 +595,7 @@ export class WalStorage implements StorageAdapter {
   #assertWritten(from: number, to: number): void {
     if (this.#state === "closed") throw new ClosedError("WAL storage");
     if (from < 1 || to > this.durablePosition()) {
-      throw new StorageError(
-        `encoded records ${from}..${to} are not all written (durable up to ${this.durablePosition()})`,
-      );
+      throw new StorageError(`encoded records ${from}..${to} are not all written (durable up to ${this.durablePosition()})`);
     }
   }
 
@@ -681,9 +616,7 @@ export class WalStorage implements StorageAdapter {
     let append: StoredRecord[] = [];
     for (let offset = 0; offset < bytes.length;) {
       const length = checkRecord(bytes, view, offset, bytes.length);
-      if (typeof length !== "number") {
-        throw new StorageError(`replicated record at byte ${offset} does not check (${length})`);
-      }
+      if (typeof length !== "number") throw new StorageError(`replicated record at byte ${offset} does not check (${length})`);
       append.push(decoder.decode(bytes, view, offset));
       if (!recordContinues(view, offset)) {
         appends.push(append);
@@ -783,9 +716,7 @@ export class WalStorage implements StorageAdapter {
       this.#releaseLock = undefined;
       await release?.();
       this.#state = "closed";
-      for (const waiter of this.#waiters.splice(0)) {
-        waiter.reject(this.#failure ?? new ClosedError("WAL storage"));
-      }
+      for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#failure ?? new ClosedError("WAL storage"));
     }
     // A failure already reported to appends and waiters is not thrown again; one that
     // happened during the final flush has no one else to tell.
@@ -794,8 +725,4 @@ export class WalStorage implements StorageAdapter {
 }
 
 /** Of two ring cursors at or behind the producer's `cursor`, the one further behind it (uint32 counters). */
-const further = (
-  cursor: number,
-  a: number,
-  b: number,
-): number => (((cursor - a) >>> 0) > ((cursor - b) >>> 0) ? a : b);
+const further = (cursor: number, a: number, b: number): number => (((cursor - a) >>> 0) > ((cursor - b) >>> 0) ? a : b);
