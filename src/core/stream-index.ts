@@ -82,6 +82,12 @@ class StreamRuns {
   }
 
   positionOf(version: number): number {
+    const run = this.runOf(version);
+    return this.start(run) + (version - this.firstVersion(run));
+  }
+
+  /** The run holding `version` (the last one starting at or before it; 0 if none does). */
+  runOf(version: number): number {
     let low = 0;
     let high = this.count - 1;
     while (low < high) {
@@ -89,7 +95,7 @@ class StreamRuns {
       if (this.firstVersion(middle) <= version) low = middle;
       else high = middle - 1;
     }
-    return this.start(low) + (version - this.firstVersion(low));
+    return low;
   }
 }
 
@@ -148,10 +154,11 @@ export class StreamIndex {
     const runs = this.#runs(streamId);
     if (runs === undefined) return;
     const last = Math.min(to, runs.version);
-    for (let i = 0; i < runs.count; i++) {
+    for (let i = runs.runOf(from); i < runs.count; i++) {
       const first = runs.firstVersion(i);
       const end = i + 1 < runs.count ? runs.firstVersion(i + 1) - 1 : runs.version;
-      if (end < from || first > last) continue;
+      if (first > last) return;
+      if (end < from) continue;
       const start = Math.max(first, from);
       yield [start, runs.start(i) + (start - first), Math.min(end, last) - start + 1];
     }
