@@ -59,10 +59,8 @@ class StreamRuns {
     const last = this.#last;
     if (this.count === 0 || last[at] + (this.version + 1 - last[at + 1]) !== position) {
       at = 2 * (this.count % CHUNK_RUNS);
-      if (at === 0 && this.count > 0) this.#grow(new Float64Array(2 * CHUNK_RUNS), true);
-      else if (at === last.length) {
-        this.#grow(new Float64Array(Math.min(2 * CHUNK_RUNS, Math.max(4, 2 * last.length))), false);
-      }
+      if (at === 0 && this.count > 0) (this.#more ??= []).push(this.#last = new Float64Array(2 * CHUNK_RUNS));
+      else if (at === last.length) this.#widenLast();
       this.#last[at] = position;
       this.#last[at + 1] = this.version + 1;
       this.count++;
@@ -70,15 +68,13 @@ class StreamRuns {
     this.version += count;
   }
 
-  /** The last chunk, full, followed by `chunk` (`next`), or `chunk` in its place holding what it held. */
-  #grow(chunk: Float64Array, next: boolean): void {
-    if (next) (this.#more ??= []).push(chunk);
-    else {
-      chunk.set(this.#last);
-      if (this.#more === undefined) this.#first = chunk;
-      else this.#more[this.#more.length - 1] = chunk;
-    }
-    this.#last = chunk;
+  /** The last chunk, full below CHUNK_RUNS runs, replaced by one twice its size (at most CHUNK_RUNS runs) holding the same. */
+  #widenLast(): void {
+    const wider = new Float64Array(Math.min(2 * CHUNK_RUNS, Math.max(4, 2 * this.#last.length)));
+    wider.set(this.#last);
+    if (this.#more === undefined) this.#first = wider;
+    else this.#more[this.#more.length - 1] = wider;
+    this.#last = wider;
   }
 
   positionOf(version: number): number {

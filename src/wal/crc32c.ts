@@ -72,7 +72,8 @@ export function checksummedBuffer(length: number): Uint8Array {
   return new Uint8Array(memory.buffer, TABLES_BYTES, length);
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Whether typed arrays (which use the platform's byte order) are little-endian. */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 // The array of the last call, where it begins in its memory, and either its WebAssembly
 // checksum or a 32-bit view of its whole buffer (records are 4-byte aligned in the ring and
 // in segment reads, so the JavaScript loop loads words, not bytes): a call on the same array

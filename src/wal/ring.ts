@@ -9,6 +9,8 @@
  * with these values: WRAP (the rest up to the ring's end is unused; continue at 0) and
  * ROLL (the next record starts a new segment).
  */
+import { LITTLE_ENDIAN } from "./crc32c.ts";
+
 /**
  * Int32s between two slots: each slot has a 64-byte cache line of its own, so the writer
  * storing Tail does not take away the line holding Head (or WorkerWaiting, which the
@@ -40,6 +42,11 @@ export const State = { Running: 0, Closing: 1, Failed: 2, Closed: 3, Abandoned: 
 export const CONTROL_SLOTS = 6 * SLOT_STRIDE;
 /** Durable position, in a BigInt64 after the Int32 slots. */
 export const DURABLE_OFFSET_BYTES = CONTROL_SLOTS * 4;
+/** The writer's failure message (UTF-8, zero-padded), readable while the producer spins. */
+export const FAILURE_OFFSET_BYTES = DURABLE_OFFSET_BYTES + 8;
+export const FAILURE_BYTES = 1024;
+export const CONTROL_BYTES = FAILURE_OFFSET_BYTES + FAILURE_BYTES;
+
 /**
  * Reads the durable position from its BigInt64 cell as two Int32 halves: Atomics.load on a
  * BigInt64Array makes a BigInt on every call, and a caller polling durability (a spinning
@@ -50,8 +57,7 @@ export const DURABLE_OFFSET_BYTES = CONTROL_SLOTS * 4;
  */
 export function durableReader(control: SharedArrayBuffer): () => number {
   const words = new Int32Array(control, DURABLE_OFFSET_BYTES, 2);
-  const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  const [lowWord, highWord] = little ? [0, 1] : [1, 0];
+  const [lowWord, highWord] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
   return () => {
     for (;;) {
       const high = Atomics.load(words, highWord);
@@ -63,11 +69,6 @@ export function durableReader(control: SharedArrayBuffer): () => number {
     }
   };
 }
-
-/** The writer's failure message (UTF-8, zero-padded), readable while the producer spins. */
-export const FAILURE_OFFSET_BYTES = DURABLE_OFFSET_BYTES + 8;
-export const FAILURE_BYTES = 1024;
-export const CONTROL_BYTES = FAILURE_OFFSET_BYTES + FAILURE_BYTES;
 
 /** Records the writer's failure in shared memory, then marks the state failed. */
 export function publishFailure(control: SharedArrayBuffer, message: string): void {
