@@ -15,7 +15,6 @@ import {
   jetstream,
   jetstreamManager,
   type StoredMsg,
-  type StreamInfo,
 } from "@nats-io/jetstream";
 import { FencedError, StorageError } from "../../core/errors.ts";
 import { checkInteger, checkKeys, invalid } from "../../core/check.ts";
@@ -46,6 +45,8 @@ const ENCODING = "Eventfold-Encoding";
 const LENGTH = "Eventfold-Length";
 /** JetStream's error code for a publish whose expected last sequence is not the stream's. */
 const WRONG_LAST_SEQUENCE = 10071;
+/** The HTTP-like status of JetStream's "temporarily unavailable" (no leader known to the member that answered). */
+const CLUSTER_NOT_AVAILABLE = 503;
 
 /** A replicated log on a JetStream stream. Throws ValidationError on bad options. */
 export function natsLog(options: NatsLogOptions): NatsLog {
@@ -135,36 +136,40 @@ export class NatsLog implements ReplicaLog {
   }
 
   /**
-   * The stream's state as its leader gives it. A member that was down and has not caught up
-   * yet also answers (NATS 2.9), from what it held when it went down and naming no leader;
-   * with a follower's or a restarting primary's idea of the log's end at stake, such an
-   * answer is asked again, up to `timeoutMs`.
+   * A message read from the stream's leader. Only the leader answers a message request, or
+   * a member that knows of no leader, with an error (503): such a member may be one that
+   * was down and has not caught up. A stream-info request would be answered by that member
+   * too, from what it held when it went down, and by the time it answers it may already
+   * name the leader (NATS 2.9): so the log's end is read as the subject's last message.
    */
-  async #leaderInfo(): Promise<StreamInfo> {
+  async #leaderMessage(query: { seq: number } | { last_by_subj: string }): Promise<StoredMsg | null> {
     const jsm = this.#ready();
     const deadline = Date.now() + this.#timeoutMs;
     for (;;) {
-      const info = await jsm.streams.info(this.#stream);
-      if (info.cluster === undefined || info.cluster.leader) return info;
-      if (Date.now() > deadline) throw new StorageError(`${this.name}: no answer from the stream's leader within ${this.#timeoutMs} ms`);
-      await new Promise((resume) => setTimeout(resume, 50));
+      try {
+        return await jsm.streams.getMessage(this.#stream, query);
+      } catch (error) {
+        if (!(error instanceof JetStreamApiError) || error.status !== CLUSTER_NOT_AVAILABLE) throw error;
+        if (Date.now() > deadline) throw new StorageError(`${this.name}: no answer from the stream's leader within ${this.#timeoutMs} ms`);
+        await new Promise((resume) => setTimeout(resume, 50));
+      }
     }
   }
 
   async last(): Promise<ReplicaBatch | undefined> {
+    let message: StoredMsg | null;
     try {
-      const { state } = await this.#leaderInfo();
-      return state.last_seq === 0 ? undefined : await this.batch(state.last_seq);
+      message = await this.#leaderMessage({ last_by_subj: this.#subject });
     } catch (error) {
       throw this.#error(error, "read the last batch");
     }
+    return message === null ? undefined : await this.#batchOf(message.seq, message.header, message.data);
   }
 
   async batch(sequence: number): Promise<ReplicaBatch> {
-    const jsm = this.#ready();
     let message: StoredMsg | null;
     try {
-      message = await jsm.streams.getMessage(this.#stream, { seq: sequence }) as StoredMsg | null;
+      message = await this.#leaderMessage({ seq: sequence });
     } catch (error) {
       throw this.#error(error, `read batch ${sequence}`);
     }
@@ -173,13 +178,16 @@ export class NatsLog implements ReplicaLog {
   }
 
   async find(position: number): Promise<number | undefined> {
-    const { state } = await this.#leaderInfo().catch((error) => {
+    const last = await this.last();
+    if (last === undefined || last.last < position) return undefined;
+    // Batches' last positions never decrease: search the first one that reaches `position`.
+    // Any member's first sequence will do: eventfold never trims the log, and one that was
+    // trimmed by hand only ever moves its first sequence up.
+    const { state } = await this.#ready().streams.info(this.#stream).catch((error) => {
       throw this.#error(error, "find a position");
     });
-    // Batches' last positions never decrease: search the first one that reaches `position`.
     let low = state.first_seq;
-    let high = state.last_seq;
-    if (high === 0 || (await this.batch(high)).last < position) return undefined;
+    let high = last.sequence;
     while (low < high) {
       const middle = Math.floor((low + high) / 2);
       if ((await this.batch(middle)).last >= position) high = middle;
