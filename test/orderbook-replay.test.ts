@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { createMemoryLog, memoryStorage, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import { bookDepth, marketDataProjection, orderBookCodecs, OrderBookEngine, OrderCommand, type OrderCommandInput } from "../src/orderbook/index.ts";
+import { CANCEL_REASONS, COMMAND_NAMES, EXPIRE_REASONS, KINDS, REJECT_REASONS, SELF_TRADE, SIDES, TIMES_IN_FORCE } from "../src/orderbook/types.ts";
 import { LOT, orderCommandWithOco, SYMBOL, TICK } from "./support/order-commands.ts";
 import { testSeed, withSeed } from "./support/seed.ts";
 import { temporaryDirectory } from "./support/temp.ts";
@@ -85,11 +86,40 @@ test("the order-book codecs round-trip every event and refuse bytes they cannot 
     StopTriggered: { orderId: 1, account: 2, lastTradePrice: 3 },
     OcoLinked: { orderId: 1, account: 2, stopOrderId: 3 },
   };
+  // The stored layouts (logs written before must still read): fields in order, numbers as
+  // little-endian f64, enum members (their index in types.ts's list) and flags as one byte.
+  const f64 = "number";
+  const layouts: Record<string, [string, typeof f64 | "flag" | readonly string[]][]> = {
+    OrderAccepted: [["orderId", f64], ["account", f64], ["side", SIDES], ["kind", KINDS], ["price", f64], ["stopPrice", f64], ["quantity", f64], ["timeInForce", TIMES_IN_FORCE], ["postOnly", "flag"], ["selfTrade", SELF_TRADE]],
+    OrderRejected: [["orderId", f64], ["account", f64], ["command", COMMAND_NAMES], ["reason", REJECT_REASONS]],
+    TradeExecuted: [["price", f64], ["quantity", f64], ["makerOrderId", f64], ["makerAccount", f64], ["takerOrderId", f64], ["takerAccount", f64], ["takerSide", SIDES]],
+    OrderCancelled: [["orderId", f64], ["account", f64], ["remaining", f64], ["reason", CANCEL_REASONS]],
+    OrderExpired: [["orderId", f64], ["account", f64], ["remaining", f64], ["reason", EXPIRE_REASONS]],
+    OrderModified: [["orderId", f64], ["account", f64], ["price", f64], ["quantity", f64], ["keptPriority", "flag"]],
+    StopTriggered: [["orderId", f64], ["account", f64], ["lastTradePrice", f64]],
+    OcoLinked: [["orderId", f64], ["account", f64], ["stopOrderId", f64]],
+  };
+  const laidOut = (type: string, data: Record<string, unknown>): number[] => {
+    const bytes: number[] = [];
+    for (const [name, kind] of layouts[type]!) {
+      const value = data[name];
+      if (kind === f64) {
+        const number = new DataView(new ArrayBuffer(8));
+        number.setFloat64(0, value as number, true);
+        bytes.push(...new Uint8Array(number.buffer));
+      }
+      else if (kind === "flag") bytes.push(value ? 1 : 0);
+      else bytes.push(kind.indexOf(value as string));
+    }
+    return bytes;
+  };
+  assert.deepEqual(orderBookCodecs.map((codec) => [codec.id, codec.type]), Object.keys(layouts).map((type, i) => [i + 1, type]));
   for (const codec of orderBookCodecs) {
     const data = samples[codec.type];
     const size = codec.byteLength(data);
     const view = new DataView(new ArrayBuffer(size + 3));
     codec.encode(data, view, 3);
+    assert.deepEqual([...new Uint8Array(view.buffer, 3)], laidOut(codec.type, data), `${codec.type}: the stored layout`);
     const decoded = codec.decode(view, 3, size) as Record<string, unknown>;
     assert.deepEqual(decoded, data, codec.type);
     assert.deepEqual(Object.keys(decoded), Object.keys(data), `${codec.type}: keys in the layout's order`);

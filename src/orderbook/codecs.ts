@@ -1,6 +1,27 @@
 /**
  * Fixed-layout WAL codecs for the order-book events: numbers as float64 (exact for every
- * safe integer), enums and flags as one byte. No JSON on the hot path or on replay.
+ * safe integer), enums and flags as one byte (an enum member's code is its index in the
+ * list in types.ts, which only ever grows at the end). No JSON on the hot path or on replay.
+ *
+ * Each codec is laid out by hand, one statement per field at a fixed offset. A generic
+ * codec looping over a field list read each field by a computed key, a megamorphic load:
+ * 55-75 ns to encode a TradeExecuted against 3-12 by hand, 26-28 ns to decode against
+ * 12-15 (Node, Deno, Bun). Decoding builds the data as one object literal, keys in the
+ * layout's order, like a record appended and read back from the buffer.
+ *
+ * The layouts (offset: field, f64 unless marked; the round-trip test holds them too):
+ *
+ *   1 OrderAccepted (45 B)  0 orderId, 8 account, 16 side u8, 17 kind u8, 18 price,
+ *                           26 stopPrice, 34 quantity, 42 timeInForce u8, 43 postOnly u8,
+ *                           44 selfTrade u8
+ *   2 OrderRejected (18 B)  0 orderId, 8 account, 16 command u8, 17 reason u8
+ *   3 TradeExecuted (49 B)  0 price, 8 quantity, 16 makerOrderId, 24 makerAccount,
+ *                           32 takerOrderId, 40 takerAccount, 48 takerSide u8
+ *   4 OrderCancelled (25 B) 0 orderId, 8 account, 16 remaining, 24 reason u8
+ *   5 OrderExpired (25 B)   0 orderId, 8 account, 16 remaining, 24 reason u8
+ *   6 OrderModified (33 B)  0 orderId, 8 account, 16 price, 24 quantity, 32 keptPriority u8
+ *   7 StopTriggered (24 B)  0 orderId, 8 account, 16 lastTradePrice
+ *   8 OcoLinked (24 B)      0 orderId, 8 account, 16 stopOrderId
  */
 import type { DataCodec } from "../wal/codec.ts";
 export type { DataCodec } from "../wal/codec.ts";
@@ -16,131 +37,208 @@ import type {
 } from "./events.ts";
 import { CANCEL_REASONS, COMMAND_NAMES, EXPIRE_REASONS, KINDS, REJECT_REASONS, SELF_TRADE, SIDES, TIMES_IN_FORCE } from "./types.ts";
 
-type Field = readonly [name: string, kind: "number" | "boolean" | readonly string[]];
+/** An enum stored as one byte: its member's index. */
+class ByteEnum<T extends string> {
+  readonly #members: readonly T[];
+  readonly #codes: Map<string, number>;
 
-/**
- * A codec writing `fields` in order: numbers as f64, booleans and enum members as u8.
- * Decoding reads the fields' values in order, then `make` builds the data from them as
- * one object literal: an object built key by key from `{}` took about 100 ns per event
- * (keyed stores), the literal about 10 (Node, Deno and Bun), and replay decodes every
- * event. `make` must list the fields in the same order (the round-trip test checks it).
- */
-function fixedCodec<D extends object>(id: number, type: string, fields: readonly Field[], make: (values: readonly unknown[]) => D): DataCodec<D> {
-  const size = fields.reduce((total, [, kind]) => total + (kind === "number" ? 8 : 1), 0);
-  const names = fields.map(([name]) => name);
-  // 0 = number, 1 = boolean, 2 = enum; enum codes looked up in a Map, not by indexOf.
-  const kinds = fields.map(([, kind]) => (kind === "number" ? 0 : kind === "boolean" ? 1 : 2));
-  const members = fields.map(([, kind]) => (typeof kind === "string" ? [] : kind));
-  const codes = members.map((list) => new Map(list.map((member, code) => [member, code])));
-  // One array of values per codec, used again by every decode (make copies them out).
-  const values: unknown[] = new Array(fields.length).fill(0);
+  constructor(members: readonly T[]) {
+    this.#members = members;
+    this.#codes = new Map(members.map((member, code) => [member, code]));
+  }
+
+  /** The code of `value`; RangeError naming `field` if it is not a member. */
+  code(value: T, field: string): number {
+    const code = this.#codes.get(value);
+    if (code === undefined) throw new RangeError(`${field}: ${JSON.stringify(value)} is not one of ${this.#members.join(", ")}`);
+    return code;
+  }
+
+  /** The member of code `code`; RangeError naming `field` if there is none. */
+  member(code: number, field: string): T {
+    if (code >= this.#members.length) throw new RangeError(`${field}: bad code ${code}`);
+    return this.#members[code]!;
+  }
+}
+
+const SIDE = new ByteEnum(SIDES);
+const KIND = new ByteEnum(KINDS);
+const TIME_IN_FORCE = new ByteEnum(TIMES_IN_FORCE);
+const SELF_TRADE_PREVENTION = new ByteEnum(SELF_TRADE);
+const COMMAND = new ByteEnum(COMMAND_NAMES);
+const REJECT_REASON = new ByteEnum(REJECT_REASONS);
+const CANCEL_REASON = new ByteEnum(CANCEL_REASONS);
+const EXPIRE_REASON = new ByteEnum(EXPIRE_REASONS);
+
+function flag(code: number, field: string): boolean {
+  if (code > 1) throw new RangeError(`${field}: bad flag ${code}`);
+  return code === 1;
+}
+
+function checkLength(type: string, size: number, length: number): void {
+  if (length !== size) throw new RangeError(`${type} data is ${size} bytes, got ${length}`);
+}
+
+/** Codecs of events that are three numbers (StopTriggered, OcoLinked). */
+function threeNumbers<D extends { orderId: number; account: number }>(
+  id: number,
+  type: string,
+  third: Exclude<keyof D, "orderId" | "account"> & string,
+  make: (orderId: number, account: number, value: number) => D,
+): DataCodec<D> {
   return {
     id,
     type,
-    byteLength: () => size,
-    encode(data, view, offset) {
-      const record = data as Record<string, unknown>;
-      for (let i = 0; i < names.length; i++) {
-        const value = record[names[i]];
-        const kind = kinds[i];
-        if (kind === 0) {
-          view.setFloat64(offset, value as number, true);
-          offset += 8;
-        } else if (kind === 1) {
-          view.setUint8(offset++, value ? 1 : 0);
-        } else {
-          const code = codes[i].get(value as string);
-          if (code === undefined) throw new RangeError(`${type}.${names[i]}: ${JSON.stringify(value)} is not one of ${members[i].join(", ")}`);
-          view.setUint8(offset++, code);
-        }
-      }
+    byteLength: () => 24,
+    encode(data, view, at) {
+      view.setFloat64(at, data.orderId, true);
+      view.setFloat64(at + 8, data.account, true);
+      view.setFloat64(at + 16, data[third] as number, true);
     },
-    decode(view, offset, length) {
-      if (length !== size) throw new RangeError(`${type} data is ${size} bytes, got ${length}`);
-      for (let i = 0; i < kinds.length; i++) {
-        const kind = kinds[i];
-        if (kind === 0) {
-          values[i] = view.getFloat64(offset, true);
-          offset += 8;
-          continue;
-        }
-        const code = view.getUint8(offset++);
-        if (kind === 1) {
-          if (code > 1) throw new RangeError(`${type}.${names[i]}: bad flag ${code}`);
-          values[i] = code === 1;
-        } else {
-          if (code >= members[i].length) throw new RangeError(`${type}.${names[i]}: bad code ${code}`);
-          values[i] = members[i][code];
-        }
-      }
-      return make(values);
+    decode(view, at, length) {
+      checkLength(type, 24, length);
+      return make(view.getFloat64(at, true), view.getFloat64(at + 8, true), view.getFloat64(at + 16, true));
     },
   };
 }
 
+const orderAccepted: DataCodec<OrderAcceptedData> = {
+  id: 1,
+  type: "OrderAccepted",
+  byteLength: () => 45,
+  encode(data, view, at) {
+    view.setFloat64(at, data.orderId, true);
+    view.setFloat64(at + 8, data.account, true);
+    view.setUint8(at + 16, SIDE.code(data.side, "OrderAccepted.side"));
+    view.setUint8(at + 17, KIND.code(data.kind, "OrderAccepted.kind"));
+    view.setFloat64(at + 18, data.price, true);
+    view.setFloat64(at + 26, data.stopPrice, true);
+    view.setFloat64(at + 34, data.quantity, true);
+    view.setUint8(at + 42, TIME_IN_FORCE.code(data.timeInForce, "OrderAccepted.timeInForce"));
+    view.setUint8(at + 43, data.postOnly ? 1 : 0);
+    view.setUint8(at + 44, SELF_TRADE_PREVENTION.code(data.selfTrade, "OrderAccepted.selfTrade"));
+  },
+  decode(view, at, length) {
+    checkLength("OrderAccepted", 45, length);
+    return {
+      orderId: view.getFloat64(at, true),
+      account: view.getFloat64(at + 8, true),
+      side: SIDE.member(view.getUint8(at + 16), "OrderAccepted.side"),
+      kind: KIND.member(view.getUint8(at + 17), "OrderAccepted.kind"),
+      price: view.getFloat64(at + 18, true),
+      stopPrice: view.getFloat64(at + 26, true),
+      quantity: view.getFloat64(at + 34, true),
+      timeInForce: TIME_IN_FORCE.member(view.getUint8(at + 42), "OrderAccepted.timeInForce"),
+      postOnly: flag(view.getUint8(at + 43), "OrderAccepted.postOnly"),
+      selfTrade: SELF_TRADE_PREVENTION.member(view.getUint8(at + 44), "OrderAccepted.selfTrade"),
+    };
+  },
+};
+
+const orderRejected: DataCodec<OrderRejectedData> = {
+  id: 2,
+  type: "OrderRejected",
+  byteLength: () => 18,
+  encode(data, view, at) {
+    view.setFloat64(at, data.orderId, true);
+    view.setFloat64(at + 8, data.account, true);
+    view.setUint8(at + 16, COMMAND.code(data.command, "OrderRejected.command"));
+    view.setUint8(at + 17, REJECT_REASON.code(data.reason, "OrderRejected.reason"));
+  },
+  decode(view, at, length) {
+    checkLength("OrderRejected", 18, length);
+    return {
+      orderId: view.getFloat64(at, true),
+      account: view.getFloat64(at + 8, true),
+      command: COMMAND.member(view.getUint8(at + 16), "OrderRejected.command"),
+      reason: REJECT_REASON.member(view.getUint8(at + 17), "OrderRejected.reason"),
+    };
+  },
+};
+
+const tradeExecuted: DataCodec<TradeExecutedData> = {
+  id: 3,
+  type: "TradeExecuted",
+  byteLength: () => 49,
+  encode(data, view, at) {
+    view.setFloat64(at, data.price, true);
+    view.setFloat64(at + 8, data.quantity, true);
+    view.setFloat64(at + 16, data.makerOrderId, true);
+    view.setFloat64(at + 24, data.makerAccount, true);
+    view.setFloat64(at + 32, data.takerOrderId, true);
+    view.setFloat64(at + 40, data.takerAccount, true);
+    view.setUint8(at + 48, SIDE.code(data.takerSide, "TradeExecuted.takerSide"));
+  },
+  decode(view, at, length) {
+    checkLength("TradeExecuted", 49, length);
+    return {
+      price: view.getFloat64(at, true),
+      quantity: view.getFloat64(at + 8, true),
+      makerOrderId: view.getFloat64(at + 16, true),
+      makerAccount: view.getFloat64(at + 24, true),
+      takerOrderId: view.getFloat64(at + 32, true),
+      takerAccount: view.getFloat64(at + 40, true),
+      takerSide: SIDE.member(view.getUint8(at + 48), "TradeExecuted.takerSide"),
+    };
+  },
+};
+
+/** Codecs of an order that left the book with `remaining` for a `reason` (OrderCancelled, OrderExpired). */
+function orderClosed<R extends string>(id: number, type: string, reasons: ByteEnum<R>): DataCodec<{ orderId: number; account: number; remaining: number; reason: R }> {
+  const field = `${type}.reason`;
+  return {
+    id,
+    type,
+    byteLength: () => 25,
+    encode(data, view, at) {
+      view.setFloat64(at, data.orderId, true);
+      view.setFloat64(at + 8, data.account, true);
+      view.setFloat64(at + 16, data.remaining, true);
+      view.setUint8(at + 24, reasons.code(data.reason, field));
+    },
+    decode(view, at, length) {
+      checkLength(type, 25, length);
+      return {
+        orderId: view.getFloat64(at, true),
+        account: view.getFloat64(at + 8, true),
+        remaining: view.getFloat64(at + 16, true),
+        reason: reasons.member(view.getUint8(at + 24), field),
+      };
+    },
+  };
+}
+
+const orderModified: DataCodec<OrderModifiedData> = {
+  id: 6,
+  type: "OrderModified",
+  byteLength: () => 33,
+  encode(data, view, at) {
+    view.setFloat64(at, data.orderId, true);
+    view.setFloat64(at + 8, data.account, true);
+    view.setFloat64(at + 16, data.price, true);
+    view.setFloat64(at + 24, data.quantity, true);
+    view.setUint8(at + 32, data.keptPriority ? 1 : 0);
+  },
+  decode(view, at, length) {
+    checkLength("OrderModified", 33, length);
+    return {
+      orderId: view.getFloat64(at, true),
+      account: view.getFloat64(at + 8, true),
+      price: view.getFloat64(at + 16, true),
+      quantity: view.getFloat64(at + 24, true),
+      keptPriority: flag(view.getUint8(at + 32), "OrderModified.keptPriority"),
+    };
+  },
+};
+
 /** Fixed-layout WAL codecs of the eight order-book events (ids 1-8): pass them to file storage. */
 export const orderBookCodecs: DataCodec[] = [
-  fixedCodec(1, "OrderAccepted", [
-    ["orderId", "number"], ["account", "number"], ["side", SIDES], ["kind", KINDS], ["price", "number"],
-    ["stopPrice", "number"], ["quantity", "number"], ["timeInForce", TIMES_IN_FORCE], ["postOnly", "boolean"],
-    ["selfTrade", SELF_TRADE],
-  ], (v): OrderAcceptedData => ({
-    orderId: v[0] as number,
-    account: v[1] as number,
-    side: v[2] as OrderAcceptedData["side"],
-    kind: v[3] as OrderAcceptedData["kind"],
-    price: v[4] as number,
-    stopPrice: v[5] as number,
-    quantity: v[6] as number,
-    timeInForce: v[7] as OrderAcceptedData["timeInForce"],
-    postOnly: v[8] as boolean,
-    selfTrade: v[9] as OrderAcceptedData["selfTrade"],
-  })),
-  fixedCodec(2, "OrderRejected", [["orderId", "number"], ["account", "number"], ["command", COMMAND_NAMES], ["reason", REJECT_REASONS]], (v): OrderRejectedData => ({
-    orderId: v[0] as number,
-    account: v[1] as number,
-    command: v[2] as OrderRejectedData["command"],
-    reason: v[3] as OrderRejectedData["reason"],
-  })),
-  fixedCodec(3, "TradeExecuted", [
-    ["price", "number"], ["quantity", "number"], ["makerOrderId", "number"], ["makerAccount", "number"],
-    ["takerOrderId", "number"], ["takerAccount", "number"], ["takerSide", SIDES],
-  ], (v): TradeExecutedData => ({
-    price: v[0] as number,
-    quantity: v[1] as number,
-    makerOrderId: v[2] as number,
-    makerAccount: v[3] as number,
-    takerOrderId: v[4] as number,
-    takerAccount: v[5] as number,
-    takerSide: v[6] as TradeExecutedData["takerSide"],
-  })),
-  fixedCodec(4, "OrderCancelled", [["orderId", "number"], ["account", "number"], ["remaining", "number"], ["reason", CANCEL_REASONS]], (v): OrderCancelledData => ({
-    orderId: v[0] as number,
-    account: v[1] as number,
-    remaining: v[2] as number,
-    reason: v[3] as OrderCancelledData["reason"],
-  })),
-  fixedCodec(5, "OrderExpired", [["orderId", "number"], ["account", "number"], ["remaining", "number"], ["reason", EXPIRE_REASONS]], (v): OrderExpiredData => ({
-    orderId: v[0] as number,
-    account: v[1] as number,
-    remaining: v[2] as number,
-    reason: v[3] as OrderExpiredData["reason"],
-  })),
-  fixedCodec(6, "OrderModified", [["orderId", "number"], ["account", "number"], ["price", "number"], ["quantity", "number"], ["keptPriority", "boolean"]], (v): OrderModifiedData => ({
-    orderId: v[0] as number,
-    account: v[1] as number,
-    price: v[2] as number,
-    quantity: v[3] as number,
-    keptPriority: v[4] as boolean,
-  })),
-  fixedCodec(7, "StopTriggered", [["orderId", "number"], ["account", "number"], ["lastTradePrice", "number"]], (v): StopTriggeredData => ({
-    orderId: v[0] as number,
-    account: v[1] as number,
-    lastTradePrice: v[2] as number,
-  })),
-  fixedCodec(8, "OcoLinked", [["orderId", "number"], ["account", "number"], ["stopOrderId", "number"]], (v): OcoLinkedData => ({
-    orderId: v[0] as number,
-    account: v[1] as number,
-    stopOrderId: v[2] as number,
-  })),
+  orderAccepted,
+  orderRejected,
+  tradeExecuted,
+  orderClosed<OrderCancelledData["reason"]>(4, "OrderCancelled", CANCEL_REASON),
+  orderClosed<OrderExpiredData["reason"]>(5, "OrderExpired", EXPIRE_REASON),
+  orderModified,
+  threeNumbers<StopTriggeredData>(7, "StopTriggered", "lastTradePrice", (orderId, account, lastTradePrice) => ({ orderId, account, lastTradePrice })),
+  threeNumbers<OcoLinkedData>(8, "OcoLinked", "stopOrderId", (orderId, account, stopOrderId) => ({ orderId, account, stopOrderId })),
 ] as DataCodec[];
