@@ -17,7 +17,7 @@
  *      zero padding to the next multiple of 8
  */
 import { MAX_ID_LENGTH, type StoredRecord } from "../core/events.ts";
-import { CodecTable, JSON_CODEC_ID } from "./codec.ts";
+import { CodecTable, type DataCodec, JSON_CODEC_ID } from "./codec.ts";
 import { crc32c } from "./crc32c.ts";
 import { JsonWriter } from "./json-writer.ts";
 import { encodeUtf8 } from "../core/utf8.ts";
@@ -81,6 +81,19 @@ export class RecordEncoder {
     return this.#lastStreamIdBytes = this.cachedString(streamId);
   }
 
+  /** Each event type's UTF-8 bytes and codec: one lookup per record. */
+  readonly #types = new Map<string, EventType>();
+
+  #eventType(type: string): EventType {
+    let known = this.#types.get(type);
+    if (known === undefined) {
+      if (this.#types.size >= 10_000) this.#types.clear();
+      known = { bytes: encoder.encode(type), codec: this.#codecs.forType(type) };
+      this.#types.set(type, known);
+    }
+    return known;
+  }
+
   /** Encoded bytes of a short, repeated string. */
   cachedString(text: string): Uint8Array {
     let bytes = this.#strings.get(text);
@@ -101,7 +114,8 @@ export class RecordEncoder {
    */
   measure(record: StoredRecord, scratch: EncodePlan, back = 0): number {
     const streamId = record.streamId === this.#lastStreamId ? this.#lastStreamIdBytes : this.#streamIdBytes(record.streamId);
-    const type = this.cachedString(record.type);
+    const eventType = this.#eventType(record.type);
+    const type = eventType.bytes;
     if (streamId.length > MAX_STRING_BYTES) throw new RangeError(`stream id is longer than ${MAX_STRING_BYTES} bytes`);
     if (type.length > MAX_STRING_BYTES) throw new RangeError(`event type is longer than ${MAX_STRING_BYTES} bytes`);
     scratch.streamId = streamId;
@@ -117,8 +131,8 @@ export class RecordEncoder {
     }
     // Metadata is an object (the store checks), so it always has JSON.
     scratch.metadataLength = record.metadata === undefined ? 0 : this.#metadataJson.write(record.metadata);
-    const codec = this.#codecs.forType(record.type);
-    scratch.codec = codec?.id ?? JSON_CODEC_ID;
+    const codec = eventType.codec;
+    scratch.codec = codec;
     if (codec) scratch.dataLength = codec.byteLength(record.data);
     else {
       scratch.dataLength = this.#dataJson.write(record.data);
@@ -146,7 +160,7 @@ export class RecordEncoder {
     view.setUint32(offset + 12, (record.position - low) / 0x1_0000_0000, true);
     view.setUint32(offset + 16, record.streamVersion, true);
     view.setUint16(offset + 20, record.schemaVersion, true);
-    view.setUint8(offset + 22, plan.codec);
+    view.setUint8(offset + 22, plan.codec === undefined ? JSON_CODEC_ID : plan.codec.id);
     view.setUint8(offset + 23, (more ? FLAG_MORE : 0) | (plan.idLength === 0 ? 0 : FLAG_ID));
     view.setFloat64(offset + 24, record.timestamp, true);
     view.setUint16(offset + 32, plan.streamId.length, true);
@@ -162,8 +176,8 @@ export class RecordEncoder {
     at = copyBytes(undefined, plan.streamId, plan.streamId.length, bytes, at);
     at = copyBytes(undefined, plan.type, plan.type.length, bytes, at);
     if (plan.metadataLength > 0) at = copyBytes(this.#metadataViews, this.#metadataJson.bytes, plan.metadataLength, bytes, at);
-    if (plan.codec === JSON_CODEC_ID) copyBytes(this.#dataViews, this.#dataJson.bytes, plan.dataLength, bytes, at);
-    else this.#codecs.forId(plan.codec)!.encode(record.data, view, at);
+    if (plan.codec === undefined) copyBytes(this.#dataViews, this.#dataJson.bytes, plan.dataLength, bytes, at);
+    else plan.codec.encode(record.data, view, at);
     at += plan.dataLength;
     const end = offset + paddedLength(length);
     for (; at < end; at++) bytes[at] = 0;
@@ -216,12 +230,19 @@ export interface EncodePlan {
   streamId: Uint8Array;
   type: Uint8Array;
   metadataLength: number;
-  codec: number;
+  /** The data's fixed-layout codec; undefined: JSON. */
+  codec: DataCodec | undefined;
   dataLength: number;
 }
 
+/** An event type as the encoder meets it again and again. */
+interface EventType {
+  bytes: Uint8Array;
+  codec: DataCodec | undefined;
+}
+
 export const newPlan = (): EncodePlan => ({
-  idLength: 0, idSlot: -1, streamId: EMPTY, type: EMPTY, metadataLength: 0, codec: 0, dataLength: 0,
+  idLength: 0, idSlot: -1, streamId: EMPTY, type: EMPTY, metadataLength: 0, codec: undefined, dataLength: 0,
 });
 
 /** Computes and stores the CRC of the record at `offset` (the writer does this). */
