@@ -6,6 +6,8 @@ import fc from "fast-check";
 import { StreamIndex } from "../src/core/stream-index.ts";
 import { decodeIndex, encodeIndex } from "../src/core/index-checkpoint.ts";
 import { recentId, uuidV7, writeRecentId } from "../src/core/uuid-v7.ts";
+import { CodecTable } from "../src/wal/codec.ts";
+import { newPlan, RecordDecoder, RecordEncoder } from "../src/wal/record-format.ts";
 
 const stored = (type: string, schemaVersion: number, data: unknown) => ({
   type, data, schemaVersion, metadata: undefined, streamId: "s", streamVersion: 1, position: 7, timestamp: 0,
@@ -51,6 +53,28 @@ test("registry.validate rejects non-objects and strips nothing it should keep", 
   assert.throws(() => registry.validate([]), /must be an object/);
   assert.deepEqual(registry.validate({ type: "A", data: { n: 1 }, metadata: { by: "me" } }),
     { type: "A", data: { n: 1 }, metadata: { by: "me" } });
+});
+
+test("records appended, upcast and decoded from the WAL are plain objects, their keys in one order", () => {
+  const Noted = defineEvent("Noted", z.object({ text: z.string() }), { version: 2, upcasters: { 1: (data) => ({ text: String((data as { t: unknown }).t) }) } });
+  const registry = eventRegistry(Noted);
+  const codecs = new CodecTable();
+  const encoder = new RecordEncoder(codecs);
+  const decoder = new RecordDecoder(codecs);
+  const plan = newPlan();
+  const keys = ["type", "data", "metadata", "schemaVersion", "streamId", "streamVersion", "position", "timestamp"];
+  for (const id of [undefined, "note-1"]) {
+    const appended = registry.toRecord({ type: "Noted", data: { text: "hi" }, id }, 0, "notes", 1, 7, 1_764_000_000_000);
+    const bytes = new Uint8Array(256);
+    const view = new DataView(bytes.buffer);
+    encoder.write(appended, plan, bytes, view, 0, encoder.measure(appended, plan));
+    const upcast = registry.decode({ ...appended, schemaVersion: 1, data: { t: "hi" } });
+    for (const [what, record] of [["appended", appended], ["decoded from the WAL", decoder.decode(bytes, view, 0)], ["upcast", upcast]] as const) {
+      assert.equal(Object.getPrototypeOf(record), Object.prototype, what);
+      assert.deepEqual(Object.keys(record), id === undefined ? keys : [...keys, "id"], what);
+      assert.deepEqual(record, { type: "Noted", data: { text: "hi" }, metadata: undefined, schemaVersion: 2, streamId: "notes", streamVersion: 1, position: 7, timestamp: 1_764_000_000_000, ...(id && { id }) }, what);
+    }
+  }
 });
 
 const recorded = (position: number) => ({ position } as unknown as RecordedEvent);
