@@ -186,23 +186,33 @@ export interface StoredRecord extends RecordedInfo {
   id?: string;
 }
 
-/** What `new RecordObject(...)` makes: StoredRecord's fields in the order decoded ones have them. */
-interface RecordObject extends StoredRecord {}
+/** A stored record's fields, as its constructor takes them (`id` only if it has one). */
+type RecordFields = [
+  type: string,
+  data: unknown,
+  metadata: Metadata | undefined,
+  schemaVersion: number,
+  streamId: string,
+  streamVersion: number,
+  position: number,
+  timestamp: number,
+  id?: string,
+];
 
 /**
- * Builds records with `new`, never with an object literal. V8 keeps feedback per literal
- * (its allocation site) on how many of its objects survive a young-generation collection,
- * and once most do it allocates that literal's objects in the old generation for good
- * ("pretenuring"). The event buffer keeps the last 10,000 records, so early in a run, with
- * the young generation still small, nearly all of them survive: the literal was tenured,
- * and from then on every record went to the old generation and died there. In the
- * order-book engine that was 4.5 MB of old-generation garbage per 20 MB allocated, and
- * the mark-compact collections it calls for (see CHANGELOG). `new` carries no such
+ * Makes a stored record: `new StoredRecordObject(...fields)`. Records are made with `new`,
+ * never with an object literal. V8 keeps feedback per literal (its allocation site) on how
+ * many of its objects survive a young-generation collection, and once most do it
+ * allocates that literal's objects in the old generation for good ("pretenuring"). The
+ * event buffer keeps the last 10,000 records, so early in a run, with the young
+ * generation still small, nearly all of them survive: the literal was tenured, and from
+ * then on every record went to the old generation and died there (in the order-book
+ * engine, 4.6 MB of old-generation garbage per 20 MB allocated). `new` carries no such
  * feedback. The prototype is Object.prototype, so a record is a plain object to whoever
  * reads it (deepStrictEqual, spread, JSON).
  */
-const RecordObject = function (
-  this: RecordObject,
+export const StoredRecordObject = function (
+  this: StoredRecord,
   type: string,
   data: unknown,
   metadata: Metadata | undefined,
@@ -222,33 +232,8 @@ const RecordObject = function (
   this.position = position;
   this.timestamp = timestamp;
   if (id !== undefined) this.id = id;
-} as unknown as new (
-  type: string,
-  data: unknown,
-  metadata: Metadata | undefined,
-  schemaVersion: number,
-  streamId: string,
-  streamVersion: number,
-  position: number,
-  timestamp: number,
-  id: string | undefined,
-) => RecordObject;
-RecordObject.prototype = Object.prototype;
-
-/** A stored record of these fields (`id` only if given): a plain object, made as the note on RecordObject says. */
-export function storedRecord(
-  type: string,
-  data: unknown,
-  metadata: Metadata | undefined,
-  schemaVersion: number,
-  streamId: string,
-  streamVersion: number,
-  position: number,
-  timestamp: number,
-  id?: string,
-): StoredRecord {
-  return new RecordObject(type, data, metadata, schemaVersion, streamId, streamVersion, position, timestamp, id);
-}
+} as unknown as new (...fields: RecordFields) => StoredRecord;
+StoredRecordObject.prototype = Object.prototype;
 
 /**
  * The set of event types a store accepts. It validates events on append and decodes
@@ -319,7 +304,7 @@ export class EventRegistry<E extends Event = Event> {
       throw new ValidationError(label(), [{ path: "id", message: `must be a string of 1 to ${MAX_ID_LENGTH} bytes` }]);
     }
     const data = definition!.trusted ? candidate.data : this.#parse(definition!, candidate.data, label);
-    return storedRecord(definition!.type, data, metadata as Metadata | undefined, definition!.version, streamId, streamVersion, position, timestamp, id as string | undefined);
+    return new StoredRecordObject(definition!.type, data, metadata as Metadata | undefined, definition!.version, streamId, streamVersion, position, timestamp, id as string | undefined);
   }
 
   /**
@@ -349,7 +334,7 @@ export class EventRegistry<E extends Event = Event> {
     const parsed = parseData(definition, data, `${what()} "${record.type}"`);
     // The same shape as a freshly appended record, so buffered and decoded reads agree.
     const { streamId, streamVersion, position, timestamp, id } = record;
-    return storedRecord(record.type, parsed, record.metadata, definition.version, streamId, streamVersion, position, timestamp, id) as RecordedEvent<E>;
+    return new StoredRecordObject(record.type, parsed, record.metadata, definition.version, streamId, streamVersion, position, timestamp, id) as RecordedEvent<E>;
   }
 
   #parse(definition: EventDefinition, data: unknown, label: () => string): unknown {

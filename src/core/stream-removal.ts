@@ -13,7 +13,7 @@
  * See docs/guides/stream-removal.md.
  */
 import { ValidationError } from "./errors.ts";
-import { type StoredRecord, storedRecord } from "./events.ts";
+import { type StoredRecord, StoredRecordObject } from "./events.ts";
 
 /** The tombstone's event type. */
 export const STREAM_DELETED = "$streamDeleted";
@@ -33,7 +33,7 @@ export const isSystemType = (type: string): boolean => type.charCodeAt(0) === 36
 /** `record`'s contents erased: a `$redacted` record at its stream, version and position. */
 export function redactedRecord(record: Pick<StoredRecord, "streamId" | "streamVersion" | "position" | "timestamp">): StoredRecord {
   const { streamId, streamVersion, position, timestamp } = record;
-  return storedRecord(REDACTED, null, undefined, 1, streamId, streamVersion, position, timestamp);
+  return new StoredRecordObject(REDACTED, null, undefined, 1, streamId, streamVersion, position, timestamp);
 }
 
 /** Whether `type` is a stream-removal marker's. */
@@ -47,7 +47,7 @@ export function markerRecord(
   streamVersion: number,
   position: number,
 ): StoredRecord {
-  return storedRecord(type, data, undefined, 1, streamId, streamVersion, position, Date.now());
+  return new StoredRecordObject(type, data, undefined, 1, streamId, streamVersion, position, Date.now());
 }
 
 interface Removal {

@@ -16,7 +16,7 @@
  *      stream id (UTF-8), type (UTF-8), metadata (JSON, UTF-8), data (codec bytes)
  *      zero padding to the next multiple of 8
  */
-import { MAX_ID_LENGTH, type StoredRecord, storedRecord } from "../core/events.ts";
+import { MAX_ID_LENGTH, type StoredRecord, StoredRecordObject } from "../core/events.ts";
 import { CodecTable, type DataCodec, JSON_CODEC_ID } from "./codec.ts";
 import { crc32c } from "./crc32c.ts";
 import { JsonWriter } from "./json-writer.ts";
@@ -359,7 +359,7 @@ export class RecordDecoder {
     }
     const schemaVersion = view.getUint16(offset + 20, true);
     const streamVersion = view.getUint32(offset + 16, true);
-    return storedRecord(type, data, metadata, schemaVersion, streamId, streamVersion, recordPosition(view, offset), view.getFloat64(offset + 24, true), id);
+    return new StoredRecordObject(type, data, metadata, schemaVersion, streamId, streamVersion, recordPosition(view, offset), view.getFloat64(offset + 24, true), id);
   }
 
   /**
