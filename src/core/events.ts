@@ -186,19 +186,6 @@ export interface StoredRecord extends RecordedInfo {
   id?: string;
 }
 
-/** A stored record's fields, as its constructor takes them (`id` only if it has one). */
-type RecordFields = [
-  type: string,
-  data: unknown,
-  metadata: Metadata | undefined,
-  schemaVersion: number,
-  streamId: string,
-  streamVersion: number,
-  position: number,
-  timestamp: number,
-  id?: string,
-];
-
 /**
  * Makes a stored record: `new StoredRecordObject(...fields)`. Records are made with `new`,
  * never with an object literal. V8 keeps feedback per literal (its allocation site) on how
@@ -209,9 +196,9 @@ type RecordFields = [
  * then on every record went to the old generation and died there (in the order-book
  * engine, 4.6 MB of old-generation garbage per 20 MB allocated). `new` carries no such
  * feedback. The prototype is Object.prototype, so a record is a plain object to whoever
- * reads it (deepStrictEqual, spread, JSON).
+ * reads it (deepStrictEqual, spread, JSON). `id` is set only if given.
  */
-export const StoredRecordObject = function (
+function initRecord(
   this: StoredRecord,
   type: string,
   data: unknown,
@@ -221,8 +208,8 @@ export const StoredRecordObject = function (
   streamVersion: number,
   position: number,
   timestamp: number,
-  id: string | undefined,
-) {
+  id?: string,
+): void {
   this.type = type;
   this.data = data;
   this.metadata = metadata;
@@ -232,8 +219,11 @@ export const StoredRecordObject = function (
   this.position = position;
   this.timestamp = timestamp;
   if (id !== undefined) this.id = id;
-} as unknown as new (...fields: RecordFields) => StoredRecord;
-StoredRecordObject.prototype = Object.prototype;
+}
+initRecord.prototype = Object.prototype;
+
+/** See initRecord. */
+export const StoredRecordObject = initRecord as unknown as new (...fields: Parameters<typeof initRecord>) => StoredRecord;
 
 /**
  * The set of event types a store accepts. It validates events on append and decodes
