@@ -142,14 +142,14 @@ export class NatsLog implements ReplicaLog {
    * too, from what it held when it went down, and by the time it answers it may already
    * name the leader (NATS 2.9): so the log's end is read as the subject's last message.
    */
-  async #leaderMessage(query: { seq: number } | { last_by_subj: string }): Promise<StoredMsg | null> {
+  async #leaderMessage(query: { seq: number } | { last_by_subj: string }, doing: string): Promise<StoredMsg | null> {
     const jsm = this.#ready();
     const deadline = Date.now() + this.#timeoutMs;
     for (;;) {
       try {
         return await jsm.streams.getMessage(this.#stream, query);
       } catch (error) {
-        if (!(error instanceof JetStreamApiError) || error.status !== CLUSTER_NOT_AVAILABLE) throw error;
+        if (!(error instanceof JetStreamApiError) || error.status !== CLUSTER_NOT_AVAILABLE) throw this.#error(error, doing);
         if (Date.now() > deadline) throw new StorageError(`${this.name}: no answer from the stream's leader within ${this.#timeoutMs} ms`);
         await new Promise((resume) => setTimeout(resume, 50));
       }
@@ -157,29 +157,18 @@ export class NatsLog implements ReplicaLog {
   }
 
   async last(): Promise<ReplicaBatch | undefined> {
-    let message: StoredMsg | null;
-    try {
-      message = await this.#leaderMessage({ last_by_subj: this.#subject });
-    } catch (error) {
-      throw this.#error(error, "read the last batch");
-    }
-    return message === null ? undefined : await this.#batchOf(message.seq, message.header, message.data);
+    const message = await this.#leaderMessage({ last_by_subj: this.#subject }, "read the last batch");
+    return message === null ? undefined : await this.#batchOf(message);
   }
 
   async batch(sequence: number): Promise<ReplicaBatch> {
-    let message: StoredMsg | null;
-    try {
-      message = await this.#leaderMessage({ seq: sequence });
-    } catch (error) {
-      throw this.#error(error, `read batch ${sequence}`);
-    }
-    if (message === null) throw new StorageError(`${this.name} holds no batch ${sequence}`);
-    return await this.#batchOf(message.seq, message.header, message.data);
+    return await this.#batchOf(await this.#held(sequence));
   }
 
   async find(position: number): Promise<number | undefined> {
-    const last = await this.last();
-    if (last === undefined || last.last < position) return undefined;
+    // Positions are read from the batches' headers: no body is inflated.
+    const end = await this.#leaderMessage({ last_by_subj: this.#subject }, "find a position");
+    if (end === null || this.#headerNumber(end, LAST) < position) return undefined;
     // Batches' last positions never decrease: search the first one that reaches `position`.
     // Any member's first sequence will do: eventfold never trims the log, and one that was
     // trimmed by hand only ever moves its first sequence up.
@@ -187,10 +176,10 @@ export class NatsLog implements ReplicaLog {
       throw this.#error(error, "find a position");
     });
     let low = state.first_seq;
-    let high = last.sequence;
+    let high = end.seq;
     while (low < high) {
       const middle = Math.floor((low + high) / 2);
-      if ((await this.batch(middle)).last >= position) high = middle;
+      if (this.#headerNumber(await this.#held(middle), LAST) >= position) high = middle;
       else low = middle + 1;
     }
     return low;
@@ -254,7 +243,7 @@ export class NatsLog implements ReplicaLog {
         // the stream itself whole): the skipped ones are read by sequence, from the leader.
         for (; expected < message.seq && !stopped; expected++) await onBatch(await this.batch(expected));
         if (message.seq < expected) continue; // delivered again
-        await onBatch(await this.#batchOf(message.seq, message.headers, message.data));
+        await onBatch(await this.#batchOf({ seq: message.seq, header: message.headers, data: message.data }));
         expected = message.seq + 1;
       }
     })().catch((error) => {
@@ -288,20 +277,30 @@ export class NatsLog implements ReplicaLog {
     return this.#jsm;
   }
 
-  async #batchOf(sequence: number, header: { get(name: string): string } | undefined, data: Uint8Array): Promise<ReplicaBatch> {
-    const what = `${this.name}: message ${sequence}`;
-    const number = (name: string): number => {
-      const text = header?.get(name) ?? "";
-      const value = Number(text);
-      if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
-        throw new StorageError(`${what} is not an eventfold batch (header ${name} is ${JSON.stringify(text)})`);
-      }
-      return value;
-    };
-    const encoding = header?.get(ENCODING) ?? "";
+  /** The message of batch `sequence`; StorageError if the stream does not hold it. */
+  async #held(sequence: number): Promise<StoredMsg> {
+    const message = await this.#leaderMessage({ seq: sequence }, `read batch ${sequence}`);
+    if (message === null) throw new StorageError(`${this.name} holds no batch ${sequence}`);
+    return message;
+  }
+
+  /** A number the batch's header carries under `name`; StorageError if it carries none. */
+  #headerNumber(message: { seq: number; header?: { get(name: string): string } }, name: string): number {
+    const text = message.header?.get(name) ?? "";
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
+      throw new StorageError(`${this.name}: message ${message.seq} is not an eventfold batch (header ${name} is ${JSON.stringify(text)})`);
+    }
+    return value;
+  }
+
+  async #batchOf(message: { seq: number; header?: { get(name: string): string }; data: Uint8Array }): Promise<ReplicaBatch> {
+    const what = `${this.name}: message ${message.seq}`;
+    const number = (name: string) => this.#headerNumber(message, name);
+    const encoding = message.header?.get(ENCODING) ?? "";
     if (encoding !== "" && encoding !== "deflate") throw new StorageError(`${what} has an unknown encoding ${JSON.stringify(encoding)}`);
-    const bytes = encoding === "deflate" ? await inflateBatch(data, number(LENGTH), what) : data;
-    return { sequence, term: number(TERM), primary: header?.get(PRIMARY) ?? "", first: number(FIRST), last: number(LAST), bytes };
+    const bytes = encoding === "deflate" ? await inflateBatch(message.data, number(LENGTH), what) : message.data;
+    return { sequence: message.seq, term: number(TERM), primary: message.header?.get(PRIMARY) ?? "", first: number(FIRST), last: number(LAST), bytes };
   }
 
   #error(error: unknown, doing: string): StorageError {
