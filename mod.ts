@@ -42,7 +42,7 @@ export {
   type StreamRemovalResult,
 } from "./src/core/event-store.ts";
 export { openEventStore, type OpenEventStoreOptions } from "./src/open.ts";
-export { DEFAULT_BUFFER_SIZE, EventBuffer } from "./src/core/event-buffer.ts";
+export { DEFAULT_BUFFER_SIZE, EventBuffer, type HeldRecords } from "./src/core/event-buffer.ts";
 export { type DurabilityMode, expectedVersionHolds, type IndexCheckpoint, type RecordReporter, type StorageAdapter } from "./src/core/storage.ts";
 export { MemorySnapshotStore, type Snapshot, type SnapshotStore } from "./src/core/snapshots.ts";
 export { Subscription, type SubscriptionOptions } from "./src/core/subscription.ts";

@@ -92,6 +92,37 @@ test("the event buffer keeps the newest events across wrap-around", () => {
   assert.throws(() => new EventBuffer(0), ValidationError);
 });
 
+test("an event buffer reads held events from their keeper, objects before them from itself", () => {
+  // A keeper that has let go of everything before `kept`, like a ring that wrapped.
+  let kept = 1;
+  const reads: number[] = [];
+  const buffer = new EventBuffer(4, {
+    oldest: () => kept,
+    read: (position) => {
+      reads.push(position);
+      return position >= kept ? { ...recorded(position), held: true } as unknown as RecordedEvent : undefined;
+    },
+  });
+  buffer.push(recorded(1));
+  buffer.push(recorded(2));
+  buffer.pushHeld(3);
+  buffer.pushHeld(4);
+  assert.equal(buffer.oldestPosition, 1);
+  assert.deepEqual([1, 2, 3, 4].map((p) => (buffer.get(p) as { held?: boolean }).held ?? false), [false, false, true, true]);
+  assert.deepEqual(reads, [3, 4], "objects are not asked of the keeper");
+  assert.throws(() => buffer.push(recorded(5)), /holds its events elsewhere since position 3/);
+  buffer.pushHeld(5);
+  assert.equal(buffer.oldestPosition, 2);
+  // The keeper let go of 3: neither it nor the objects before it are in the window any more.
+  kept = 4;
+  assert.equal(buffer.oldestPosition, 4);
+  assert.equal(buffer.size, 2);
+  assert.equal(buffer.get(2), undefined);
+  assert.equal(buffer.get(3), undefined);
+  assert.equal(buffer.get(4)?.position, 4);
+  assert.throws(() => new EventBuffer(2).pushHeld(1), /has no held records/);
+});
+
 test("the default event buffer holds 10,000 events", () => {
   const buffer = new EventBuffer();
   for (let p = 1; p <= 10_001; p++) buffer.push(recorded(p));

@@ -165,6 +165,8 @@ export class EventStore<E extends Event = Event> {
   #checkpointed = 0;
   /** Whether the store opened (a store that failed to open saves no checkpoint). */
   #opened = false;
+  /** Whether the storage keeps this store's appends for the buffer (StorageAdapter.keepRecent). */
+  readonly #holdsAppends: boolean;
   #state: "new" | "opening" | "open" | "closed" = "new";
 
   /** A store; call `open()` before use (or use `openEventStore`). Throws ValidationError on bad options. */
@@ -176,7 +178,19 @@ export class EventStore<E extends Event = Event> {
     if (this.#shared && (typeof options.storage.appendShared !== "function" || typeof options.storage.head !== "function")) {
       invalid("event store options", "storage", "is shared but lacks appendShared or head");
     }
-    this.buffer = new EventBuffer(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
+    const capacity = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
+    // An adapter that keeps its recent records encoded (the file WAL's ring) serves the
+    // buffer's newest events: the store's own appends are then held as bytes, decoded when
+    // read, not as objects (event-buffer.ts says why).
+    const recent = this.#shared ? undefined : options.storage.keepRecent?.(capacity);
+    this.#holdsAppends = recent !== undefined;
+    this.buffer = new EventBuffer(capacity, recent && {
+      oldest: () => recent.oldest(),
+      read: (position) => {
+        const record = recent.read(position);
+        return record === undefined ? undefined : this.#decode(record);
+      },
+    });
     this.#recentIds = new RecentIds(this.buffer);
     this.#generateIds = options.eventIds !== "given";
     for (const projection of options.projections ?? []) this.#projections.push(projection);
@@ -799,8 +813,10 @@ export class EventStore<E extends Event = Event> {
     this.#index.add(streamId, recorded[0].position, recorded.length);
     this.#head = recorded[recorded.length - 1].position;
     const projecting = this.#projections.length > 0;
+    const held = this.#holdsAppends;
     for (const event of recorded) {
-      this.buffer.push(event);
+      if (held) this.buffer.pushHeld(event.position);
+      else this.buffer.push(event);
       if (isSystemType(event.type)) this.#removals.apply(event);
       else if (projecting) this.#project(event);
     }

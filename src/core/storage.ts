@@ -10,6 +10,7 @@ import type { StoredRecord } from "./events.ts";
 import type { SnapshotStore } from "./snapshots.ts";
 import type { ConsumerStore } from "./consumer-store.ts";
 import type { Observer, StorageStats } from "./observer.ts";
+import type { HeldRecords } from "./event-buffer.ts";
 
 /**
  * How an adapter acknowledges appends, and what a crash can lose:
@@ -101,6 +102,14 @@ export interface StorageAdapter {
   stats?(): StorageStats;
   /** Tells `observer` of each group it makes durable (`synced`). */
   observe?(observer: Observer): void;
+  /**
+   * Optional, for logs this store alone writes: from now on, keeps the last `count`
+   * records appended readable from memory where the adapter has them encoded anyway (the
+   * file WAL: its ring), for as long as it still has them. The store's event buffer then
+   * holds its own appends as those bytes, not as objects (src/core/event-buffer.ts says
+   * why). Called once, before `open`.
+   */
+  keepRecent?(count: number): HeldRecords<StoredRecord>;
   /** Flushes, makes everything durable and releases the storage. */
   close(): Promise<void>;
   /**

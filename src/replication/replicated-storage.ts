@@ -21,6 +21,7 @@
 import { ClosedError, FencedError, StorageError } from "../core/errors.ts";
 import { checkInteger, checkKeys } from "../core/check.ts";
 import type { StoredRecord } from "../core/events.ts";
+import type { HeldRecords } from "../core/event-buffer.ts";
 import type { IndexCheckpoint, RecordReporter, StorageAdapter } from "../core/storage.ts";
 import type { SnapshotStore } from "../core/snapshots.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
@@ -311,6 +312,10 @@ export class ReplicatedStorage implements StorageAdapter {
   /** The local WAL's gauges. */
   stats(): StorageStats {
     return this.local.stats();
+  }
+
+  keepRecent(count: number): HeldRecords<StoredRecord> {
+    return this.local.keepRecent(count);
   }
 
   /** The local WAL's groups (each fdatasync; replication adds its own wait on top). */

@@ -9,6 +9,7 @@
  */
 import { ClosedError, StorageError, ValidationError } from "../core/errors.ts";
 import type { StoredRecord } from "../core/events.ts";
+import type { HeldRecords } from "../core/event-buffer.ts";
 import type { DurabilityMode, IndexCheckpoint, RecordReporter, StorageAdapter } from "../core/storage.ts";
 import { resolveWalOptions, type ResolvedWalOptions, type WalOptions } from "./options.ts";
 export type { WalOptions } from "./options.ts";
@@ -42,6 +43,7 @@ import { FileSnapshotStore } from "./file-snapshots.ts";
 import { FileConsumerStore } from "./file-consumers.ts";
 import { coveredSegments, writeCheckpoint } from "./checkpoint.ts";
 import { ReadWindow } from "./read-window.ts";
+import { RingRecords } from "./ring-records.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
 import { type Observer, observeSynced, type StorageStats } from "../core/observer.ts";
 import type { WriterMessage, WriterStart } from "./writer.ts";
@@ -106,6 +108,10 @@ export class WalStorage implements StorageAdapter {
   #capacity = 0;
   /** Producer cursor: a uint32 byte counter (published to Slot.Head by `#publish`). */
   #cursor = 0;
+  /** The same count as a double, which does not wrap (where ring-records.ts finds records). */
+  #written = 0;
+  /** The last records appended, for the store's event buffer (`keepRecent`). */
+  #recent?: RingRecords;
   /** The cursor as last stored to Slot.Head (only whole appends are published). */
   #published = 0;
   #publishQueued = false;
@@ -195,6 +201,7 @@ export class WalStorage implements StorageAdapter {
     this.#bytes = new Uint8Array(ring.data);
     this.#view = new DataView(ring.data);
     this.#capacity = ring.data.byteLength;
+    this.#recent?.attach(this.#bytes, this.#view);
     this.#publishBytes = Math.min(16 << 10, this.#capacity >> 2);
     this.#control = new Int32Array(ring.control, 0, CONTROL_SLOTS);
     Atomics.store(new BigInt64Array(ring.control, DURABLE_OFFSET_BYTES, 1), 0, BigInt(this.#head));
@@ -277,6 +284,7 @@ export class WalStorage implements StorageAdapter {
       throw new StorageError(`append at position ${records[0].position}, but the log ends at ${this.#head}`);
     }
     const startCursor = this.#cursor;
+    const startWritten = this.#written;
     this.#appendStart = startCursor;
     const segmentCount = this.#segments.length;
     // What the last segment's entry was, to undo (numbers: an object per append costs).
@@ -291,6 +299,7 @@ export class WalStorage implements StorageAdapter {
     } catch (error) {
       // Nothing was published: forget what this append wrote into the ring and the index.
       this.#cursor = startCursor;
+      this.#written = startWritten;
       this.#segments.length = segmentCount;
       if (last) {
         last.bytes = lastBytes;
@@ -353,6 +362,7 @@ export class WalStorage implements StorageAdapter {
     }
     const offset = this.#reserve(padded);
     this.#encoder.write(record, this.#plan, this.#bytes, this.#view, offset, length, more);
+    this.#recent?.note(record.position, this.#written - padded);
     if (segment.records % SPARSE_EVERY === 0) segment.sparse.push(segment.bytes);
     segment.records++;
     segment.bytes += padded;
@@ -367,11 +377,13 @@ export class WalStorage implements StorageAdapter {
       this.#view.setUint32(offset, 0, true);
       this.#view.setUint32(offset + 4, WRAP_MARKER, true);
       this.#cursor = (this.#cursor + toEnd) >>> 0;
+      this.#written += toEnd;
       offset = 0;
     } else {
       this.#waitForSpace(size);
     }
     this.#cursor = (this.#cursor + size) >>> 0;
+    this.#written += size;
     return offset;
   }
 
@@ -563,6 +575,13 @@ export class WalStorage implements StorageAdapter {
       position = last + 1;
     }
     return concat(pieces);
+  }
+
+  /** See StorageAdapter.keepRecent: the records appended from now on, read from the ring (ring-records.ts). */
+  keepRecent(count: number): HeldRecords<StoredRecord> {
+    if (this.#state !== "new" || this.#recent !== undefined) throw new StorageError("WAL storage: keepRecent is called once, before open");
+    this.#recent = new RingRecords(count, this.#options.ringBytes, new RecordDecoder(this.#codecs), () => this.#written);
+    return this.#recent;
   }
 
   /**
