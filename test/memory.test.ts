@@ -41,3 +41,18 @@ test("two stores on one shared log: the log assigns positions, checks versions a
   assert.deepEqual(seen, [1, 2, 3, 4]);
   await Promise.all([a!.close(), b!.close()]);
 });
+
+test("enqueueEvents appends as enqueue does and returns only the recorded events; a wrong version appends nothing; a retry returns the original", async () => {
+  const store = await openEventStore({ events: testEvents(), storage: memoryStorage(createMemoryLog()) });
+  const recorded = store.enqueueEvents("s", [noted(1), noted(2)], "no_stream");
+  assert.deepEqual(recorded.map((event) => [event.position, event.streamVersion]), [[1, 1], [2, 2]]);
+  assert.deepEqual(await store.readAll(), recorded);
+  assert.throws(() => store.enqueueEvents("s", [noted(3)], 1), (error: unknown) => error instanceof ConcurrencyError && error.actual === 2);
+  assert.deepEqual(store.enqueueEvents("s", [], 2), []);
+  assert.equal(store.headPosition, 2);
+  const first = store.enqueueEvents("t", [{ ...noted(4), id: "once" }]);
+  const again = store.enqueueEvents("t", [{ ...noted(4), id: "once" }]);
+  assert.deepEqual(again, first);
+  assert.deepEqual([store.headPosition, store.streamVersion("t")], [3, 1]);
+  await store.close();
+});

@@ -11,7 +11,7 @@ import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import type { Decider } from "./decider.ts";
 import type { Event, Metadata, RecordedEvent } from "./events.ts";
 import { type Schema, validateWith } from "./events.ts";
-import type { AppendResult, EventStore } from "./event-store.ts";
+import type { EventStore } from "./event-store.ts";
 import type { SnapshotStore } from "./snapshots.ts";
 import { acknowledgesDurable, type ExpectedVersion, expectedVersionHolds } from "./storage.ts";
 import { observe } from "./observer.ts";
@@ -238,27 +238,23 @@ export class CommandHandler<C, S, E extends Event> {
       checkExpectation(streamId, options.expectedVersion, loaded.version);
     }
     const decided = withMetadata(this.#decider.decide(command, loaded.state), options?.metadata);
-    return this.#evolve(streamId, loaded, this.#store.enqueue(streamId, decided, { expectedVersion: loaded.version }));
+    return this.#evolve(streamId, loaded, this.#store.enqueueEvents(streamId, decided, loaded.version));
   }
 
   /** Folds what an append stored into the cached state; snapshots when due. */
-  #evolve(streamId: string, loaded: Loaded<S>, appended: AppendResult<E>): ExecuteResult<S, E> {
+  #evolve(streamId: string, loaded: Loaded<S>, events: RecordedEvent<E>[]): ExecuteResult<S, E> {
     try {
-      for (const event of appended.events) loaded.state = this.#decider.evolve(loaded.state, event);
+      for (const event of events) loaded.state = this.#decider.evolve(loaded.state, event);
     } catch (error) {
       // The events are stored but the cached state is half-evolved: forget it.
       this.#cache.delete(streamId);
       throw error;
     }
-    loaded.version = appended.streamVersion;
-    this.#snapshotIfDue(streamId, loaded, appended.position);
-    return {
-      streamId,
-      events: appended.events,
-      state: loaded.state,
-      streamVersion: loaded.version,
-      position: appended.position,
-    };
+    const last = events.at(-1);
+    if (last !== undefined) loaded.version = last.streamVersion;
+    const position = last?.position ?? this.#store.headPosition;
+    this.#snapshotIfDue(streamId, loaded, position);
+    return { streamId, events, state: loaded.state, streamVersion: loaded.version, position };
   }
 
   /** Makes sure the stream's state is cached and current; returns it. */

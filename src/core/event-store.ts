@@ -438,6 +438,17 @@ export class EventStore<E extends Event = Event> {
    * when the events must survive a crash.
    */
   enqueue(streamId: string, events: readonly E[], options?: AppendOptions): AppendResult<E> {
+    const recorded = this.enqueueEvents(streamId, events, options?.expectedVersion);
+    if (recorded.length > 0) return appendResultOf(recorded);
+    return { streamVersion: this.#index.version(streamId), firstPosition: this.#head + 1, position: this.#head, events: recorded };
+  }
+
+  /**
+   * `enqueue` for a hot path: the same checks and effects, but it returns only the recorded
+   * events, and makes no result object (the last event carries the stream's version and
+   * position; with none, nothing was appended).
+   */
+  enqueueEvents(streamId: string, events: readonly E[], expectedVersion?: ExpectedVersion): RecordedEvent<E>[] {
     if (this.#state !== "open") this.#assertOpen();
     checkAppendArguments(streamId, events);
     if (this.#shared) {
@@ -447,14 +458,14 @@ export class EventStore<E extends Event = Event> {
     const current = this.#index.version(streamId);
     const idsGiven = allHaveIds(events);
     if (idsGiven) {
-      const original = this.#bufferedRetry(streamId, events, options?.expectedVersion);
+      const original = this.#bufferedRetry(streamId, events, expectedVersion);
       if (original !== undefined) return original;
     }
     checkDistinctIds(events);
-    if (options?.expectedVersion !== undefined) checkExpected(streamId, options.expectedVersion, current);
+    if (expectedVersion !== undefined) checkExpected(streamId, expectedVersion, current);
     const count = events.length;
+    if (count === 0) return [];
     const first = this.#head + 1;
-    if (count === 0) return { streamVersion: current, firstPosition: first, position: this.#head, events: [] };
     const timestamp = Date.now();
     const records: StoredRecord[] = new Array(count);
     for (let i = 0; i < count; i++) {
@@ -464,7 +475,7 @@ export class EventStore<E extends Event = Event> {
     // Appended records double as the recorded events (same shape as decoded ones).
     const recorded = records as unknown as RecordedEvent<E>[];
     this.#commit(streamId, recorded, idsGiven);
-    return { streamVersion: current + count, firstPosition: first, position: this.#head, events: recorded };
+    return recorded;
   }
 
   /**
@@ -494,13 +505,12 @@ export class EventStore<E extends Event = Event> {
     }
   }
 
-  /** The original result of `events`, if they are a retry of an append still in the buffer. */
-  #bufferedRetry(streamId: string, events: readonly E[], expected: ExpectedVersion | undefined): AppendResult<E> | undefined {
+  /** The original events of `events`, if they are a retry of an append still in the buffer. */
+  #bufferedRetry(streamId: string, events: readonly E[], expected: ExpectedVersion | undefined): RecordedEvent<E>[] | undefined {
     const position = this.#recentIds.find(streamId, events[0]!.id!);
     if (position === undefined) return undefined;
     const buffered = Array.from({ length: events.length }, (_, i) => this.buffer.get(position + i));
-    const original = retriedAppend(streamId, events, expected, buffered);
-    return original && appendResultOf(original);
+    return retriedAppend(streamId, events, expected, buffered);
   }
 
   /** The original result of `events` (all with ids), read back at the exact version `expected` says they were appended at. */
@@ -563,7 +573,7 @@ export class EventStore<E extends Event = Event> {
       // A retry must be judged on what every writer appended: take their appends in first.
       await this.catchUp();
       const original = this.#bufferedRetry(streamId, events, options?.expectedVersion);
-      if (original !== undefined) return original;
+      if (original !== undefined) return appendResultOf(original);
     }
     const timestamp = Date.now();
     checkDistinctIds(events);
