@@ -106,12 +106,14 @@ export class WalStorage implements StorageAdapter {
   #bytes!: Uint8Array;
   #view!: DataView;
   #capacity = 0;
-  /** Producer cursor: a uint32 byte counter (published to Slot.Head by `#publish`). */
-  #cursor = 0;
-  /** The same count as a double, which does not wrap (where ring-records.ts finds records). */
+  /** Bytes the producer has written into the ring since open, a double: it never wraps (ring-records.ts finds records by it). */
   #written = 0;
   /** The last records appended, for the store's event buffer (`keepRecent`). */
   #recent?: RingRecords;
+  /** Producer cursor: `#written` as the uint32 byte counter the writer and the tap count in (published to Slot.Head by `#publish`). */
+  get #cursor(): number {
+    return this.#written >>> 0;
+  }
   /** The cursor as last stored to Slot.Head (only whole appends are published). */
   #published = 0;
   #publishQueued = false;
@@ -283,9 +285,8 @@ export class WalStorage implements StorageAdapter {
     if (records[0].position !== this.#head + 1) {
       throw new StorageError(`append at position ${records[0].position}, but the log ends at ${this.#head}`);
     }
-    const startCursor = this.#cursor;
     const startWritten = this.#written;
-    this.#appendStart = startCursor;
+    this.#appendStart = this.#cursor;
     const segmentCount = this.#segments.length;
     // What the last segment's entry was, to undo (numbers: an object per append costs).
     const last = this.#segments.at(-1);
@@ -298,7 +299,6 @@ export class WalStorage implements StorageAdapter {
       for (let i = 0; i <= lastIndex; i++) this.#encode(records[i], i < lastIndex, records.length - i);
     } catch (error) {
       // Nothing was published: forget what this append wrote into the ring and the index.
-      this.#cursor = startCursor;
       this.#written = startWritten;
       this.#segments.length = segmentCount;
       if (last) {
@@ -376,13 +376,11 @@ export class WalStorage implements StorageAdapter {
       this.#waitForSpace(toEnd + size);
       this.#view.setUint32(offset, 0, true);
       this.#view.setUint32(offset + 4, WRAP_MARKER, true);
-      this.#cursor = (this.#cursor + toEnd) >>> 0;
       this.#written += toEnd;
       offset = 0;
     } else {
       this.#waitForSpace(size);
     }
-    this.#cursor = (this.#cursor + size) >>> 0;
     this.#written += size;
     return offset;
   }
