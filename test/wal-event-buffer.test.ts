@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EventStore } from "../mod.ts";
+import { EventStore, StorageError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { WalOptions } from "../src/wal/options.ts";
 import { noted, type TestEvent, testEvents } from "./support/fixtures.ts";
@@ -88,3 +88,13 @@ test("after a reopen, the events read back at open and those appended since are 
     directory.remove();
   }
 });
+
+test("one WAL storage serves one event store: a second store on it is refused when made, naming the directory", () =>
+  withStore(async (store, directory) => {
+    assert.throws(
+      () => new EventStore({ events: testEvents(), storage: store.storage }),
+      (error: unknown) => error instanceof StorageError && error.message.includes(`in ${directory} already serves an event store`),
+    );
+    await store.append("a", [noted(1)]);
+    assert.equal(store.buffer.get(1)?.position, 1);
+  }, 10));

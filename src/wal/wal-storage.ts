@@ -577,7 +577,7 @@ export class WalStorage implements StorageAdapter {
 
   /** See StorageAdapter.keepRecent: the records appended from now on, read from the ring (ring-records.ts). */
   keepRecent(count: number): HeldRecords<StoredRecord> {
-    if (this.#state !== "new" || this.#recent !== undefined) throw new StorageError("WAL storage: keepRecent is called once, before open");
+    if (this.#state !== "new" || this.#recent !== undefined) throw new StorageError(`WAL storage in ${this.directory} already serves an event store (keepRecent is called once, before open)`);
     this.#recent = new RingRecords(count, this.#options.ringBytes, new RecordDecoder(this.#codecs), () => this.#written);
     return this.#recent;
   }
