@@ -729,12 +729,15 @@ export class EventStore<E extends Event = Event> {
 
   /** Events at positions `from..to`, from the buffer where it still holds them. */
   async #readRange(from: number, to: number): Promise<RecordedEvent<E>[]> {
-    const result: RecordedEvent<E>[] = [];
+    // Sized once: this runs for every chunk of a replay, and a pushed-to array is copied as it grows.
+    const result: RecordedEvent<E>[] = new Array(to - from + 1);
     const oldest = this.buffer.oldestPosition;
+    let i = 0;
     if (from < oldest) {
-      for (const record of await this.storage.read(from, Math.min(to, oldest - 1))) result.push(this.#decode(record));
+      for (const record of await this.storage.read(from, Math.min(to, oldest - 1))) result[i++] = this.#decode(record);
     }
-    for (let p = Math.max(from, oldest); p <= to; p++) result.push(this.buffer.get(p)!);
+    for (let p = Math.max(from, oldest); p <= to; p++) result[i++] = this.buffer.get(p)!;
+    result.length = i; // as many as the storage gave
     return result;
   }
 

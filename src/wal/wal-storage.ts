@@ -511,8 +511,10 @@ export class WalStorage implements StorageAdapter {
     // Records still in the ring are not in a file yet: wait until they are written.
     if (to > this.durablePosition()) await this.whenDurable(to);
     const decoder = new RecordDecoder(this.#codecs);
-    const result: StoredRecord[] = [];
     let position = Math.max(from, 1);
+    // Sized once: an array grown by push is copied as it grows, garbage on every replay.
+    const result: StoredRecord[] = new Array(to - position + 1);
+    let filled = 0;
     while (position <= to) {
       const segment = this.#segmentOf(position);
       const last = Math.min(to, segment.firstPosition + segment.records - 1);
@@ -534,7 +536,7 @@ export class WalStorage implements StorageAdapter {
             { file: path, offset: start + offset },
           );
         }
-        if (p >= position) result.push(decoder.decode(bytes, view, offset));
+        if (p >= position) result[filled++] = decoder.decode(bytes, view, offset);
         offset += paddedLength(length);
       }
       position = last + 1;
