@@ -6,8 +6,8 @@
  * Each codec is laid out by hand, one statement per field at a fixed offset. A generic
  * codec looping over a field list read each field by a computed key, a megamorphic load:
  * 55-75 ns to encode a TradeExecuted against 3-12 by hand, 26-28 ns to decode against
- * 12-15 (Node, Deno, Bun). Decoding builds the data as one object literal, keys in the
- * layout's order, like a record appended and read back from the buffer.
+ * 12-15 (Node, Deno, Bun). Decoding builds the data with one constructor per type (plainData
+ * says why not an object literal), keys in the layout's order.
  *
  * The layouts (offset: field, f64 unless marked; the round-trip test holds them too):
  *
@@ -81,6 +81,118 @@ function checkLength(type: string, size: number, length: number): void {
   if (length !== size) throw new RangeError(`${type} data is ${size} bytes, got ${length}`);
 }
 
+/**
+ * Decoded data is made with `new`, never with an object literal, for the reason records are
+ * (initRecord in core/events.ts): V8 keeps survival feedback per literal and, once most of
+ * a literal's objects survive a young-generation collection, makes all of them in the old
+ * generation. A replay holds each chunk of 4,096 events while it decodes the next, so early
+ * on most of them survive: the literals were tenured and every event's data after that was
+ * made in the old generation and died there. The prototype is Object.prototype, so the
+ * data is a plain object to whoever reads it.
+ */
+function plainData<A extends unknown[], D>(init: (this: D, ...fields: A) => void): new (...fields: A) => D {
+  init.prototype = Object.prototype;
+  return init as unknown as new (...fields: A) => D;
+}
+
+const OrderAcceptedObject = plainData(function (
+  this: OrderAcceptedData,
+  orderId: number,
+  account: number,
+  side: OrderAcceptedData["side"],
+  kind: OrderAcceptedData["kind"],
+  price: number,
+  stopPrice: number,
+  quantity: number,
+  timeInForce: OrderAcceptedData["timeInForce"],
+  postOnly: boolean,
+  selfTrade: OrderAcceptedData["selfTrade"],
+) {
+  this.orderId = orderId;
+  this.account = account;
+  this.side = side;
+  this.kind = kind;
+  this.price = price;
+  this.stopPrice = stopPrice;
+  this.quantity = quantity;
+  this.timeInForce = timeInForce;
+  this.postOnly = postOnly;
+  this.selfTrade = selfTrade;
+});
+
+const OrderRejectedObject = plainData(function (
+  this: OrderRejectedData,
+  orderId: number,
+  account: number,
+  command: OrderRejectedData["command"],
+  reason: OrderRejectedData["reason"],
+) {
+  this.orderId = orderId;
+  this.account = account;
+  this.command = command;
+  this.reason = reason;
+});
+
+const TradeExecutedObject = plainData(function (
+  this: TradeExecutedData,
+  price: number,
+  quantity: number,
+  makerOrderId: number,
+  makerAccount: number,
+  takerOrderId: number,
+  takerAccount: number,
+  takerSide: TradeExecutedData["takerSide"],
+) {
+  this.price = price;
+  this.quantity = quantity;
+  this.makerOrderId = makerOrderId;
+  this.makerAccount = makerAccount;
+  this.takerOrderId = takerOrderId;
+  this.takerAccount = takerAccount;
+  this.takerSide = takerSide;
+});
+
+/** OrderCancelled and OrderExpired data (one shape, two reason lists). */
+const OrderClosedObject = plainData(function <R extends string>(
+  this: { orderId: number; account: number; remaining: number; reason: R },
+  orderId: number,
+  account: number,
+  remaining: number,
+  reason: R,
+) {
+  this.orderId = orderId;
+  this.account = account;
+  this.remaining = remaining;
+  this.reason = reason;
+});
+
+const OrderModifiedObject = plainData(function (
+  this: OrderModifiedData,
+  orderId: number,
+  account: number,
+  price: number,
+  quantity: number,
+  keptPriority: boolean,
+) {
+  this.orderId = orderId;
+  this.account = account;
+  this.price = price;
+  this.quantity = quantity;
+  this.keptPriority = keptPriority;
+});
+
+const StopTriggeredObject = plainData(function (this: StopTriggeredData, orderId: number, account: number, lastTradePrice: number) {
+  this.orderId = orderId;
+  this.account = account;
+  this.lastTradePrice = lastTradePrice;
+});
+
+const OcoLinkedObject = plainData(function (this: OcoLinkedData, orderId: number, account: number, stopOrderId: number) {
+  this.orderId = orderId;
+  this.account = account;
+  this.stopOrderId = stopOrderId;
+});
+
 /** Codecs of events that are three numbers (StopTriggered, OcoLinked). */
 function threeNumbers<D extends { orderId: number; account: number }>(
   id: number,
@@ -122,18 +234,18 @@ const orderAccepted: DataCodec<OrderAcceptedData> = {
   },
   decode(view, at, length) {
     checkLength("OrderAccepted", 45, length);
-    return {
-      orderId: view.getFloat64(at, true),
-      account: view.getFloat64(at + 8, true),
-      side: SIDE.member(view.getUint8(at + 16), "OrderAccepted.side"),
-      kind: KIND.member(view.getUint8(at + 17), "OrderAccepted.kind"),
-      price: view.getFloat64(at + 18, true),
-      stopPrice: view.getFloat64(at + 26, true),
-      quantity: view.getFloat64(at + 34, true),
-      timeInForce: TIME_IN_FORCE.member(view.getUint8(at + 42), "OrderAccepted.timeInForce"),
-      postOnly: flag(view.getUint8(at + 43), "OrderAccepted.postOnly"),
-      selfTrade: SELF_TRADE_PREVENTION.member(view.getUint8(at + 44), "OrderAccepted.selfTrade"),
-    };
+    return new OrderAcceptedObject(
+      view.getFloat64(at, true),
+      view.getFloat64(at + 8, true),
+      SIDE.member(view.getUint8(at + 16), "OrderAccepted.side"),
+      KIND.member(view.getUint8(at + 17), "OrderAccepted.kind"),
+      view.getFloat64(at + 18, true),
+      view.getFloat64(at + 26, true),
+      view.getFloat64(at + 34, true),
+      TIME_IN_FORCE.member(view.getUint8(at + 42), "OrderAccepted.timeInForce"),
+      flag(view.getUint8(at + 43), "OrderAccepted.postOnly"),
+      SELF_TRADE_PREVENTION.member(view.getUint8(at + 44), "OrderAccepted.selfTrade"),
+    );
   },
 };
 
@@ -149,12 +261,12 @@ const orderRejected: DataCodec<OrderRejectedData> = {
   },
   decode(view, at, length) {
     checkLength("OrderRejected", 18, length);
-    return {
-      orderId: view.getFloat64(at, true),
-      account: view.getFloat64(at + 8, true),
-      command: COMMAND.member(view.getUint8(at + 16), "OrderRejected.command"),
-      reason: REJECT_REASON.member(view.getUint8(at + 17), "OrderRejected.reason"),
-    };
+    return new OrderRejectedObject(
+      view.getFloat64(at, true),
+      view.getFloat64(at + 8, true),
+      COMMAND.member(view.getUint8(at + 16), "OrderRejected.command"),
+      REJECT_REASON.member(view.getUint8(at + 17), "OrderRejected.reason"),
+    );
   },
 };
 
@@ -173,15 +285,15 @@ const tradeExecuted: DataCodec<TradeExecutedData> = {
   },
   decode(view, at, length) {
     checkLength("TradeExecuted", 49, length);
-    return {
-      price: view.getFloat64(at, true),
-      quantity: view.getFloat64(at + 8, true),
-      makerOrderId: view.getFloat64(at + 16, true),
-      makerAccount: view.getFloat64(at + 24, true),
-      takerOrderId: view.getFloat64(at + 32, true),
-      takerAccount: view.getFloat64(at + 40, true),
-      takerSide: SIDE.member(view.getUint8(at + 48), "TradeExecuted.takerSide"),
-    };
+    return new TradeExecutedObject(
+      view.getFloat64(at, true),
+      view.getFloat64(at + 8, true),
+      view.getFloat64(at + 16, true),
+      view.getFloat64(at + 24, true),
+      view.getFloat64(at + 32, true),
+      view.getFloat64(at + 40, true),
+      SIDE.member(view.getUint8(at + 48), "TradeExecuted.takerSide"),
+    );
   },
 };
 
@@ -200,12 +312,12 @@ function orderClosed<R extends string>(id: number, type: string, reasons: ByteEn
     },
     decode(view, at, length) {
       checkLength(type, 25, length);
-      return {
-        orderId: view.getFloat64(at, true),
-        account: view.getFloat64(at + 8, true),
-        remaining: view.getFloat64(at + 16, true),
-        reason: reasons.member(view.getUint8(at + 24), field),
-      };
+      return new OrderClosedObject(
+        view.getFloat64(at, true),
+        view.getFloat64(at + 8, true),
+        view.getFloat64(at + 16, true),
+        reasons.member(view.getUint8(at + 24), field),
+      );
     },
   };
 }
@@ -223,13 +335,13 @@ const orderModified: DataCodec<OrderModifiedData> = {
   },
   decode(view, at, length) {
     checkLength("OrderModified", 33, length);
-    return {
-      orderId: view.getFloat64(at, true),
-      account: view.getFloat64(at + 8, true),
-      price: view.getFloat64(at + 16, true),
-      quantity: view.getFloat64(at + 24, true),
-      keptPriority: flag(view.getUint8(at + 32), "OrderModified.keptPriority"),
-    };
+    return new OrderModifiedObject(
+      view.getFloat64(at, true),
+      view.getFloat64(at + 8, true),
+      view.getFloat64(at + 16, true),
+      view.getFloat64(at + 24, true),
+      flag(view.getUint8(at + 32), "OrderModified.keptPriority"),
+    );
   },
 };
 
@@ -241,6 +353,6 @@ export const orderBookCodecs: DataCodec[] = [
   orderClosed<OrderCancelledData["reason"]>(4, "OrderCancelled", CANCEL_REASON),
   orderClosed<OrderExpiredData["reason"]>(5, "OrderExpired", EXPIRE_REASON),
   orderModified,
-  threeNumbers<StopTriggeredData>(7, "StopTriggered", "lastTradePrice", (orderId, account, lastTradePrice) => ({ orderId, account, lastTradePrice })),
-  threeNumbers<OcoLinkedData>(8, "OcoLinked", "stopOrderId", (orderId, account, stopOrderId) => ({ orderId, account, stopOrderId })),
+  threeNumbers<StopTriggeredData>(7, "StopTriggered", "lastTradePrice", (orderId, account, lastTradePrice) => new StopTriggeredObject(orderId, account, lastTradePrice)),
+  threeNumbers<OcoLinkedData>(8, "OcoLinked", "stopOrderId", (orderId, account, stopOrderId) => new OcoLinkedObject(orderId, account, stopOrderId)),
 ] as DataCodec[];
