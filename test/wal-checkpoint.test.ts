@@ -155,6 +155,31 @@ test("inline projections that save their state start from the checkpoint; others
   }
 });
 
+test("damage in the middle of a read: the records before it read, a read that reaches it fails naming it", async () => {
+  const directory = temporaryDirectory();
+  try {
+    const store = await openStore(directory.path);
+    await fill(store, 1, 60);
+    await store.close();
+    // A byte of the third record's data flipped: a read checks the records' checksums a
+    // window at a time, and must still stop at this one.
+    const first = join(directory.path, "segment-0000000000000001.wal");
+    const bytes = readFileSync(first);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let third = 48;
+    for (let i = 0; i < 2; i++) third += (view.getUint32(third + 4, true) + 7) & ~7;
+    bytes[third + view.getUint32(third + 4, true) - 1] ^= 0xff;
+    writeFileSync(first, bytes);
+    const opened = await openStore(directory.path);
+    assert.deepEqual((await opened.readAll({ limit: 2 })).map((event) => event.position), [1, 2]);
+    await assert.rejects(opened.readAll({ limit: 5 }), (error: unknown) =>
+      error instanceof StorageError && error.file === first && error.offset === third && /position 3 failed to read back/.test(error.message));
+    await opened.close();
+  } finally {
+    directory.remove();
+  }
+});
+
 test("damage under a checkpoint: the open trusts it, a read of the damaged record fails naming it, verify finds it, repair reads the whole log", async () => {
   const directory = temporaryDirectory();
   try {

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { defineEvent, EventStore, eventRegistry, memoryStorage, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { DataCodec } from "../src/wal/codec.ts";
-import { checksummedBuffer, crc32c } from "../src/wal/crc32c.ts";
+import { checksummedBuffer, crc32c, verifiedRecordsEnd } from "../src/wal/crc32c.ts";
 import { IdDecoder } from "../src/wal/id-decoder.ts";
 import { CONTROL_BYTES, DURABLE_OFFSET_BYTES, durableReader } from "../src/wal/ring.ts";
 import { uuidV7 } from "../src/core/uuid-v7.ts";
@@ -37,6 +37,37 @@ test("CRC32C matches the published check values, in JavaScript and in WebAssembl
     assert.equal(crc32c(inBuffer(Uint8Array.from({ length: 32 }, (_, i) => 31 - i))), 0x113fdb5c);
     assert.equal(crc32c(inBuffer(bytes("xx123456789yy")), 2, 11), 0xe3069283);
   }
+});
+
+test("one call finds where the records whose checksums hold end: a bad checksum, a record cut short, a length below the header, a count", () => {
+  // Frames as docs/wal-format.md lays them: CRC32C of bytes 4.. at 0, the length at 4, padded to 8.
+  const lengths = [40, 61, 104, 45];
+  const starts = lengths.map((_, i) => lengths.slice(0, i).reduce((sum, length) => sum + ((length + 7) & ~7), 8));
+  const end = starts[3] + 48;
+  const frames = () => {
+    const bytes = checksummedBuffer(end + 8).subarray(0, end);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    lengths.forEach((length, i) => {
+      for (let b = 8; b < length; b++) bytes[starts[i] + b] = (i * 31 + b) & 0xff;
+      view.setUint32(starts[i] + 4, length, true);
+      view.setUint32(starts[i], crc32c(bytes, starts[i] + 4, starts[i] + length), true);
+    });
+    return { bytes, view };
+  };
+  if (typeof WebAssembly !== "object") return; // nothing is checked ahead: callers check each record
+  const { bytes, view } = frames();
+  assert.equal(verifiedRecordsEnd(bytes, 8, end), end);
+  assert.equal(verifiedRecordsEnd(bytes, 8, end, 2), starts[2]);
+  assert.equal(verifiedRecordsEnd(bytes, starts[1], end, 1), starts[2]);
+  assert.equal(verifiedRecordsEnd(bytes, 8, starts[3] + 44), starts[3], "the last record runs past the end");
+  assert.equal(verifiedRecordsEnd(bytes.subarray(starts[1]), 0, end - starts[1]), end - starts[1], "a view into the buffer");
+  bytes[starts[2] + 50] ^= 1;
+  assert.equal(verifiedRecordsEnd(bytes, 8, end), starts[2], "a flipped bit");
+  const short = frames();
+  short.view.setUint32(starts[1] + 4, 39, true);
+  assert.equal(verifiedRecordsEnd(short.bytes, 8, end), starts[1], "shorter than a header");
+  // A buffer that is not a checksummed one: nothing checked ahead.
+  assert.equal(verifiedRecordsEnd(new Uint8Array(bytes), 8, end), 8);
 });
 
 test("the durable position is read back from its shared cell exactly, past 2^32 and up to 2^53 - 1", () => {

@@ -51,9 +51,11 @@ function wasmModule(): WebAssembly.Module | null {
 }
 
 type Checksum = (start: number, end: number) => number;
+type Verify = (start: number, end: number, count: number) => number;
 
-/** The WebAssembly checksum of each checksummed buffer's memory. */
+/** The WebAssembly functions of each checksummed buffer's memory (crc32c.wat). */
 const checksums = new WeakMap<ArrayBufferLike, Checksum>();
+const verifiers = new WeakMap<ArrayBufferLike, Verify>();
 
 /**
  * A zero-filled buffer of `length` bytes whose CRC32C `crc32c` computes in WebAssembly: a
@@ -69,7 +71,21 @@ export function checksummedBuffer(length: number): Uint8Array {
   memory.grow(Math.ceil((TABLES_BYTES + length) / PAGE_BYTES) - memory.buffer.byteLength / PAGE_BYTES);
   new Uint32Array(memory.buffer, 0, TABLES.length).set(TABLES);
   checksums.set(memory.buffer, instance.exports.crc32c as Checksum);
+  verifiers.set(memory.buffer, instance.exports.verify as Verify);
   return new Uint8Array(memory.buffer, TABLES_BYTES, length);
+}
+
+/**
+ * Where, from `start`, the run of (at most `count`) WAL records of `bytes[start, end)` whose
+ * checksums hold ends (docs/wal-format.md: each record's CRC32C at 0, its length at 4, the
+ * next at the length rounded up to 8): the records that begin before it need no checksum
+ * of their own. One call checks a whole read window in WebAssembly (crc32c.wat says why);
+ * on a buffer that is not a checksummed one it checks nothing and returns `start`.
+ */
+export function verifiedRecordsEnd(bytes: Uint8Array, start: number, end: number, count = 0x7fffffff): number {
+  const verify = verifiers.get(bytes.buffer);
+  if (verify === undefined || start < 0 || end > bytes.length || start > end) return start;
+  return verify(bytes.byteOffset + start, bytes.byteOffset + end, count) - bytes.byteOffset;
 }
 
 /** Whether typed arrays (which use the platform's byte order) are little-endian. */

@@ -254,8 +254,12 @@ export function sealRecord(bytes: Uint8Array, view: DataView, offset: number): v
 /** Why a record at some offset could not be read. */
 export type RecordProblem = "truncated" | "zero" | "bad-length" | "bad-checksum";
 
-/** Checks the frame of the record at `offset` of `bytes[0, end)`; returns its length or the problem. */
-export function checkRecord(bytes: Uint8Array, view: DataView, offset: number, end: number): number | RecordProblem {
+/**
+ * Checks the frame of the record at `offset` of `bytes[0, end)`; returns its length or the
+ * problem. Its checksum is not computed again if `offset` is below `verified`, the end of
+ * the records whose checksums `verifiedRecordsEnd` found to hold (from the same start).
+ */
+export function checkRecord(bytes: Uint8Array, view: DataView, offset: number, end: number, verified = 0): number | RecordProblem {
   if (offset + 8 > end) return "truncated";
   const crc = view.getUint32(offset, true);
   const length = view.getUint32(offset + 4, true);
@@ -263,7 +267,7 @@ export function checkRecord(bytes: Uint8Array, view: DataView, offset: number, e
   if (length < HEADER_BYTES) return "bad-length";
   // The length must not send the reader past the end of what was read.
   if (offset + length > end) return "truncated";
-  if (crc32c(bytes, offset + 4, offset + length) !== crc) return "bad-checksum";
+  if (offset >= verified && crc32c(bytes, offset + 4, offset + length) !== crc) return "bad-checksum";
   if ((view.getUint8(offset + 23) & FLAG_ID) !== 0 && HEADER_BYTES + 2 > length) return "bad-length";
   const strings = idFieldBytes(view, offset) + view.getUint16(offset + 32, true) + view.getUint16(offset + 34, true) +
     view.getUint32(offset + 36, true);

@@ -21,6 +21,7 @@ import { StorageError } from "../core/errors.ts";
 import type { RecordReporter } from "../core/storage.ts";
 import { assertNoPendingScavenge, finishScavenge } from "./scavenge-pending.ts";
 import { discardCheckpoint, loadCheckpoint, type WalCheckpoint } from "./checkpoint.ts";
+import { verifiedRecordsEnd } from "./crc32c.ts";
 import { type FileHandle, type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
 import { ReadWindow } from "./read-window.ts";
 import {
@@ -282,6 +283,7 @@ function scanRecords(
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // A short read is the file's end, whatever its size said: judge what is there.
     const whole = base + bytes.length === size || bytes.length < asked;
+    const verified = verifiedRecordsEnd(bytes, 0, bytes.length);
     need = window.bytes;
     for (let offset = 0; offset < bytes.length;) {
       if (!whole) {
@@ -296,7 +298,7 @@ function scanRecords(
           break;
         }
       }
-      const checked = checkRecord(bytes, view, offset, bytes.length);
+      const checked = checkRecord(bytes, view, offset, bytes.length, verified);
       if (typeof checked !== "number") return { offset: base + offset, reason: REASONS[checked] };
       const position = recordPosition(view, offset);
       const expected = segment.firstPosition + segment.records;

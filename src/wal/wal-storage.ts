@@ -21,7 +21,7 @@ import { joinPath, makeDirectoryDurably, namingFiles, writeFileAtomically } from
 import { acquireLock } from "./lock.ts";
 import { releaseAndThrow } from "../core/release.ts";
 import { checkRecord, newPlan, paddedLength, recordContinues, RecordDecoder, RecordEncoder } from "./record-format.ts";
-import { crc32c } from "./crc32c.ts";
+import { crc32c, verifiedRecordsEnd } from "./crc32c.ts";
 import { concat, EncodedTap } from "./encoded-tap.ts";
 import { recover, type Recovered, type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
 import {
@@ -528,8 +528,10 @@ export class WalStorage implements StorageAdapter {
       const path = joinPath(this.directory, segment.name);
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       let offset = 0;
-      for (let p = segment.firstPosition + k * SPARSE_EVERY; p <= last; p++) {
-        const length = checkRecord(bytes, view, offset, bytes.length);
+      const first = segment.firstPosition + k * SPARSE_EVERY;
+      const verified = verifiedRecordsEnd(bytes, 0, bytes.length, last - first + 1);
+      for (let p = first; p <= last; p++) {
+        const length = checkRecord(bytes, view, offset, bytes.length, verified);
         if (typeof length !== "number") {
           throw new StorageError(
             `WAL record at position ${p} failed to read back (${length}): run \`eventfold verify\`, and \`eventfold repair\` to keep the valid prefix`,
