@@ -16,12 +16,12 @@ export type { WalOptions } from "./options.ts";
 import type { SnapshotStore } from "../core/snapshots.ts";
 import { CodecTable } from "./codec.ts";
 import { withFaults } from "./faults.ts";
-import type { FileHandle, FileSystem } from "./file-system.ts";
+import type { FileSystem } from "./file-system.ts";
 import { joinPath, makeDirectoryDurably, namingFiles, writeFileAtomically } from "./file-system.ts";
 import { acquireLock } from "./lock.ts";
 import { releaseAndThrow } from "../core/release.ts";
 import { checkRecord, newPlan, paddedLength, recordContinues, RecordDecoder, RecordEncoder } from "./record-format.ts";
-import { crc32c, verifiedRecordsEnd } from "./crc32c.ts";
+import { crc32c } from "./crc32c.ts";
 import { concat, EncodedTap } from "./encoded-tap.ts";
 import { recover, type Recovered, type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
 import {
@@ -43,6 +43,7 @@ import { FileSnapshotStore } from "./file-snapshots.ts";
 import { FileConsumerStore } from "./file-consumers.ts";
 import { coveredSegments, writeCheckpoint } from "./checkpoint.ts";
 import { ReadWindow } from "./read-window.ts";
+import { SegmentReader } from "./segment-reader.ts";
 import { RingRecords } from "./ring-records.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
 import { type Observer, observeSynced, type StorageStats } from "../core/observer.ts";
@@ -136,7 +137,8 @@ export class WalStorage implements StorageAdapter {
   #failure?: StorageError;
   #state: "new" | "open" | "closing" | "closed" = "new";
   #releaseLock?: () => Promise<void>;
-  #readers = new Map<string, FileHandle>();
+  /** Reads the segment files back (segment-reader.ts); made at open, when the segments are known. */
+  #reader?: SegmentReader;
   /** What recovery scans through, and `read` and checkpoints decode from (read-window.ts says why one buffer). */
   readonly #window = new ReadWindow();
   #closed?: () => void;
@@ -183,6 +185,7 @@ export class WalStorage implements StorageAdapter {
       });
       this.recovered = recovered;
       this.#segments = recovered.segments;
+      this.#reader = new SegmentReader(this.#fs, this.directory, this.#segments, this.#window);
       this.#head = recovered.headPosition;
       await this.#startWorker();
     } catch (error) {
@@ -265,7 +268,7 @@ export class WalStorage implements StorageAdapter {
     }
     await this.whenDurable(checkpoint.position);
     try {
-      const covered = coveredSegments(this.#segments, checkpoint.position, (segment, start, end) => this.#readSegment(segment, start, end, this.#window));
+      const covered = coveredSegments(this.#segments, checkpoint.position, (segment, start, end) => this.#reader!.bytes(segment, start, end, this.#window));
       writeCheckpoint(this.#fs, this.directory, { logId: this.#logId!, position: checkpoint.position, index: checkpoint.bytes, ...covered });
     } catch (error) {
       if (error instanceof StorageError) throw error;
@@ -510,40 +513,7 @@ export class WalStorage implements StorageAdapter {
     if (to < from) return [];
     // Records still in the ring are not in a file yet: wait until they are written.
     if (to > this.durablePosition()) await this.whenDurable(to);
-    const decoder = new RecordDecoder(this.#codecs);
-    let position = Math.max(from, 1);
-    // Sized once: an array grown by push is copied as it grows, garbage on every replay.
-    const result: StoredRecord[] = new Array(to - position + 1);
-    let filled = 0;
-    while (position <= to) {
-      const segment = this.#segmentOf(position);
-      const last = Math.min(to, segment.firstPosition + segment.records - 1);
-      const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
-      const start = segment.sparse[k];
-      const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
-      const end = endK < segment.sparse.length ? segment.sparse[endK] : segment.bytes;
-      // Decoded records keep nothing of the bytes (DataCodec.decode copies), and nothing
-      // else reads into the window before this loop ends.
-      const bytes = this.#readSegment(segment, start, end, this.#window);
-      const path = joinPath(this.directory, segment.name);
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      let offset = 0;
-      const first = segment.firstPosition + k * SPARSE_EVERY;
-      const verified = verifiedRecordsEnd(bytes, 0, bytes.length, last - first + 1);
-      for (let p = first; p <= last; p++) {
-        const length = checkRecord(bytes, view, offset, bytes.length, verified);
-        if (typeof length !== "number") {
-          throw new StorageError(
-            `WAL record at position ${p} failed to read back (${length}): run \`eventfold verify\`, and \`eventfold repair\` to keep the valid prefix`,
-            { file: path, offset: start + offset },
-          );
-        }
-        if (p >= position) result[filled++] = decoder.decode(bytes, view, offset);
-        offset += paddedLength(length);
-      }
-      position = last + 1;
-    }
-    return result;
+    return this.#reader!.records(from, to, new RecordDecoder(this.#codecs));
   }
 
   /**
@@ -553,30 +523,7 @@ export class WalStorage implements StorageAdapter {
    */
   async readEncoded(from: number, to: number): Promise<Uint8Array> {
     this.#assertWritten(from, to);
-    const pieces: Uint8Array[] = [];
-    for (let position = from; position <= to;) {
-      const segment = this.#segmentOf(position);
-      const last = Math.min(to, segment.firstPosition + segment.records - 1);
-      const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
-      const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
-      const start = segment.sparse[k]!;
-      const bytes = this.#readSegment(segment, start, endK < segment.sparse.length ? segment.sparse[endK]! : segment.bytes);
-      // Walk the lengths from the sparse entry to the records wanted.
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      let offset = 0;
-      let begin = 0;
-      for (let p = segment.firstPosition + k * SPARSE_EVERY; p <= last; p++) {
-        if (p === position) begin = offset;
-        const end = offset + 8 > bytes.length ? Infinity : offset + paddedLength(view.getUint32(offset + 4, true));
-        if (end > bytes.length) {
-          throw new StorageError(`WAL segment is shorter than its index at position ${p}`, { file: joinPath(this.directory, segment.name), offset: start + offset });
-        }
-        offset = end;
-      }
-      pieces.push(bytes.subarray(begin, offset));
-      position = last + 1;
-    }
-    return concat(pieces);
+    return this.#reader!.encoded(from, to);
   }
 
   /** See StorageAdapter.keepRecent: the records appended from now on, read from the ring (ring-records.ts). */
@@ -675,37 +622,6 @@ export class WalStorage implements StorageAdapter {
     writeFileAtomically(this.#fs, this.directory, TERM_FILE, bytes);
   }
 
-  /**
-   * Bytes `start..end` of a segment file, or as many as it has (its reader kept open for
-   * the next read), in a buffer of their own; with `window`, in the window's (valid until
-   * its next read: for reads that decode what they keep before anything else reads).
-   */
-  #readSegment(segment: SegmentIndex, start: number, end: number, window?: ReadWindow): Uint8Array {
-    let reader = this.#readers.get(segment.name);
-    if (reader === undefined) {
-      reader = this.#fs.openRead(joinPath(this.directory, segment.name));
-      this.#readers.set(segment.name, reader);
-    }
-    // The span asked for may run past what is written (it ends where the index's next
-    // entry starts, or where records still in the ring will end): take what is there, and
-    // let the caller check that the records it wants are whole.
-    if (window !== undefined) return window.read(reader, start, end - start);
-    const bytes = new Uint8Array(end - start);
-    return bytes.subarray(0, reader.readAt(bytes, start));
-  }
-
-  #segmentOf(position: number): SegmentIndex {
-    const segments = this.#segments;
-    let low = 0;
-    let high = segments.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (segments[middle].firstPosition <= position) low = middle;
-      else high = middle - 1;
-    }
-    return segments[low];
-  }
-
   async close(): Promise<void> {
     if (this.#state === "closed" || this.#state === "closing" || this.#state === "new") {
       this.#state = "closed";
@@ -731,8 +647,7 @@ export class WalStorage implements StorageAdapter {
       if (this.#control && Atomics.load(this.#control, Slot.State) !== State.Closed) this.#abandonWriter();
       this.#worker?.terminate();
       this.#worker = undefined;
-      for (const reader of this.#readers.values()) reader.close();
-      this.#readers.clear();
+      this.#reader?.close();
       const release = this.#releaseLock;
       this.#releaseLock = undefined;
       await release?.();

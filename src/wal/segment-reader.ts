@@ -1,0 +1,136 @@
+/**
+ * Reading written records back from the segment files: decoded (`records`, for the store's
+ * reads and replays) or as they are on disk (`encoded`, for a replica). The WAL storage
+ * (wal-storage.ts) waits until what is asked for is written, then reads through here.
+ *
+ * Each segment's index keeps the file offset of every SPARSE_EVERY-th record (recovery.ts):
+ * a read seeks to the entry at or before the first record wanted and walks the lengths
+ * from there. Decoded reads go through the one read window (read-window.ts), whose
+ * records' checksums are checked a window at a time (crc32c.wat).
+ */
+import { StorageError } from "../core/errors.ts";
+import type { StoredRecord } from "../core/events.ts";
+import { verifiedRecordsEnd } from "./crc32c.ts";
+import { concat } from "./encoded-tap.ts";
+import { type FileHandle, type FileSystem, joinPath } from "./file-system.ts";
+import type { ReadWindow } from "./read-window.ts";
+import { checkRecord, paddedLength, type RecordDecoder } from "./record-format.ts";
+import { type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
+
+export class SegmentReader {
+  /** A reader per segment read so far, kept open for the next read. */
+  readonly #readers = new Map<string, FileHandle>();
+
+  /**
+   * Reads the files of `directory`, whose segments are `segments` (the storage's own list:
+   * it grows as the writer starts new segments), decoding through `window`.
+   */
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly directory: string,
+    private readonly segments: SegmentIndex[],
+    private readonly window: ReadWindow,
+  ) {}
+
+  /** The records `from..to` (all written), decoded; StorageError names the first that does not check. */
+  records(from: number, to: number, decoder: RecordDecoder): StoredRecord[] {
+    let position = Math.max(from, 1);
+    // Sized once: an array grown by push is copied as it grows, garbage on every replay.
+    const result: StoredRecord[] = new Array(to - position + 1);
+    let filled = 0;
+    while (position <= to) {
+      const segment = this.#segmentOf(position);
+      const last = Math.min(to, segment.firstPosition + segment.records - 1);
+      const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
+      const start = segment.sparse[k];
+      const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
+      const end = endK < segment.sparse.length ? segment.sparse[endK] : segment.bytes;
+      // Decoded records keep nothing of the bytes (DataCodec.decode copies), and nothing
+      // else reads into the window before this loop ends.
+      const bytes = this.bytes(segment, start, end, this.window);
+      const path = joinPath(this.directory, segment.name);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      let offset = 0;
+      const first = segment.firstPosition + k * SPARSE_EVERY;
+      const verified = verifiedRecordsEnd(bytes, 0, bytes.length, last - first + 1);
+      for (let p = first; p <= last; p++) {
+        const length = checkRecord(bytes, view, offset, bytes.length, verified);
+        if (typeof length !== "number") {
+          throw new StorageError(
+            `WAL record at position ${p} failed to read back (${length}): run \`eventfold verify\`, and \`eventfold repair\` to keep the valid prefix`,
+            { file: path, offset: start + offset },
+          );
+        }
+        if (p >= position) result[filled++] = decoder.decode(bytes, view, offset);
+        offset += paddedLength(length);
+      }
+      position = last + 1;
+    }
+    return result;
+  }
+
+  /** The records `from..to` (all written) as they are in the files, one after the other. */
+  encoded(from: number, to: number): Uint8Array {
+    const pieces: Uint8Array[] = [];
+    for (let position = from; position <= to;) {
+      const segment = this.#segmentOf(position);
+      const last = Math.min(to, segment.firstPosition + segment.records - 1);
+      const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
+      const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
+      const start = segment.sparse[k]!;
+      const bytes = this.bytes(segment, start, endK < segment.sparse.length ? segment.sparse[endK]! : segment.bytes);
+      // Walk the lengths from the sparse entry to the records wanted.
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      let offset = 0;
+      let begin = 0;
+      for (let p = segment.firstPosition + k * SPARSE_EVERY; p <= last; p++) {
+        if (p === position) begin = offset;
+        const end = offset + 8 > bytes.length ? Infinity : offset + paddedLength(view.getUint32(offset + 4, true));
+        if (end > bytes.length) {
+          throw new StorageError(`WAL segment is shorter than its index at position ${p}`, { file: joinPath(this.directory, segment.name), offset: start + offset });
+        }
+        offset = end;
+      }
+      pieces.push(bytes.subarray(begin, offset));
+      position = last + 1;
+    }
+    return concat(pieces);
+  }
+
+  /**
+   * Bytes `start..end` of a segment file, or as many as it has, in a buffer of their own;
+   * with `window`, in the window's (valid until its next read: for reads that decode what
+   * they keep before anything else reads).
+   */
+  bytes(segment: SegmentIndex, start: number, end: number, window?: ReadWindow): Uint8Array {
+    let reader = this.#readers.get(segment.name);
+    if (reader === undefined) {
+      reader = this.fs.openRead(joinPath(this.directory, segment.name));
+      this.#readers.set(segment.name, reader);
+    }
+    // The span asked for may run past what is written (it ends where the index's next
+    // entry starts, or where records still in the ring will end): take what is there, and
+    // let the caller check that the records it wants are whole.
+    if (window !== undefined) return window.read(reader, start, end - start);
+    const bytes = new Uint8Array(end - start);
+    return bytes.subarray(0, reader.readAt(bytes, start));
+  }
+
+  /** Closes the segment readers (the storage closes). */
+  close(): void {
+    for (const reader of this.#readers.values()) reader.close();
+    this.#readers.clear();
+  }
+
+  #segmentOf(position: number): SegmentIndex {
+    const segments = this.segments;
+    let low = 0;
+    let high = segments.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (segments[middle].firstPosition <= position) low = middle;
+      else high = middle - 1;
+    }
+    return segments[low];
+  }
+}
