@@ -155,21 +155,31 @@ test("inline projections that save their state start from the checkpoint; others
   }
 });
 
+/**
+ * Fills a log with 60 events, closes it (saving its checkpoint), and flips the byte of its
+ * first segment that `at` picks (given the segment's bytes); returns the segment's path.
+ */
+async function damagedLog(directory: string, at: (view: DataView) => number): Promise<string> {
+  const store = await openStore(directory);
+  await fill(store, 1, 60);
+  await store.close();
+  const first = join(directory, "segment-0000000000000001.wal");
+  const bytes = readFileSync(first);
+  bytes[at(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength))] ^= 0xff;
+  writeFileSync(first, bytes);
+  return first;
+}
+
 test("damage in the middle of a read: the records before it read, a read that reaches it fails naming it", async () => {
   const directory = temporaryDirectory();
   try {
-    const store = await openStore(directory.path);
-    await fill(store, 1, 60);
-    await store.close();
-    // A byte of the third record's data flipped: a read checks the records' checksums a
-    // window at a time, and must still stop at this one.
-    const first = join(directory.path, "segment-0000000000000001.wal");
-    const bytes = readFileSync(first);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // The last byte of the third record's data flipped: a read checks the records'
+    // checksums a window at a time, and must still stop at this one.
     let third = 48;
-    for (let i = 0; i < 2; i++) third += (view.getUint32(third + 4, true) + 7) & ~7;
-    bytes[third + view.getUint32(third + 4, true) - 1] ^= 0xff;
-    writeFileSync(first, bytes);
+    const first = await damagedLog(directory.path, (view) => {
+      for (let i = 0; i < 2; i++) third += (view.getUint32(third + 4, true) + 7) & ~7;
+      return third + view.getUint32(third + 4, true) - 1;
+    });
     const opened = await openStore(directory.path);
     assert.deepEqual((await opened.readAll({ limit: 2 })).map((event) => event.position), [1, 2]);
     await assert.rejects(opened.readAll({ limit: 5 }), (error: unknown) =>
@@ -183,14 +193,8 @@ test("damage in the middle of a read: the records before it read, a read that re
 test("damage under a checkpoint: the open trusts it, a read of the damaged record fails naming it, verify finds it, repair reads the whole log", async () => {
   const directory = temporaryDirectory();
   try {
-    const store = await openStore(directory.path);
-    await fill(store, 1, 60);
-    await store.close();
     // A byte of the first record flipped (it is older than the event buffer, so the open does not read it).
-    const first = join(directory.path, "segment-0000000000000001.wal");
-    const bytes = readFileSync(first);
-    bytes[48 + 60] ^= 0xff;
-    writeFileSync(first, bytes);
+    const first = await damagedLog(directory.path, () => 48 + 60);
     const opened = await openStore(directory.path);
     assert.equal(opened.headPosition, 60);
     await assert.rejects(opened.readAll({ limit: 1 }), (error: unknown) =>
