@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   CatchUpProjection,
+  ClosedError,
   CommandHandler,
   EventBuffer,
   EventStore,
@@ -271,6 +272,16 @@ test("bad event store options are refused with a typed error naming the option",
   refused({ bufersize: 5 }, /bufersize: unknown option/);
   assert.throws(() => new EventBuffer(0), (error: unknown) => error instanceof ValidationError && /capacity: must be an integer >= 1/.test(error.message));
 });
+
+test("a WAL storage read before it is opened gives nothing, as an empty log's does; after close it is refused", () =>
+  withDirectory(async (directory) => {
+    const storage = fileStorage(directory);
+    assert.deepEqual(await storage.read(0, 0), []);
+    assert.deepEqual(await storage.read(1, 5), []);
+    assert.equal((await storage.readEncoded(1, 0)).length, 0);
+    await storage.close();
+    await assert.rejects(storage.read(1, 1), ClosedError);
+  }));
 
 test("an open that fails after the writer started releases the writer and the lock and changes nothing", () =>
   withDirectory(async (directory) => {

@@ -137,8 +137,8 @@ export class WalStorage implements StorageAdapter {
   #failure?: StorageError;
   #state: "new" | "open" | "closing" | "closed" = "new";
   #releaseLock?: () => Promise<void>;
-  /** Reads the segment files back (segment-reader.ts); made at open, when the segments are known. */
-  #reader?: SegmentReader;
+  /** Reads the segment files back (segment-reader.ts); made again at open, when the segments are known. */
+  #reader: SegmentReader;
   /** What recovery scans through, and `read` and checkpoints decode from (read-window.ts says why one buffer). */
   readonly #window = new ReadWindow();
   #closed?: () => void;
@@ -158,6 +158,7 @@ export class WalStorage implements StorageAdapter {
     this.directory = directory;
     this.#codecs = new CodecTable(codecs);
     this.#encoder = new RecordEncoder(this.#codecs);
+    this.#reader = new SegmentReader(this.#fs, directory, this.#segments, this.#window);
     this.snapshots = new FileSnapshotStore(this.#fs, joinPath(directory, "snapshots"));
     this.consumers = new FileConsumerStore(this.#fs, joinPath(directory, "consumers"));
   }
@@ -268,7 +269,7 @@ export class WalStorage implements StorageAdapter {
     }
     await this.whenDurable(checkpoint.position);
     try {
-      const covered = coveredSegments(this.#segments, checkpoint.position, (segment, start, end) => this.#reader!.bytes(segment, start, end, this.#window));
+      const covered = coveredSegments(this.#segments, checkpoint.position, (segment, start, end) => this.#reader.bytes(segment, start, end, this.#window));
       writeCheckpoint(this.#fs, this.directory, { logId: this.#logId!, position: checkpoint.position, index: checkpoint.bytes, ...covered });
     } catch (error) {
       if (error instanceof StorageError) throw error;
@@ -513,7 +514,7 @@ export class WalStorage implements StorageAdapter {
     if (to < from) return [];
     // Records still in the ring are not in a file yet: wait until they are written.
     if (to > this.durablePosition()) await this.whenDurable(to);
-    return this.#reader!.records(from, to, new RecordDecoder(this.#codecs));
+    return this.#reader.records(from, to, new RecordDecoder(this.#codecs));
   }
 
   /**
@@ -523,7 +524,7 @@ export class WalStorage implements StorageAdapter {
    */
   async readEncoded(from: number, to: number): Promise<Uint8Array> {
     this.#assertWritten(from, to);
-    return this.#reader!.encoded(from, to);
+    return this.#reader.encoded(from, to);
   }
 
   /** See StorageAdapter.keepRecent: the records appended from now on, read from the ring (ring-records.ts). */
@@ -647,7 +648,7 @@ export class WalStorage implements StorageAdapter {
       if (this.#control && Atomics.load(this.#control, Slot.State) !== State.Closed) this.#abandonWriter();
       this.#worker?.terminate();
       this.#worker = undefined;
-      this.#reader?.close();
+      this.#reader.close();
       const release = this.#releaseLock;
       this.#releaseLock = undefined;
       await release?.();
