@@ -17,6 +17,16 @@ import type { ReadWindow } from "./read-window.ts";
 import { checkRecord, paddedLength, type RecordDecoder } from "./record-format.ts";
 import { type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
 
+/** A read of part of one segment (SegmentReader.#span). */
+interface Span {
+  segment: SegmentIndex;
+  first: number;
+  last: number;
+  start: number;
+  bytes: Uint8Array;
+  view: DataView;
+}
+
 export class SegmentReader {
   /** A reader per segment read so far, kept open for the next read. */
   readonly #readers = new Map<string, FileHandle>();
@@ -39,19 +49,11 @@ export class SegmentReader {
     const result: StoredRecord[] = new Array(to - position + 1);
     let filled = 0;
     while (position <= to) {
-      const segment = this.#segmentOf(position);
-      const last = Math.min(to, segment.firstPosition + segment.records - 1);
-      const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
-      const start = segment.sparse[k];
-      const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
-      const end = endK < segment.sparse.length ? segment.sparse[endK] : segment.bytes;
       // Decoded records keep nothing of the bytes (DataCodec.decode copies), and nothing
       // else reads into the window before this loop ends.
-      const bytes = this.bytes(segment, start, end, this.window);
+      const { segment, first, last, start, bytes, view } = this.#span(position, to, this.window);
       const path = joinPath(this.directory, segment.name);
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       let offset = 0;
-      const first = segment.firstPosition + k * SPARSE_EVERY;
       const verified = verifiedRecordsEnd(bytes, 0, bytes.length, last - first + 1);
       for (let p = first; p <= last; p++) {
         const length = checkRecord(bytes, view, offset, bytes.length, verified);
@@ -73,17 +75,11 @@ export class SegmentReader {
   encoded(from: number, to: number): Uint8Array {
     const pieces: Uint8Array[] = [];
     for (let position = from; position <= to;) {
-      const segment = this.#segmentOf(position);
-      const last = Math.min(to, segment.firstPosition + segment.records - 1);
-      const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
-      const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
-      const start = segment.sparse[k]!;
-      const bytes = this.bytes(segment, start, endK < segment.sparse.length ? segment.sparse[endK]! : segment.bytes);
+      const { segment, first, last, start, bytes, view } = this.#span(position, to);
       // Walk the lengths from the sparse entry to the records wanted.
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       let offset = 0;
       let begin = 0;
-      for (let p = segment.firstPosition + k * SPARSE_EVERY; p <= last; p++) {
+      for (let p = first; p <= last; p++) {
         if (p === position) begin = offset;
         const end = offset + 8 > bytes.length ? Infinity : offset + paddedLength(view.getUint32(offset + 4, true));
         if (end > bytes.length) {
@@ -114,6 +110,22 @@ export class SegmentReader {
     if (window !== undefined) return window.read(reader, start, end - start);
     const bytes = new Uint8Array(end - start);
     return bytes.subarray(0, reader.readAt(bytes, start));
+  }
+
+  /**
+   * The bytes of `position`'s segment from the index entry at or before it (the record at
+   * `first`) to the entry after the last record wanted there (`last`, at most `to`), and
+   * where they start in the file.
+   */
+  #span(position: number, to: number, window?: ReadWindow): Span {
+    const segment = this.#segmentOf(position);
+    const last = Math.min(to, segment.firstPosition + segment.records - 1);
+    const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
+    const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
+    const start = segment.sparse[k]!;
+    const bytes = this.bytes(segment, start, endK < segment.sparse.length ? segment.sparse[endK]! : segment.bytes, window);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return { segment, first: segment.firstPosition + k * SPARSE_EVERY, last, start, bytes, view };
   }
 
   /** Closes the segment readers (the storage closes). */

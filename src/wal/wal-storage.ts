@@ -127,7 +127,8 @@ export class WalStorage implements StorageAdapter {
   /** The records a replicator has yet to take (`keepEncoded`), held in the ring. */
   #tap?: EncodedTap;
   #head = 0;
-  #segments: SegmentIndex[] = [];
+  /** The segments, oldest first (filled at open; grows as the writer starts new ones): the reader reads the same list. */
+  readonly #segments: SegmentIndex[] = [];
   /** The log's id (chosen when its first segment is made). */
   #logId?: string;
   #waiters: Waiter[] = [];
@@ -137,8 +138,8 @@ export class WalStorage implements StorageAdapter {
   #failure?: StorageError;
   #state: "new" | "open" | "closing" | "closed" = "new";
   #releaseLock?: () => Promise<void>;
-  /** Reads the segment files back (segment-reader.ts); made again at open, when the segments are known. */
-  #reader: SegmentReader;
+  /** Reads the segment files back (segment-reader.ts). */
+  readonly #reader: SegmentReader;
   /** What recovery scans through, and `read` and checkpoints decode from (read-window.ts says why one buffer). */
   readonly #window = new ReadWindow();
   #closed?: () => void;
@@ -185,8 +186,7 @@ export class WalStorage implements StorageAdapter {
         onCheckpoint: onCheckpoint && ((position, bytes) => onCheckpoint({ position, bytes })),
       });
       this.recovered = recovered;
-      this.#segments = recovered.segments;
-      this.#reader = new SegmentReader(this.#fs, this.directory, this.#segments, this.#window);
+      for (const segment of recovered.segments) this.#segments.push(segment);
       this.#head = recovered.headPosition;
       await this.#startWorker();
     } catch (error) {
