@@ -1,15 +1,24 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { z } from "zod";
 import {
   causedBy,
   ConcurrencyError,
   createCommandHandler,
   createMemoryLog,
+  type Decider,
+  defineEvent,
+  type EventOf,
+  eventRegistry,
   MemoryAdapter,
   MemorySnapshotStore,
   openEventStore,
+  type RecordedEvent,
   ValidationError,
 } from "../mod.ts";
+import { fileStorage } from "../src/adapter/file/index.ts";
+import { temporaryDirectory } from "./support/temp.ts";
 import { bank, BankCommand, bankEvents, BankRuleError, MoneyDeposited } from "../examples/bank.ts";
 
 async function setup(options: { log?: ReturnType<typeof createMemoryLog>; snapshots?: MemorySnapshotStore; schemaVersion?: number } = {}) {
@@ -260,4 +269,44 @@ test("causedBy: a command reacting to an event carries the conversation on and n
   const [started] = (await handler.handle({ type: "open", account: "b", owner: "Bo" })).events;
   assert.deepEqual(causedBy(started!), { correlationId: started!.id, causationId: started!.id });
   assert.deepEqual((await store.readAll({ filter: { correlationId: "signup-1" } })).map((e) => e.type), ["AccountOpened", "MoneyDeposited"]);
+});
+
+test("a decider whose evolve keeps no events is lent them when it loads (one object for what the file WAL reads); one that keeps them gets its own", async () => {
+  const Added = defineEvent("Added", z.object({ n: z.number().int() }), { trusted: true });
+  type Added = EventOf<typeof Added>;
+  const seen: RecordedEvent<Added>[] = [];
+  const counter: Decider<{ n: number }, { total: number }, Added> = {
+    initialState: () => ({ total: 0 }),
+    decide: (command) => [Added.create({ n: command.n })],
+    evolve: (state, event) => {
+      seen.push(event as RecordedEvent<Added>);
+      return { total: state.total + event.data.n };
+    },
+  };
+  const directory = temporaryDirectory();
+  const open = () => openEventStore({ events: eventRegistry(Added), storage: fileStorage(join(directory.path, "wal")), bufferSize: 2 });
+  try {
+    const writer = await open();
+    const handler = createCommandHandler({ store: writer, decider: counter, streamId: () => "c" });
+    for (let n = 1; n <= 20; n++) await handler.handle({ n });
+    await writer.close();
+    const store = await open();
+    try {
+      for (const keepsNone of [true, false]) {
+        seen.length = 0;
+        const loader = createCommandHandler({ store, decider: { ...counter, evolveKeepsNoEvents: keepsNone }, streamId: () => "c" });
+        assert.deepEqual(await loader.load("c"), { total: 210 });
+        assert.equal(seen.length, 20);
+        // Lent: positions 1-18 in one refilled object, the buffer's last two as they are.
+        assert.equal(new Set(seen).size, keepsNone ? 3 : 20);
+        if (!keepsNone) assert.deepEqual(seen.map((event) => [event.streamVersion, event.data.n]), seen.map((_, i) => [i + 1, i + 1]));
+      }
+      assert.throws(() => createCommandHandler({ store, decider: { ...counter, evolveKeepsNoEvents: "yes" as never }, streamId: () => "c" }), (error: unknown) =>
+        error instanceof ValidationError && error.issues[0].path === "decider.evolveKeepsNoEvents");
+    } finally {
+      await store.close();
+    }
+  } finally {
+    directory.remove();
+  }
 });

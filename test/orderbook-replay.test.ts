@@ -75,7 +75,7 @@ test("bad commands are refused with a typed error and change nothing", async () 
   await assert.rejects(OrderBookEngine.open({ instruments: [{ symbol: "X", tickSize: 0, lotSize: 1 }] }), /tickSize: must be an integer from 1 to/);
 });
 
-test("the order-book codecs round-trip every event and refuse bytes they cannot accept", () => {
+test("the order-book codecs round-trip every event (decoded new or into an object decoded before) and refuse bytes they cannot accept", () => {
   const samples: Record<string, Record<string, unknown>> = {
     OrderAccepted: { orderId: 2 ** 53 - 1, account: 7, side: "sell", kind: "stop-limit", price: 105, stopPrice: 100, quantity: 4, timeInForce: "FOK", postOnly: false, selfTrade: "cancel-both" },
     OrderRejected: { orderId: -1, account: 0, command: "modify", reason: "no-change" },
@@ -123,6 +123,13 @@ test("the order-book codecs round-trip every event and refuse bytes they cannot 
     const decoded = codec.decode(view, 3, size) as Record<string, unknown>;
     assert.deepEqual(decoded, data, codec.type);
     assert.deepEqual(Object.keys(decoded), Object.keys(data), `${codec.type}: keys in the layout's order`);
+    // decodeInto refills an object decode made, with the same fields in the same order.
+    const refilled = codec.decode(view, 3, size) as Record<string, unknown>;
+    for (const key of Object.keys(refilled)) refilled[key] = typeof refilled[key] === "number" ? -5 : "stale";
+    assert.equal(codec.decodeInto!(view, 3, size, refilled), refilled, `${codec.type}: the same object`);
+    assert.deepEqual(refilled, data, `${codec.type}: refilled`);
+    assert.deepEqual(Object.keys(refilled), Object.keys(data));
+    assert.throws(() => codec.decodeInto!(view, 3, size - 1, refilled), RangeError);
     assert.throws(() => codec.decode(view, 3, size - 1), RangeError);
     if (codec.type === "StopTriggered" || codec.type === "OcoLinked") continue; // numbers only: the registry's schema checks them on read
     view.setUint8(3 + size - 1, 250); // the last field is an enum or a flag in the other layouts

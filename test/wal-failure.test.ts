@@ -255,6 +255,9 @@ test("bad WAL options are refused with a typed error naming the option", async (
   refused({ stallTimeoutMs: 0 }, /stallTimeoutMs: must be a number > 0/);
   refused({ repair: "yes" }, /repair: must be a boolean/);
   refused({ codecs: [{ id: 0, type: "Noted" }] }, /codecs: codec for "Noted": id must be an integer 1-255/);
+  const codec = { id: 9, type: "Noted", byteLength: () => 1, encode() {}, decode: () => ({}) };
+  refused({ codecs: [{ ...codec, encode: undefined }] }, /codecs: codec for "Noted" \(id 9\): encode must be a function/);
+  refused({ codecs: [{ ...codec, decodeInto: {} }] }, /codecs: codec for "Noted" \(id 9\): decodeInto must be a function/);
   refused("durable", /WAL options: must be an object/);
   assert.throws(() => fileStorage("", {}), /directory: must be a non-empty string/);
 });

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
-import { defineEvent, EventStore, eventRegistry, memoryStorage, ValidationError } from "../mod.ts";
+import { defineEvent, EventStore, eventRegistry, memoryStorage, type StoredRecord, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { DataCodec } from "../src/wal/codec.ts";
 import { checksummedBuffer, crc32c, verifiedRecordsEnd } from "../src/wal/crc32c.ts";
@@ -194,6 +194,56 @@ test("fixed-layout codecs, JSON data and non-ASCII ids and metadata survive a re
     await again.close();
   } finally {
     directory.remove();
+  }
+});
+
+test("readEach visits what read gives, in one lent record (and one data object per codec that refills), also while a read runs inside it", async () => {
+  const refilling: DataCodec<{ x: number; y: number }> = {
+    ...pointCodec,
+    decodeInto(view, offset, length, data) {
+      if (length !== 8) throw new RangeError(`a Point is 8 bytes, got ${length}`);
+      data.x = view.getInt32(offset, true);
+      data.y = view.getInt32(offset + 4, true);
+      return data;
+    },
+  };
+  for (const codec of [pointCodec, refilling]) {
+    const directory = temporaryDirectory();
+    const store = new EventStore({ events: eventRegistry(Point, Label), storage: fileStorage(join(directory.path, "wal"), { codecs: [codec] }) });
+    try {
+      await store.open();
+      for (let i = 0; i < 300; i++) {
+        store.enqueue(i % 2 ? "a" : "b", [Point.create({ x: i, y: -i }), i % 3 ? Label.create({ text: `l${i}` }, { i }) : { ...Label.create({ text: "x" }), id: `id-${i}` }]);
+      }
+      await store.durable();
+      const storage = store.storage;
+      const copy = (r: StoredRecord) => ({ ...r, data: { ...r.data as object }, id: r.id });
+      const expected = (await storage.read(1, 600)).map(copy);
+      const visited: ReturnType<typeof copy>[] = [];
+      const records = new Set<unknown>();
+      const points = new Set<unknown>();
+      let inside: Promise<StoredRecord[]> | undefined;
+      await storage.readEach!(1, 600, (record) => {
+        visited.push(copy(record));
+        records.add(record);
+        if (record.type === "Point") points.add(record.data);
+        // Another read started while this one decodes from the read window (it must not
+        // read other bytes into the window before this walk ends: records of another index entry).
+        if (record.position === 10) inside = storage.read(500, 510);
+      });
+      assert.deepEqual(visited, expected, codec === pointCodec ? "plain codec" : "refilling codec");
+      assert.equal(records.size, 1, "one record object, refilled");
+      assert.equal(points.size, codec === refilling ? 1 : 300, "one data object where the codec refills");
+      assert.deepEqual((await inside!).map(copy), expected.slice(499, 510));
+      const stop = new Error("stop");
+      await assert.rejects(storage.readEach!(1, 600, () => {
+        throw stop;
+      }), (error: unknown) => error === stop);
+      assert.deepEqual((await storage.read(1, 600)).map(copy), expected);
+    } finally {
+      await store.close();
+      directory.remove();
+    }
   }
 });
 

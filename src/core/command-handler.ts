@@ -339,11 +339,17 @@ export class CommandHandler<C, S, E extends Event> {
   /** Evolves the state through the stream's events after its version, chunk by chunk. */
   async #foldTail(streamId: string, loaded: Loaded<S>): Promise<void> {
     const upTo = this.#store.streamVersion(streamId);
-    for await (const chunk of this.#store.readStreamChunks(streamId, loaded.version + 1)) {
-      for (const event of chunk) {
-        if (event.streamVersion <= loaded.version || event.streamVersion > upTo) continue; // folded meanwhile, or past upTo
-        loaded.state = this.#decider.evolve(loaded.state, event);
-        loaded.version = event.streamVersion;
+    const decider = this.#decider;
+    const fold = (event: RecordedEvent<E>) => {
+      if (event.streamVersion <= loaded.version || event.streamVersion > upTo) return; // folded meanwhile, or past upTo
+      loaded.state = decider.evolve(loaded.state, event);
+      loaded.version = event.streamVersion;
+    };
+    // An evolve that keeps no events can be lent them: no objects made per event.
+    if (decider.evolveKeepsNoEvents === true) await this.#store.visitStream(streamId, loaded.version + 1, fold);
+    else {
+      for await (const chunk of this.#store.readStreamChunks(streamId, loaded.version + 1)) {
+        for (const event of chunk) fold(event);
       }
     }
     // Reads leave out markers and truncated events: every version up to upTo is folded now.
@@ -437,6 +443,8 @@ function checkHandlerOptions<C, S, E extends Event>(options: CommandHandlerOptio
   for (const key of ["initialState", "decide", "evolve"] as const) {
     if (typeof decider?.[key] !== "function") invalid(what, `decider.${key}`, "must be a function");
   }
+  const keepsNone = decider!.evolveKeepsNoEvents;
+  if (keepsNone !== undefined && typeof keepsNone !== "boolean") invalid(what, "decider.evolveKeepsNoEvents", "must be a boolean");
   if (typeof options.streamId !== "function") invalid(what, "streamId", "must be a function");
   const schema = options.command as { "~standard"?: { validate?: unknown } } | undefined;
   if (schema !== undefined && typeof schema?.["~standard"]?.validate !== "function") {

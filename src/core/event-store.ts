@@ -42,6 +42,12 @@ import { decodeIndex, encodeIndex, type IndexState } from "./index-checkpoint.ts
  */
 const REPLAY_CHUNK = 4_096;
 
+/**
+ * Records lent per storage read by visitStream: nothing of them is kept, so the chunk is
+ * not bounded by the young generation; larger, it costs fewer reads (each sets up a decoder).
+ */
+const LENT_CHUNK = 65_536;
+
 export type { ExpectedVersion } from "./storage.ts";
 
 /** Options of an append. */
@@ -723,6 +729,43 @@ export class EventStore<E extends Event = Event> {
         const end = firstPosition + Math.min(count, offset + chunk) - 1;
         const events = await this.#readRange(start, end);
         yield this.#removals.any ? events.filter((event) => !this.#removals.hides(event)) : events;
+      }
+    }
+  }
+
+  /**
+   * Calls `visit` with each event of the stream from version `from` on, in order: what
+   * readStreamChunks gives, one event at a time, but lent. Events the buffer no longer
+   * holds are read through the storage's `readEach` where it has one, which may refill
+   * one object for the next event: an event is valid only during its call, and `visit`
+   * must copy what it keeps. A command handler folds a decider whose `evolve` keeps no
+   * events this way (Decider.evolveKeepsNoEvents). Rejects with what `visit` throws.
+   */
+  async visitStream(streamId: string, from: number, visit: (event: RecordedEvent<E>) => void): Promise<void> {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(from) || from < 1) invalid("visitStream", "from", `must be an integer >= 1, got ${String(from)}`);
+    if (typeof visit !== "function") invalid("visitStream", "visit", "must be a function");
+    if (this.#removals.deleted(streamId)) throw new StreamDeletedError(streamId);
+    const removals = this.#removals;
+    const pass = (event: RecordedEvent<E>) => {
+      if (!removals.any || !removals.hides(event)) visit(event);
+    };
+    const passStored = (record: StoredRecord) => pass(this.#decode(record));
+    const first = Math.max(from, removals.firstVersion(streamId));
+    for (const [, firstPosition, count] of this.#index.runs(streamId, first, Infinity)) {
+      const last = firstPosition + count - 1;
+      for (let position = firstPosition; position <= last;) {
+        const oldest = this.buffer.oldestPosition;
+        if (position >= oldest) {
+          // Nothing is awaited here: the buffer keeps what it holds (unless `visit` appends
+          // enough to push events out, which are then read from the storage).
+          for (let event; position <= last && (event = this.buffer.get(position)) !== undefined; position++) pass(event);
+        } else {
+          const to = Math.min(last, oldest - 1, position + LENT_CHUNK - 1);
+          if (this.storage.readEach !== undefined) await this.storage.readEach(position, to, passStored);
+          else for (const record of await this.storage.read(position, to)) passStored(record);
+          position = to + 1;
+        }
       }
     }
   }

@@ -88,6 +88,15 @@ export interface StorageAdapter {
   /** Records with `from <= position <= to`, in order. */
   read(from: number, to: number): Promise<StoredRecord[]>;
   /**
+   * Optional: calls `visit` with each record `from <= position <= to`, in order, as `read`
+   * would give them, but lent: the adapter may refill one object (record, data) for the
+   * next, so a record is valid only during its call, and `visit` must copy what it keeps.
+   * For replays that keep nothing of the events (Decider.evolveKeepsNoEvents): the file
+   * WAL then makes no objects per record. Resolves when every record was visited; rejects
+   * with what `visit` threw.
+   */
+  readEach?(from: number, to: number, visit: (record: StoredRecord) => void): Promise<void>;
+  /**
    * Erases what a stream's removal took away, for good: the stream's events (markers
    * excepted) with versions below `before` become `$redacted` records that keep their
    * stream, version and position (no gap) but no type, data, metadata or id. The store

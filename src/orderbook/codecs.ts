@@ -7,7 +7,7 @@
  * codec looping over a field list read each field by a computed key, a megamorphic load:
  * 55-75 ns to encode a TradeExecuted against 3-12 by hand, 26-28 ns to decode against
  * 12-15 (Node, Deno, Bun). Decoding builds the data with one constructor per type (plainData
- * says why not an object literal), keys in the layout's order.
+ * says why not an object literal), keys in the layout's order; `decodeInto` refills one.
  *
  * The layouts (offset: field, f64 unless marked; the round-trip test holds them too):
  *
@@ -82,6 +82,11 @@ function checkLength(type: string, size: number, length: number): void {
 }
 
 /**
+ * Each event type's data is read by one function that sets its fields from the bytes at
+ * `at`, in the layout's order. `decode` calls it with `new` (plainData), `decodeInto` on an
+ * object `decode` made, for replays that refill one data object per codec
+ * (DataCodec.decodeInto): the same reads either way.
+ *
  * Decoded data is made with `new`, never with an object literal, for the reason records are
  * (initRecord in core/events.ts): V8 keeps survival feedback per literal and, once most of
  * a literal's objects survive a young-generation collection, makes all of them in the old
@@ -90,115 +95,90 @@ function checkLength(type: string, size: number, length: number): void {
  * made in the old generation and died there. The prototype is Object.prototype, so the
  * data is a plain object to whoever reads it.
  */
-function plainData<A extends unknown[], D>(init: (this: D, ...fields: A) => void): new (...fields: A) => D {
-  init.prototype = Object.prototype;
-  return init as unknown as new (...fields: A) => D;
+function plainData<D>(read: (this: D, view: DataView, at: number) => void): new (view: DataView, at: number) => D {
+  read.prototype = Object.prototype;
+  return read as unknown as new (view: DataView, at: number) => D;
 }
 
-const OrderAcceptedObject = plainData(function (
-  this: OrderAcceptedData,
-  orderId: number,
-  account: number,
-  side: OrderAcceptedData["side"],
-  kind: OrderAcceptedData["kind"],
-  price: number,
-  stopPrice: number,
-  quantity: number,
-  timeInForce: OrderAcceptedData["timeInForce"],
-  postOnly: boolean,
-  selfTrade: OrderAcceptedData["selfTrade"],
-) {
-  this.orderId = orderId;
-  this.account = account;
-  this.side = side;
-  this.kind = kind;
-  this.price = price;
-  this.stopPrice = stopPrice;
-  this.quantity = quantity;
-  this.timeInForce = timeInForce;
-  this.postOnly = postOnly;
-  this.selfTrade = selfTrade;
-});
+function readOrderAccepted(this: OrderAcceptedData, view: DataView, at: number): void {
+  this.orderId = view.getFloat64(at, true);
+  this.account = view.getFloat64(at + 8, true);
+  this.side = SIDE.member(view.getUint8(at + 16), "OrderAccepted.side");
+  this.kind = KIND.member(view.getUint8(at + 17), "OrderAccepted.kind");
+  this.price = view.getFloat64(at + 18, true);
+  this.stopPrice = view.getFloat64(at + 26, true);
+  this.quantity = view.getFloat64(at + 34, true);
+  this.timeInForce = TIME_IN_FORCE.member(view.getUint8(at + 42), "OrderAccepted.timeInForce");
+  this.postOnly = flag(view.getUint8(at + 43), "OrderAccepted.postOnly");
+  this.selfTrade = SELF_TRADE_PREVENTION.member(view.getUint8(at + 44), "OrderAccepted.selfTrade");
+}
+const OrderAcceptedObject = plainData(readOrderAccepted);
 
-const OrderRejectedObject = plainData(function (
-  this: OrderRejectedData,
-  orderId: number,
-  account: number,
-  command: OrderRejectedData["command"],
-  reason: OrderRejectedData["reason"],
-) {
-  this.orderId = orderId;
-  this.account = account;
-  this.command = command;
-  this.reason = reason;
-});
+function readOrderRejected(this: OrderRejectedData, view: DataView, at: number): void {
+  this.orderId = view.getFloat64(at, true);
+  this.account = view.getFloat64(at + 8, true);
+  this.command = COMMAND.member(view.getUint8(at + 16), "OrderRejected.command");
+  this.reason = REJECT_REASON.member(view.getUint8(at + 17), "OrderRejected.reason");
+}
+const OrderRejectedObject = plainData(readOrderRejected);
 
-const TradeExecutedObject = plainData(function (
-  this: TradeExecutedData,
-  price: number,
-  quantity: number,
-  makerOrderId: number,
-  makerAccount: number,
-  takerOrderId: number,
-  takerAccount: number,
-  takerSide: TradeExecutedData["takerSide"],
-) {
-  this.price = price;
-  this.quantity = quantity;
-  this.makerOrderId = makerOrderId;
-  this.makerAccount = makerAccount;
-  this.takerOrderId = takerOrderId;
-  this.takerAccount = takerAccount;
-  this.takerSide = takerSide;
-});
+function readTradeExecuted(this: TradeExecutedData, view: DataView, at: number): void {
+  this.price = view.getFloat64(at, true);
+  this.quantity = view.getFloat64(at + 8, true);
+  this.makerOrderId = view.getFloat64(at + 16, true);
+  this.makerAccount = view.getFloat64(at + 24, true);
+  this.takerOrderId = view.getFloat64(at + 32, true);
+  this.takerAccount = view.getFloat64(at + 40, true);
+  this.takerSide = SIDE.member(view.getUint8(at + 48), "TradeExecuted.takerSide");
+}
+const TradeExecutedObject = plainData(readTradeExecuted);
 
-/** OrderCancelled and OrderExpired data (one shape, two reason lists). */
-const OrderClosedObject = plainData(function <R extends string>(
-  this: { orderId: number; account: number; remaining: number; reason: R },
-  orderId: number,
-  account: number,
-  remaining: number,
-  reason: R,
-) {
-  this.orderId = orderId;
-  this.account = account;
-  this.remaining = remaining;
-  this.reason = reason;
-});
+function readOrderCancelled(this: OrderCancelledData, view: DataView, at: number): void {
+  this.orderId = view.getFloat64(at, true);
+  this.account = view.getFloat64(at + 8, true);
+  this.remaining = view.getFloat64(at + 16, true);
+  this.reason = CANCEL_REASON.member(view.getUint8(at + 24), "OrderCancelled.reason");
+}
+const OrderCancelledObject = plainData(readOrderCancelled);
 
-const OrderModifiedObject = plainData(function (
-  this: OrderModifiedData,
-  orderId: number,
-  account: number,
-  price: number,
-  quantity: number,
-  keptPriority: boolean,
-) {
-  this.orderId = orderId;
-  this.account = account;
-  this.price = price;
-  this.quantity = quantity;
-  this.keptPriority = keptPriority;
-});
+function readOrderExpired(this: OrderExpiredData, view: DataView, at: number): void {
+  this.orderId = view.getFloat64(at, true);
+  this.account = view.getFloat64(at + 8, true);
+  this.remaining = view.getFloat64(at + 16, true);
+  this.reason = EXPIRE_REASON.member(view.getUint8(at + 24), "OrderExpired.reason");
+}
+const OrderExpiredObject = plainData(readOrderExpired);
 
-const StopTriggeredObject = plainData(function (this: StopTriggeredData, orderId: number, account: number, lastTradePrice: number) {
-  this.orderId = orderId;
-  this.account = account;
-  this.lastTradePrice = lastTradePrice;
-});
+function readOrderModified(this: OrderModifiedData, view: DataView, at: number): void {
+  this.orderId = view.getFloat64(at, true);
+  this.account = view.getFloat64(at + 8, true);
+  this.price = view.getFloat64(at + 16, true);
+  this.quantity = view.getFloat64(at + 24, true);
+  this.keptPriority = flag(view.getUint8(at + 32), "OrderModified.keptPriority");
+}
+const OrderModifiedObject = plainData(readOrderModified);
 
-const OcoLinkedObject = plainData(function (this: OcoLinkedData, orderId: number, account: number, stopOrderId: number) {
-  this.orderId = orderId;
-  this.account = account;
-  this.stopOrderId = stopOrderId;
-});
+function readStopTriggered(this: StopTriggeredData, view: DataView, at: number): void {
+  this.orderId = view.getFloat64(at, true);
+  this.account = view.getFloat64(at + 8, true);
+  this.lastTradePrice = view.getFloat64(at + 16, true);
+}
+const StopTriggeredObject = plainData(readStopTriggered);
+
+function readOcoLinked(this: OcoLinkedData, view: DataView, at: number): void {
+  this.orderId = view.getFloat64(at, true);
+  this.account = view.getFloat64(at + 8, true);
+  this.stopOrderId = view.getFloat64(at + 16, true);
+}
+const OcoLinkedObject = plainData(readOcoLinked);
 
 /** Codecs of events that are three numbers (StopTriggered, OcoLinked). */
 function threeNumbers<D extends { orderId: number; account: number }>(
   id: number,
   type: string,
   third: Exclude<keyof D, "orderId" | "account"> & string,
-  make: (orderId: number, account: number, value: number) => D,
+  read: (this: D, view: DataView, at: number) => void,
+  Data: new (view: DataView, at: number) => D,
 ): DataCodec<D> {
   return {
     id,
@@ -211,7 +191,12 @@ function threeNumbers<D extends { orderId: number; account: number }>(
     },
     decode(view, at, length) {
       checkLength(type, 24, length);
-      return make(view.getFloat64(at, true), view.getFloat64(at + 8, true), view.getFloat64(at + 16, true));
+      return new Data(view, at);
+    },
+    decodeInto(view, at, length, data) {
+      checkLength(type, 24, length);
+      read.call(data, view, at);
+      return data;
     },
   };
 }
@@ -234,18 +219,12 @@ const orderAccepted: DataCodec<OrderAcceptedData> = {
   },
   decode(view, at, length) {
     checkLength("OrderAccepted", 45, length);
-    return new OrderAcceptedObject(
-      view.getFloat64(at, true),
-      view.getFloat64(at + 8, true),
-      SIDE.member(view.getUint8(at + 16), "OrderAccepted.side"),
-      KIND.member(view.getUint8(at + 17), "OrderAccepted.kind"),
-      view.getFloat64(at + 18, true),
-      view.getFloat64(at + 26, true),
-      view.getFloat64(at + 34, true),
-      TIME_IN_FORCE.member(view.getUint8(at + 42), "OrderAccepted.timeInForce"),
-      flag(view.getUint8(at + 43), "OrderAccepted.postOnly"),
-      SELF_TRADE_PREVENTION.member(view.getUint8(at + 44), "OrderAccepted.selfTrade"),
-    );
+    return new OrderAcceptedObject(view, at);
+  },
+  decodeInto(view, at, length, data) {
+    checkLength("OrderAccepted", 45, length);
+    readOrderAccepted.call(data, view, at);
+    return data;
   },
 };
 
@@ -261,12 +240,12 @@ const orderRejected: DataCodec<OrderRejectedData> = {
   },
   decode(view, at, length) {
     checkLength("OrderRejected", 18, length);
-    return new OrderRejectedObject(
-      view.getFloat64(at, true),
-      view.getFloat64(at + 8, true),
-      COMMAND.member(view.getUint8(at + 16), "OrderRejected.command"),
-      REJECT_REASON.member(view.getUint8(at + 17), "OrderRejected.reason"),
-    );
+    return new OrderRejectedObject(view, at);
+  },
+  decodeInto(view, at, length, data) {
+    checkLength("OrderRejected", 18, length);
+    readOrderRejected.call(data, view, at);
+    return data;
   },
 };
 
@@ -285,20 +264,23 @@ const tradeExecuted: DataCodec<TradeExecutedData> = {
   },
   decode(view, at, length) {
     checkLength("TradeExecuted", 49, length);
-    return new TradeExecutedObject(
-      view.getFloat64(at, true),
-      view.getFloat64(at + 8, true),
-      view.getFloat64(at + 16, true),
-      view.getFloat64(at + 24, true),
-      view.getFloat64(at + 32, true),
-      view.getFloat64(at + 40, true),
-      SIDE.member(view.getUint8(at + 48), "TradeExecuted.takerSide"),
-    );
+    return new TradeExecutedObject(view, at);
+  },
+  decodeInto(view, at, length, data) {
+    checkLength("TradeExecuted", 49, length);
+    readTradeExecuted.call(data, view, at);
+    return data;
   },
 };
 
 /** Codecs of an order that left the book with `remaining` for a `reason` (OrderCancelled, OrderExpired). */
-function orderClosed<R extends string>(id: number, type: string, reasons: ByteEnum<R>): DataCodec<{ orderId: number; account: number; remaining: number; reason: R }> {
+function orderClosed<D extends { orderId: number; account: number; remaining: number; reason: string }>(
+  id: number,
+  type: string,
+  reasons: ByteEnum<D["reason"]>,
+  read: (this: D, view: DataView, at: number) => void,
+  Data: new (view: DataView, at: number) => D,
+): DataCodec<D> {
   const field = `${type}.reason`;
   return {
     id,
@@ -312,12 +294,12 @@ function orderClosed<R extends string>(id: number, type: string, reasons: ByteEn
     },
     decode(view, at, length) {
       checkLength(type, 25, length);
-      return new OrderClosedObject(
-        view.getFloat64(at, true),
-        view.getFloat64(at + 8, true),
-        view.getFloat64(at + 16, true),
-        reasons.member(view.getUint8(at + 24), field),
-      );
+      return new Data(view, at);
+    },
+    decodeInto(view, at, length, data) {
+      checkLength(type, 25, length);
+      read.call(data, view, at);
+      return data;
     },
   };
 }
@@ -335,13 +317,12 @@ const orderModified: DataCodec<OrderModifiedData> = {
   },
   decode(view, at, length) {
     checkLength("OrderModified", 33, length);
-    return new OrderModifiedObject(
-      view.getFloat64(at, true),
-      view.getFloat64(at + 8, true),
-      view.getFloat64(at + 16, true),
-      view.getFloat64(at + 24, true),
-      flag(view.getUint8(at + 32), "OrderModified.keptPriority"),
-    );
+    return new OrderModifiedObject(view, at);
+  },
+  decodeInto(view, at, length, data) {
+    checkLength("OrderModified", 33, length);
+    readOrderModified.call(data, view, at);
+    return data;
   },
 };
 
@@ -350,9 +331,9 @@ export const orderBookCodecs: DataCodec[] = [
   orderAccepted,
   orderRejected,
   tradeExecuted,
-  orderClosed<OrderCancelledData["reason"]>(4, "OrderCancelled", CANCEL_REASON),
-  orderClosed<OrderExpiredData["reason"]>(5, "OrderExpired", EXPIRE_REASON),
+  orderClosed(4, "OrderCancelled", CANCEL_REASON, readOrderCancelled, OrderCancelledObject),
+  orderClosed(5, "OrderExpired", EXPIRE_REASON, readOrderExpired, OrderExpiredObject),
   orderModified,
-  threeNumbers<StopTriggeredData>(7, "StopTriggered", "lastTradePrice", (orderId, account, lastTradePrice) => new StopTriggeredObject(orderId, account, lastTradePrice)),
-  threeNumbers<OcoLinkedData>(8, "OcoLinked", "stopOrderId", (orderId, account, stopOrderId) => new OcoLinkedObject(orderId, account, stopOrderId)),
+  threeNumbers(7, "StopTriggered", "lastTradePrice", readStopTriggered, StopTriggeredObject),
+  threeNumbers(8, "OcoLinked", "stopOrderId", readOcoLinked, OcoLinkedObject),
 ] as DataCodec[];

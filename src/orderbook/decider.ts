@@ -483,6 +483,8 @@ export function orderBookDecider(instruments: ReadonlyMap<string, Instrument>): 
     },
     decide,
     evolve,
+    // evolve copies the numbers and strings it needs into the book: a replay may lend it events.
+    evolveKeepsNoEvents: true,
   };
 }
 

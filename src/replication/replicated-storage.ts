@@ -384,12 +384,16 @@ export class ReplicatedStorage implements StorageAdapter {
     return this.local.read(from, to);
   }
 
-  /** Sends what is left (up to `timeoutMs`), then closes the local WAL and the connection. */
+  readEach(from: number, to: number, visit: (record: StoredRecord) => void): Promise<void> {
+    return this.local.readEach(from, to, visit);
+  }
+
   /** Keeps the store's index checkpoint in the local WAL (a fast open of a large log). */
   saveCheckpoint(checkpoint: IndexCheckpoint): Promise<void> {
     return this.local.saveCheckpoint(checkpoint);
   }
 
+  /** Sends what is left (up to `timeoutMs`), then closes the local WAL and the connection. */
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#role === "primary" && !this.#failure && this.#head > this.#replicated) {

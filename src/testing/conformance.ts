@@ -125,6 +125,37 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
           error instanceof UnknownStreamError && error.code === "UNKNOWN_STREAM" && /"missing"/.test(error.message));
       }));
 
+    test("visitStream gives the stream's events in order, from storage and from the buffer, as reads do", () =>
+      withStore(async (store, reopen) => {
+        for (let i = 1; i <= 20; i++) await store.append(i % 3 ? "x" : "y", [noted(i)]);
+        await store.durable();
+        // Lent events may be refilled for the next one: copy what is kept.
+        const copy = (e: RecordedEvent<TestEvent>) => ({ type: e.type, data: { ...e.data }, streamVersion: e.streamVersion, position: e.position });
+        for (const open of [() => store, reopen]) {
+          const current = await open();
+          for (const [streamId, from] of [["x", 1], ["x", 9], ["y", 5]] as const) {
+            const visited: ReturnType<typeof copy>[] = [];
+            await current.visitStream(streamId, from, (e) => visited.push(copy(e)));
+            assert.deepEqual(visited, (await current.readStream(streamId, { from })).map(copy));
+          }
+          const empty: unknown[] = [];
+          await current.visitStream("y", 7, (e) => empty.push(e));
+          assert.deepEqual(empty, []);
+          // What visit throws rejects the visit; the store reads on.
+          const stop = new Error("stop");
+          await assert.rejects(current.visitStream("x", 1, () => {
+            throw stop;
+          }), (error: unknown) => error === stop);
+          assert.equal((await current.readStream("x")).length, 14);
+          for (const bad of [0, 1.5, undefined]) {
+            await assert.rejects(current.visitStream("x", bad as number, () => {}), (error: unknown) =>
+              error instanceof ValidationError && /visitStream/.test(error.message) && error.issues[0].path === "from");
+          }
+          await assert.rejects(current.visitStream("x", 1, "no" as never), (error: unknown) =>
+            error instanceof ValidationError && error.issues[0].path === "visit");
+        }
+      }, { bufferSize: 4 }));
+
     test("reads all by global position", () =>
       withStore(async (store) => {
         await store.append("a", [noted(1), noted(2)]);
@@ -226,6 +257,9 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
         const upgraded = await reopen(eventRegistry(PricedV3) as unknown as EventRegistry<TestEvent>);
         const [event] = await upgraded.readStream("p");
         assert.deepEqual(event!.data, { cents: 500, currency: "EUR" });
+        const visited: unknown[] = [];
+        await upgraded.visitStream("p", 1, (e) => visited.push({ ...e.data as object }));
+        assert.deepEqual(visited, [{ cents: 500, currency: "EUR" }]);
       }, { events: eventRegistry(PricedV1) as unknown as EventRegistry<TestEvent> }));
 
     test("a stored event that no longer validates is rejected naming its position", () =>
@@ -306,6 +340,7 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
           await assert.rejects(current.readStream("a"), (error: unknown) =>
             error instanceof StreamDeletedError && error.code === "STREAM_DELETED" && /"a" was deleted/.test(error.message));
           await assert.rejects(current.append("a", [noted(6)]), StreamDeletedError);
+          await assert.rejects(current.visitStream("a", 1, () => {}), StreamDeletedError);
           await assert.rejects(current.deleteStream("a"), StreamDeletedError);
           assert.equal(current.headPosition, 5);
           assert.deepEqual((await current.readAll()).map((e) => [e.position, e.data]), [[3, { text: "note 3", n: 3 }], [5, { text: "note 5", n: 5 }]]);
@@ -332,6 +367,9 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
           const chunks = [];
           for await (const chunk of current.readStreamChunks("s")) chunks.push(...chunk.map((e) => e.streamVersion));
           assert.deepEqual(chunks, [3, 4, 6]);
+          const visited: number[] = [];
+          await current.visitStream("s", 1, (e) => visited.push(e.streamVersion));
+          assert.deepEqual(visited, [3, 4, 6]);
         }
       }, { bufferSize: 2 }));
 

@@ -22,6 +22,13 @@ export interface DataCodec<D = unknown> {
    * return a view of `view.buffer`).
    */
   decode(view: DataView, offset: number, length: number): D;
+  /**
+   * Optional: reads like `decode`, but into `data`, an object this codec's `decode` made,
+   * and returns it (or a new object, if it cannot refill that one). A replay into a decider
+   * whose `evolve` keeps no events (Decider.evolveKeepsNoEvents) then makes no data object
+   * per event: the WAL refills one per codec (StorageAdapter.readEach).
+   */
+  decodeInto?(view: DataView, offset: number, length: number, data: D): D;
 }
 
 export const JSON_CODEC_ID = 0;
@@ -35,6 +42,11 @@ export class CodecTable {
     for (const codec of codecs) {
       if (!Number.isInteger(codec.id) || codec.id < 1 || codec.id > 255) {
         throw new ValidationError("WAL options", [{ path: "codecs", message: `codec for "${codec?.type}": id must be an integer 1-255, got ${codec?.id}` }]);
+      }
+      for (const method of ["byteLength", "encode", "decode", "decodeInto"] as const) {
+        if (typeof codec[method] !== "function" && (method !== "decodeInto" || codec[method] !== undefined)) {
+          throw new ValidationError("WAL options", [{ path: "codecs", message: `codec for "${codec.type}" (id ${codec.id}): ${method} must be a function` }]);
+        }
       }
       if (this.#byId[codec.id] || this.#byType.has(codec.type)) {
         throw new ValidationError("WAL options", [{ path: "codecs", message: `codec for "${codec.type}" (id ${codec.id}) is registered twice` }]);

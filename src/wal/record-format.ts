@@ -298,6 +298,9 @@ export class RecordDecoder {
   readonly #ids = new IdDecoder();
   #lastStreamId = "";
   #lastStreamIdBytes?: KnownBytes;
+  /** decodeLent's one record, and its data object per codec id. */
+  #lent?: StoredRecord;
+  readonly #lentData: unknown[] = [];
 
   constructor(codecs: CodecTable) {
     this.#codecs = codecs;
@@ -326,15 +329,30 @@ export class RecordDecoder {
    * and nothing else.
    */
   decode(bytes: Uint8Array, view: DataView, offset: number): StoredRecord {
+    return this.#decodeOrThrow(bytes, view, offset, false);
+  }
+
+  /**
+   * Decodes like `decode`, but into one record object this decoder keeps, refilled at each
+   * call (its `id` is set, undefined if the record has none), and the data into one object
+   * per codec where the codec can refill one (DataCodec.decodeInto): for readers that keep
+   * nothing of a record past their look at it (StorageAdapter.readEach). A replay then
+   * makes no record object, boxed timestamp or data object per event.
+   */
+  decodeLent(bytes: Uint8Array, view: DataView, offset: number): StoredRecord {
+    return this.#decodeOrThrow(bytes, view, offset, true);
+  }
+
+  #decodeOrThrow(bytes: Uint8Array, view: DataView, offset: number, lent: boolean): StoredRecord {
     try {
-      return this.#decode(bytes, view, offset);
+      return this.#decode(bytes, view, offset, lent);
     } catch (error) {
       if (error instanceof RangeError) throw error;
       throw new RangeError(`record at offset ${offset} cannot be decoded: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  #decode(bytes: Uint8Array, view: DataView, offset: number): StoredRecord {
+  #decode(bytes: Uint8Array, view: DataView, offset: number, lent: boolean): StoredRecord {
     const length = view.getUint32(offset + 4, true);
     const streamIdLength = view.getUint16(offset + 32, true);
     const typeLength = view.getUint16(offset + 34, true);
@@ -359,11 +377,33 @@ export class RecordDecoder {
     else {
       const codec = this.#codecs.forId(codecId);
       if (codec === undefined) throw new RangeError(`record uses data codec ${codecId}, which is not registered`);
-      data = codec.decode(view, at, dataLength);
+      const refill = lent && codec.decodeInto !== undefined ? this.#lentData[codecId] : undefined;
+      data = refill === undefined ? codec.decode(view, at, dataLength) : codec.decodeInto!(view, at, dataLength, refill);
+      if (lent) this.#lentData[codecId] = data;
     }
     const schemaVersion = view.getUint16(offset + 20, true);
     const streamVersion = view.getUint32(offset + 16, true);
-    return new StoredRecordObject(type, data, metadata, schemaVersion, streamId, streamVersion, recordPosition(view, offset), view.getFloat64(offset + 24, true), id);
+    const position = recordPosition(view, offset);
+    const timestamp = view.getFloat64(offset + 24, true);
+    const record = lent ? this.#lent : undefined;
+    if (record === undefined) {
+      const made = new StoredRecordObject(type, data, metadata, schemaVersion, streamId, streamVersion, position, timestamp, id);
+      if (lent) this.#lent = made;
+      return made;
+    }
+    // Refilled field by field, in the constructor's order (one hidden class throughout).
+    // Calling the constructor's function on it instead (initRecord.call) was slower:
+    // Node, a replay of 2.13 M events, 580-610 against 605-650 ms a load (3 pairs).
+    record.type = type;
+    record.data = data;
+    record.metadata = metadata;
+    record.schemaVersion = schemaVersion;
+    record.streamId = streamId;
+    record.streamVersion = streamVersion;
+    record.position = position;
+    record.timestamp = timestamp;
+    record.id = id;
+    return record;
   }
 
   /**

@@ -44,15 +44,26 @@ export class SegmentReader {
 
   /** The records `from..to` (all written), decoded; StorageError names the first that does not check. */
   records(from: number, to: number, decoder: RecordDecoder): StoredRecord[] {
-    let position = Math.max(from, 1);
     // Sized once: an array grown by push is copied as it grows, garbage on every replay.
-    const result: StoredRecord[] = new Array(to - position + 1);
+    const result: StoredRecord[] = new Array(to - Math.max(from, 1) + 1);
     let filled = 0;
-    while (position <= to) {
-      // Decoded records keep nothing of the bytes (DataCodec.decode copies), and nothing
-      // else reads into the window before this loop ends.
+    this.each(from, to, decoder, false, (record) => {
+      result[filled++] = record;
+    });
+    return result;
+  }
+
+  /**
+   * Calls `visit` with each record `from..to` (all written), in order: decoded, or with
+   * `lent`, decoded into the decoder's one record (RecordDecoder.decodeLent).
+   * StorageError names the first record that does not check.
+   */
+  each(from: number, to: number, decoder: RecordDecoder, lent: boolean, visit: (record: StoredRecord) => void): void {
+    // Records are decoded from the window's bytes while `visit` runs, and nothing else can
+    // read into the window meanwhile: every reader of it (the storage's reads, its
+    // checkpoint) awaits before it reads, and this walk awaits nothing.
+    for (let position = Math.max(from, 1); position <= to;) {
       const { segment, first, last, start, bytes, view } = this.#span(position, to, this.window);
-      const path = joinPath(this.directory, segment.name);
       let offset = 0;
       const verified = verifiedRecordsEnd(bytes, 0, bytes.length, last - first + 1);
       for (let p = first; p <= last; p++) {
@@ -60,15 +71,14 @@ export class SegmentReader {
         if (typeof length !== "number") {
           throw new StorageError(
             `WAL record at position ${p} failed to read back (${length}): run \`eventfold verify\`, and \`eventfold repair\` to keep the valid prefix`,
-            { file: path, offset: start + offset },
+            { file: joinPath(this.directory, segment.name), offset: start + offset },
           );
         }
-        if (p >= position) result[filled++] = decoder.decode(bytes, view, offset);
+        if (p >= position) visit(lent ? decoder.decodeLent(bytes, view, offset) : decoder.decode(bytes, view, offset));
         offset += paddedLength(length);
       }
       position = last + 1;
     }
-    return result;
   }
 
   /** The records `from..to` (all written) as they are in the files, one after the other. */

@@ -509,12 +509,24 @@ export class WalStorage implements StorageAdapter {
   }
 
   async read(from: number, to: number): Promise<StoredRecord[]> {
+    to = await this.#whenWritten(from, to);
+    if (to < from) return [];
+    return this.#reader.records(from, to, new RecordDecoder(this.#codecs));
+  }
+
+  /** See StorageAdapter.readEach: one record object, and one data object per codec that can refill one. */
+  async readEach(from: number, to: number, visit: (record: StoredRecord) => void): Promise<void> {
+    to = await this.#whenWritten(from, to);
+    if (to >= from) this.#reader.each(from, to, new RecordDecoder(this.#codecs), true, visit);
+  }
+
+  /** `to`, or the head if lower, once the records up to it are in the files. */
+  async #whenWritten(from: number, to: number): Promise<number> {
     if (this.#state === "closed") throw new ClosedError("WAL storage");
     to = Math.min(to, this.#head);
-    if (to < from) return [];
     // Records still in the ring are not in a file yet: wait until they are written.
-    if (to > this.durablePosition()) await this.whenDurable(to);
-    return this.#reader.records(from, to, new RecordDecoder(this.#codecs));
+    if (to >= from && to > this.durablePosition()) await this.whenDurable(to);
+    return to;
   }
 
   /**
