@@ -13,6 +13,7 @@ import { CodecTable } from "../src/wal/codec.ts";
 import { ReadWindow } from "../src/wal/read-window.ts";
 import { RecordDecoder } from "../src/wal/record-format.ts";
 import { type Recovered, recover } from "../src/wal/recovery.ts";
+import { SegmentReader } from "../src/wal/segment-reader.ts";
 import { noted } from "./support/fixtures.ts";
 import { testSeed, withSeed } from "./support/seed.ts";
 import { temporaryDirectory } from "./support/temp.ts";
@@ -89,4 +90,44 @@ test("a windowed scan finds what reading whole files finds: records across and l
       ),
       { seed, numRuns: 25 },
     ));
+});
+
+test("records are read back through the window a window's bytes at a time (one index entry's records at least), as read whole", async () => {
+  const directory = temporaryDirectory();
+  try {
+    const path = join(directory.path, "wal");
+    const { store } = await openWal(path);
+    let n = 0;
+    // Records of 90-190 bytes: an index entry's 64 of them are 6-12 KiB.
+    for (let batch = 0; batch < 40; batch++) store.enqueue("s", Array.from({ length: 50 }, () => noted(++n, "x".repeat(n % 100))));
+    await store.close();
+    const { recovered } = scan(path, 1 << 30);
+    const reads: number[] = [];
+    const counted = {
+      ...nodeFileSystem,
+      openRead(file: string) {
+        const handle = nodeFileSystem.openRead(file);
+        return { ...handle, readAt: (buffer: Uint8Array, position: number) => (reads.push(buffer.length), handle.readAt(buffer, position)), close: () => handle.close() };
+      },
+    };
+    const decoder = new RecordDecoder(new CodecTable());
+    const whole = new SegmentReader(nodeFileSystem, path, recovered!.segments, new ReadWindow(1 << 30));
+    const expected = whole.records(1, n, decoder);
+    whole.close();
+    assert.equal(expected.length, 2000);
+    for (const windowBytes of [4096, 20_000, 100_000]) {
+      reads.length = 0;
+      const reader = new SegmentReader(counted, path, recovered!.segments, new ReadWindow(windowBytes));
+      assert.deepEqual(reader.records(1, n, decoder), expected, `window ${windowBytes}`);
+      const lent: unknown[] = [];
+      reader.each(150, 1900, decoder, true, (record) => lent.push((record.data as { n: number }).n));
+      assert.deepEqual(lent, expected.slice(149, 1900).map((record) => (record.data as { n: number }).n));
+      reader.close();
+      // No read longer than the window, but where one index entry's records need more.
+      assert.ok(Math.max(...reads) <= Math.max(windowBytes, 64 * 200), `window ${windowBytes}: reads of ${Math.max(...reads)} bytes`);
+      assert.ok(reads.length > 1);
+    }
+  } finally {
+    directory.remove();
+  }
 });

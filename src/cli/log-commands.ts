@@ -28,10 +28,10 @@ export async function inspect(directory: string, app: App, out: Output): Promise
   const reader = openReader(directory, app);
   const types = new Map<string, number>();
   const streams = new Map<string, number>();
-  for (const record of reader.records()) {
+  reader.each((record) => {
     types.set(record.type, (types.get(record.type) ?? 0) + 1);
     streams.set(record.streamId, (streams.get(record.streamId) ?? 0) + 1);
-  }
+  }, { lent: true });
   const snapshots = new FileSnapshotStore(fs(), joinPath(directory, "snapshots"));
   const snapshotRows = [];
   for (const streamId of streams.keys()) {
@@ -70,7 +70,7 @@ export function verify(directory: string, app: App, out: Output): number {
   const reader = openReader(directory, app);
   // Decode every record too: a checksum can match bytes the decoder cannot accept.
   let count = 0;
-  for (const _ of reader.records()) count++;
+  reader.each(() => count++, { lent: true });
   const problem = reader.scan.problem;
   if (problem) {
     out.line(`FAILED after ${count} valid records: ${describeProblem(problem)}`);
@@ -90,12 +90,13 @@ export function dump(directory: string, app: App, options: { stream?: string; fr
       return record; // a type this tool does not know: shown as stored
     }
   };
-  for (const record of reader.records(options.from)) {
-    if (options.stream !== undefined && record.streamId !== options.stream) continue;
+  // Lent records: each is printed before the next is read.
+  reader.each((record) => {
+    if (options.stream !== undefined && record.streamId !== options.stream) return;
     const event = known(record);
     if (out.json) out.line(JSON.stringify(event));
     else out.line(`#${event.position} ${event.streamId}@${event.streamVersion} ${event.type} ${JSON.stringify(event.data)}`);
-  }
+  }, { from: options.from, lent: true });
   return 0;
 }
 
@@ -123,13 +124,14 @@ async function replayBooks(reader: LogReader, instrument: Omit<Instrument, "symb
   const started = performance.now();
   let count = 0;
   const removals = reader.removals();
-  for (const record of reader.records()) {
-    if (!record.streamId.startsWith("book-") || removals.hides(record)) continue;
+  // Lent records: the book's evolve keeps nothing of them.
+  reader.each((record) => {
+    if (!record.streamId.startsWith("book-") || removals.hides(record)) return;
     let book = books.get(record.streamId);
     if (book === undefined) books.set(record.streamId, book = new OrderBook({ symbol: record.streamId.slice(5), ...instrument }));
     evolveBook(book, record as never);
     if (++count % 100_000 === 0) out.progress(`replayed ${count.toLocaleString("en")} / ${reader.headPosition.toLocaleString("en")} events`);
-  }
+  }, { lent: true });
   const seconds = (performance.now() - started) / 1000;
   out.endProgress();
   for (const [streamId, book] of books) {
@@ -151,15 +153,15 @@ async function replayWithDecider(reader: LogReader, app: App, out: Output): Prom
   let count = 0;
   // Markers, and what deleted and truncated streams lost, are left out as the store leaves them out.
   const removals = reader.removals();
-  for (const record of reader.records()) {
-    if (removals.hides(record)) continue;
+  reader.each((record) => {
+    if (removals.hides(record)) return;
     const event = app.events.decode(record);
     let stream = states.get(record.streamId);
     if (stream === undefined) states.set(record.streamId, stream = { state: decider.initialState(record.streamId), version: 0 });
     stream.state = decider.evolve(stream.state, event as never);
     stream.version = record.streamVersion;
     if (++count % 100_000 === 0) out.progress(`replayed ${count.toLocaleString("en")} / ${reader.headPosition.toLocaleString("en")} events`);
-  }
+  }, { lent: decider.evolveKeepsNoEvents === true });
   const seconds = (performance.now() - started) / 1000;
   out.endProgress();
   const ids = [...states.keys()].sort();

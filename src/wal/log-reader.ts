@@ -7,9 +7,11 @@
 import { StreamRemovals } from "../core/stream-removal.ts";
 import type { StoredRecord } from "../core/events.ts";
 import { type DataCodec, CodecTable } from "./codec.ts";
-import { type FileSystem, joinPath } from "./file-system.ts";
-import { checkRecord, paddedLength, RecordDecoder, recordPosition } from "./record-format.ts";
-import { type Recovered, recover, type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
+import type { FileSystem } from "./file-system.ts";
+import { ReadWindow } from "./read-window.ts";
+import { RecordDecoder } from "./record-format.ts";
+import { type Recovered, recover, type SegmentIndex } from "./recovery.ts";
+import { SegmentReader } from "./segment-reader.ts";
 
 export class LogReader {
   readonly directory: string;
@@ -34,15 +36,11 @@ export class LogReader {
   removals(): StreamRemovals {
     const removals = new StreamRemovals();
     const decoder = new RecordDecoder(this.#codecs);
-    // Markers come in position order: each segment holding some is read once.
-    let segment: SegmentIndex | undefined;
-    let bytes: Uint8Array = new Uint8Array(0);
-    for (const position of this.#markers) {
-      if (segment === undefined || position >= segment.firstPosition + segment.records) {
-        segment = this.scan.segments.find((s) => position < s.firstPosition + s.records)!;
-        bytes = this.#fs.readFile(joinPath(this.directory, segment.name));
-      }
-      for (const record of this.#segmentRecords(segment, bytes, position, position, decoder)) removals.apply(record);
+    const reader = this.#segmentReader();
+    try {
+      for (const position of this.#markers) removals.apply(reader.records(position, position, decoder)[0]!);
+    } finally {
+      reader.close();
     }
     return removals;
   }
@@ -55,29 +53,23 @@ export class LogReader {
     return this.scan.segments;
   }
 
-  /** The valid records from position `from` on, in order, decoded (not upcast). */
-  *records(from = 1): Generator<StoredRecord> {
-    const decoder = new RecordDecoder(this.#codecs);
-    for (const segment of this.scan.segments) {
-      const last = segment.firstPosition + segment.records - 1;
-      if (segment.records === 0 || last < from) continue;
-      yield* this.#segmentRecords(segment, this.#fs.readFile(joinPath(this.directory, segment.name)), from, last, decoder);
+  /**
+   * Calls `visit` with each valid record from position `from` on, in order, decoded (not
+   * upcast); with `lent`, in one record object refilled for the next (RecordDecoder.decodeLent),
+   * for readers that keep nothing of them. Read as the WAL's own reads are (segment-reader.ts):
+   * through one read window, the checksums checked a window at a time. A segment changed
+   * since the scan (another process repairing it) is a StorageError.
+   */
+  each(visit: (record: StoredRecord) => void, options: { from?: number; lent?: boolean } = {}): void {
+    const reader = this.#segmentReader();
+    try {
+      reader.each(options.from ?? 1, this.headPosition, new RecordDecoder(this.#codecs), options.lent ?? false, visit);
+    } finally {
+      reader.close();
     }
   }
 
-  /** The records `from..to` of a segment whose bytes are `bytes`, walked from the sparse entry before `from`. */
-  *#segmentRecords(segment: SegmentIndex, bytes: Uint8Array, from: number, to: number, decoder: RecordDecoder): Generator<StoredRecord> {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const skip = Math.max(0, from - segment.firstPosition);
-    const k = Math.floor(skip / SPARSE_EVERY);
-    let offset = segment.sparse[k];
-    for (let position = segment.firstPosition + k * SPARSE_EVERY; position <= to; position++) {
-      const length = checkRecord(bytes, view, offset, segment.bytes);
-      if (typeof length !== "number" || recordPosition(view, offset) !== position) {
-        throw new Error(`${segment.name} changed while being read (offset ${offset})`);
-      }
-      if (position >= from) yield decoder.decode(bytes, view, offset);
-      offset += paddedLength(length);
-    }
+  #segmentReader(): SegmentReader {
+    return new SegmentReader(this.#fs, this.directory, this.scan.segments, new ReadWindow());
   }
 }

@@ -14,7 +14,7 @@ import { verifiedRecordsEnd } from "./crc32c.ts";
 import { concat } from "./encoded-tap.ts";
 import { type FileHandle, type FileSystem, joinPath } from "./file-system.ts";
 import type { ReadWindow } from "./read-window.ts";
-import { checkRecord, paddedLength, type RecordDecoder } from "./record-format.ts";
+import { checkRecord, paddedLength, type RecordDecoder, recordPosition } from "./record-format.ts";
 import { type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
 
 /** A read of part of one segment (SegmentReader.#span). */
@@ -68,9 +68,10 @@ export class SegmentReader {
       const verified = verifiedRecordsEnd(bytes, 0, bytes.length, last - first + 1);
       for (let p = first; p <= last; p++) {
         const length = checkRecord(bytes, view, offset, bytes.length, verified);
-        if (typeof length !== "number") {
+        if (typeof length !== "number" || recordPosition(view, offset) !== p) {
+          const problem = typeof length === "number" ? `it holds position ${recordPosition(view, offset)}: the file changed since it was indexed` : length;
           throw new StorageError(
-            `WAL record at position ${p} failed to read back (${length}): run \`eventfold verify\`, and \`eventfold repair\` to keep the valid prefix`,
+            `WAL record at position ${p} failed to read back (${problem}): run \`eventfold verify\`, and \`eventfold repair\` to keep the valid prefix`,
             { file: joinPath(this.directory, segment.name), offset: start + offset },
           );
         }
@@ -125,15 +126,27 @@ export class SegmentReader {
   /**
    * The bytes of `position`'s segment from the index entry at or before it (the record at
    * `first`) to the entry after the last record wanted there (`last`, at most `to`), and
-   * where they start in the file.
+   * where they start in the file. Through a window, at most a window's bytes (but one
+   * index entry's records at least): a longer read takes a buffer of its own, whose every
+   * page faults in, and whose checksums are checked in JavaScript (read-window.ts).
    */
   #span(position: number, to: number, window?: ReadWindow): Span {
     const segment = this.#segmentOf(position);
-    const last = Math.min(to, segment.firstPosition + segment.records - 1);
+    const sparse = segment.sparse;
     const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
-    const endK = Math.floor((last - segment.firstPosition) / SPARSE_EVERY) + 1;
-    const start = segment.sparse[k]!;
-    const bytes = this.bytes(segment, start, endK < segment.sparse.length ? segment.sparse[endK]! : segment.bytes, window);
+    const start = sparse[k]!;
+    const endOf = (entry: number) => entry < sparse.length ? sparse[entry]! : segment.bytes;
+    let endK = Math.floor((Math.min(to, segment.firstPosition + segment.records - 1) - segment.firstPosition) / SPARSE_EVERY) + 1;
+    if (window !== undefined) {
+      let low = k + 1;
+      while (low < endK) {
+        const middle = (low + endK + 1) >> 1;
+        if (endOf(middle) - start <= window.bytes) low = middle;
+        else endK = middle - 1;
+      }
+    }
+    const last = Math.min(to, segment.firstPosition + segment.records - 1, segment.firstPosition + endK * SPARSE_EVERY - 1);
+    const bytes = this.bytes(segment, start, endOf(endK), window);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return { segment, first: segment.firstPosition + k * SPARSE_EVERY, last, start, bytes, view };
   }
