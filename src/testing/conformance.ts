@@ -285,7 +285,7 @@ export function conformanceSuite(name: string, fixture: () => Promise<StorageFix
     test("appending the same event ids to the same stream again appends nothing and returns the first result", () =>
       withStore(async (store) => {
         const ids = (n: number) => [{ ...noted(n), id: `e-${n}` }, { ...noted(n + 1), id: `e-${n + 1}` }];
-        const first = await store.append("s", ids(1), { expectedVersion: "no_stream" });
+        await store.append("s", ids(1), { expectedVersion: "no_stream" });
         await store.append("t", [noted(9)]);
         for (const expectedVersion of ["no_stream", 0, "any", undefined] as const) {
           const again = await store.append("s", ids(1), expectedVersion === undefined ? undefined : { expectedVersion });

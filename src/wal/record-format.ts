@@ -17,7 +17,7 @@
  *      zero padding to the next multiple of 8
  */
 import { MAX_ID_LENGTH, type StoredRecord, StoredRecordObject } from "../core/events.ts";
-import { CodecTable, type DataCodec, JSON_CODEC_ID } from "./codec.ts";
+import { type CodecTable, type DataCodec, JSON_CODEC_ID } from "./codec.ts";
 import { crc32c } from "./crc32c.ts";
 import { JsonWriter } from "./json-writer.ts";
 import { encodeUtf8 } from "../core/utf8.ts";
