@@ -17,30 +17,32 @@ export class LogReader {
   readonly directory: string;
   /** Segments, head position and the first problem, as a read-only recovery scan found them. */
   readonly scan: Recovered;
-  readonly #fs: FileSystem;
   readonly #codecs: CodecTable;
   /** Positions of the stream-removal markers. */
   readonly #markers: number[] = [];
+  /** Reads the scanned segments back through the window the scan read them through. */
+  readonly #reader: SegmentReader;
 
   constructor(fs: FileSystem, directory: string, codecs: readonly DataCodec[] = []) {
-    this.#fs = fs;
     this.directory = directory;
     this.#codecs = new CodecTable(codecs);
+    const window = new ReadWindow();
     this.scan = recover(fs, directory, new RecordDecoder(this.#codecs), {
       readOnly: true,
+      window,
       onRecord: (_streamId, _version, position, marker) => marker && this.#markers.push(position),
     });
+    this.#reader = new SegmentReader(fs, directory, this.scan.segments, window);
   }
 
   /** What the log's stream-removal markers removed (reads and folds leave it out). */
   removals(): StreamRemovals {
     const removals = new StreamRemovals();
     const decoder = new RecordDecoder(this.#codecs);
-    const reader = this.#segmentReader();
     try {
-      for (const position of this.#markers) removals.apply(reader.records(position, position, decoder)[0]!);
+      for (const position of this.#markers) removals.apply(this.#reader.records(position, position, decoder)[0]!);
     } finally {
-      reader.close();
+      this.#reader.close(); // its file handles: the reader opens them again if read again
     }
     return removals;
   }
@@ -61,15 +63,10 @@ export class LogReader {
    * since the scan (another process repairing it) is a StorageError.
    */
   each(visit: (record: StoredRecord) => void, options: { from?: number; lent?: boolean } = {}): void {
-    const reader = this.#segmentReader();
     try {
-      reader.each(options.from ?? 1, this.headPosition, new RecordDecoder(this.#codecs), options.lent ?? false, visit);
+      this.#reader.each(options.from ?? 1, this.headPosition, new RecordDecoder(this.#codecs), options.lent ?? false, visit);
     } finally {
-      reader.close();
+      this.#reader.close();
     }
-  }
-
-  #segmentReader(): SegmentReader {
-    return new SegmentReader(this.#fs, this.directory, this.scan.segments, new ReadWindow());
   }
 }

@@ -151,7 +151,7 @@ export class SegmentReader {
     return { segment, first: segment.firstPosition + k * SPARSE_EVERY, last, start, bytes, view };
   }
 
-  /** Closes the segment readers (the storage closes). */
+  /** Closes the file handles it opened (the storage at close, the log reader after each read); a later read opens them again. */
   close(): void {
     for (const reader of this.#readers.values()) reader.close();
     this.#readers.clear();
