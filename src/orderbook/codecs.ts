@@ -139,7 +139,6 @@ function readOrderCancelled(this: OrderCancelledData, view: DataView, at: number
   this.remaining = view.getFloat64(at + 16, true);
   this.reason = CANCEL_REASON.member(view.getUint8(at + 24), "OrderCancelled.reason");
 }
-const OrderCancelledObject = plainData(readOrderCancelled);
 
 function readOrderExpired(this: OrderExpiredData, view: DataView, at: number): void {
   this.orderId = view.getFloat64(at, true);
@@ -147,7 +146,6 @@ function readOrderExpired(this: OrderExpiredData, view: DataView, at: number): v
   this.remaining = view.getFloat64(at + 16, true);
   this.reason = EXPIRE_REASON.member(view.getUint8(at + 24), "OrderExpired.reason");
 }
-const OrderExpiredObject = plainData(readOrderExpired);
 
 function readOrderModified(this: OrderModifiedData, view: DataView, at: number): void {
   this.orderId = view.getFloat64(at, true);
@@ -163,14 +161,12 @@ function readStopTriggered(this: StopTriggeredData, view: DataView, at: number):
   this.account = view.getFloat64(at + 8, true);
   this.lastTradePrice = view.getFloat64(at + 16, true);
 }
-const StopTriggeredObject = plainData(readStopTriggered);
 
 function readOcoLinked(this: OcoLinkedData, view: DataView, at: number): void {
   this.orderId = view.getFloat64(at, true);
   this.account = view.getFloat64(at + 8, true);
   this.stopOrderId = view.getFloat64(at + 16, true);
 }
-const OcoLinkedObject = plainData(readOcoLinked);
 
 /** Codecs of events that are three numbers (StopTriggered, OcoLinked). */
 function threeNumbers<D extends { orderId: number; account: number }>(
@@ -178,8 +174,8 @@ function threeNumbers<D extends { orderId: number; account: number }>(
   type: string,
   third: Exclude<keyof D, "orderId" | "account"> & string,
   read: (this: D, view: DataView, at: number) => void,
-  Data: new (view: DataView, at: number) => D,
 ): DataCodec<D> {
+  const Data = plainData(read);
   return {
     id,
     type,
@@ -279,8 +275,8 @@ function orderClosed<D extends { orderId: number; account: number; remaining: nu
   type: string,
   reasons: ByteEnum<D["reason"]>,
   read: (this: D, view: DataView, at: number) => void,
-  Data: new (view: DataView, at: number) => D,
 ): DataCodec<D> {
+  const Data = plainData(read);
   const field = `${type}.reason`;
   return {
     id,
@@ -331,9 +327,9 @@ export const orderBookCodecs: DataCodec[] = [
   orderAccepted,
   orderRejected,
   tradeExecuted,
-  orderClosed(4, "OrderCancelled", CANCEL_REASON, readOrderCancelled, OrderCancelledObject),
-  orderClosed(5, "OrderExpired", EXPIRE_REASON, readOrderExpired, OrderExpiredObject),
+  orderClosed(4, "OrderCancelled", CANCEL_REASON, readOrderCancelled),
+  orderClosed(5, "OrderExpired", EXPIRE_REASON, readOrderExpired),
   orderModified,
-  threeNumbers(7, "StopTriggered", "lastTradePrice", readStopTriggered, StopTriggeredObject),
-  threeNumbers(8, "OcoLinked", "stopOrderId", readOcoLinked, OcoLinkedObject),
+  threeNumbers(7, "StopTriggered", "lastTradePrice", readStopTriggered),
+  threeNumbers(8, "OcoLinked", "stopOrderId", readOcoLinked),
 ] as DataCodec[];
