@@ -136,7 +136,8 @@ export class SegmentReader {
     const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
     const start = sparse[k]!;
     const endOf = (entry: number) => entry < sparse.length ? sparse[entry]! : segment.bytes;
-    let endK = Math.floor((Math.min(to, segment.firstPosition + segment.records - 1) - segment.firstPosition) / SPARSE_EVERY) + 1;
+    const wanted = Math.min(to, segment.firstPosition + segment.records - 1);
+    let endK = Math.floor((wanted - segment.firstPosition) / SPARSE_EVERY) + 1;
     if (window !== undefined) {
       let low = k + 1;
       while (low < endK) {
@@ -145,7 +146,7 @@ export class SegmentReader {
         else endK = middle - 1;
       }
     }
-    const last = Math.min(to, segment.firstPosition + segment.records - 1, segment.firstPosition + endK * SPARSE_EVERY - 1);
+    const last = Math.min(wanted, segment.firstPosition + endK * SPARSE_EVERY - 1);
     const bytes = this.bytes(segment, start, endOf(endK), window);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return { segment, first: segment.firstPosition + k * SPARSE_EVERY, last, start, bytes, view };
