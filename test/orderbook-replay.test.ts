@@ -138,6 +138,30 @@ test("the order-book codecs round-trip every event (decoded new or into an objec
   assert.throws(() => orderBookCodecs[0].encode({ ...samples.OrderAccepted, side: "up" }, new DataView(new ArrayBuffer(64)), 0), /side/);
 });
 
+test("the decider's event data are plain objects with the codecs' keys in their order, so decided and decoded events are alike", async () => {
+  const seed = testSeed();
+  await withSeed("decided event data test", seed, async () => {
+    const engine = await OrderBookEngine.open({ instruments, storage: memoryStorage() });
+    const seen = new Set<string>();
+    const codecs = new Map(orderBookCodecs.map((codec) => [codec.type, codec]));
+    for (const input of fc.sample(orderCommandWithOco, { seed, numRuns: 3000 })) {
+      for (const event of engine.submitValidated(OrderCommand.parse(input)).events) {
+        const data = event.data as unknown as Record<string, unknown>;
+        const codec = codecs.get(event.type)!;
+        const view = new DataView(new ArrayBuffer(codec.byteLength(data)));
+        codec.encode(data, view, 0);
+        const decoded = codec.decode(view, 0, view.byteLength) as Record<string, unknown>;
+        assert.equal(Object.getPrototypeOf(data), Object.prototype, `${event.type}: a plain object`);
+        assert.deepEqual(Object.keys(data), Object.keys(decoded), `${event.type}: keys in the stored layout's order`);
+        assert.equal(JSON.stringify(data), JSON.stringify(decoded), event.type);
+        seen.add(event.type);
+      }
+    }
+    await engine.close();
+    assert.deepEqual([...seen].sort(), [...codecs.keys()].sort(), "every event type was decided");
+  });
+});
+
 test("stops a crash left triggered but not executed are executed when the engine opens", async () => {
   const log = createMemoryLog();
   const instruments = [{ symbol: "XBT-USD", tickSize: 1, lotSize: 1 }];

@@ -6,7 +6,7 @@
  * Each codec is laid out by hand, one statement per field at a fixed offset. A generic
  * codec looping over a field list read each field by a computed key, a megamorphic load:
  * 55-75 ns to encode a TradeExecuted against 3-12 by hand, 26-28 ns to decode against
- * 12-15 (Node, Deno, Bun). Decoding builds the data with one constructor per type (plainData
+ * 12-15 (Node, Deno, Bun). Decoding builds the data with one constructor per type (event-data.ts
  * says why not an object literal), keys in the layout's order; `decodeInto` refills one.
  *
  * The layouts (offset: field, f64 unless marked; the round-trip test holds them too):
@@ -35,6 +35,7 @@ import type {
   StopTriggeredData,
   TradeExecutedData,
 } from "./events.ts";
+import { plainData } from "./event-data.ts";
 import { CANCEL_REASONS, COMMAND_NAMES, EXPIRE_REASONS, KINDS, REJECT_REASONS, SELF_TRADE, SIDES, TIMES_IN_FORCE } from "./types.ts";
 
 /** An enum stored as one byte: its member's index. */
@@ -87,18 +88,11 @@ function checkLength(type: string, size: number, length: number): void {
  * object `decode` made, for replays that refill one data object per codec
  * (DataCodec.decodeInto): the same reads either way.
  *
- * Decoded data is made with `new`, never with an object literal, for the reason records are
- * (initRecord in core/events.ts): V8 keeps survival feedback per literal and, once most of
- * a literal's objects survive a young-generation collection, makes all of them in the old
- * generation. A replay holds each chunk of 4,096 events while it decodes the next, so early
- * on most of them survive: the literals were tenured and every event's data after that was
- * made in the old generation and died there. The prototype is Object.prototype, so the
- * data is a plain object to whoever reads it.
+ * Decoded data is made with `new` (plainData), never with an object literal, for the reason
+ * the decider's is (event-data.ts): a replay holds each chunk of 4,096 events while it
+ * decodes the next, so early on most of them survive, and a literal's objects would all
+ * have been made in the old generation from then on.
  */
-function plainData<D>(read: (this: D, view: DataView, at: number) => void): new (view: DataView, at: number) => D {
-  read.prototype = Object.prototype;
-  return read as unknown as new (view: DataView, at: number) => D;
-}
 
 function readOrderAccepted(this: OrderAcceptedData, view: DataView, at: number): void {
   this.orderId = view.getFloat64(at, true);

@@ -11,6 +11,7 @@ import type { Decider } from "../core/decider.ts";
 import { ValidationError } from "../core/errors.ts";
 import { OrderBook } from "./book.ts";
 import type { CancelOrder, ModifyOrder, OcoStop, OrderCommand, PlaceOrder } from "./commands.ts";
+import { AcceptedData, CancelledData, ExpiredData, LinkedData, ModifiedData, RejectedData, TradeData, TriggeredData } from "./event-data.ts";
 import type { OrderBookEvent } from "./events.ts";
 import { DEFAULT_MAX_PRICE, DEFAULT_MAX_QUANTITY, type Instrument, type OrderKind, type RejectReason, type SelfTradePrevention, type Side } from "./types.ts";
 
@@ -52,7 +53,7 @@ function taker(id: number, account: number, side: Side, price: number | undefine
  * allocation when it has one event (issue 16's note).
  */
 function reject(command: "place" | "cancel" | "modify", orderId: number, account: number, reason: RejectReason): Events {
-  return [{ type: "OrderRejected", data: { orderId, account, command, reason } }];
+  return [{ type: "OrderRejected", data: new RejectedData(orderId, account, command, reason) }];
 }
 
 function checkPrice(instrument: Instrument, price: number): RejectReason | undefined {
@@ -111,7 +112,7 @@ function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): n
           if (!dryRun) {
             events.push({
               type: "OrderCancelled",
-              data: { orderId: orders.id[maker], account: makerAccount, remaining: orders.quantity[maker], reason: "self-trade" },
+              data: new CancelledData(orders.id[maker], makerAccount, orders.quantity[maker], "self-trade"),
             });
           }
           if (stp === "cancel-resting") continue;
@@ -119,7 +120,7 @@ function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): n
         if (!dryRun) {
           events.push({
             type: "OrderCancelled",
-            data: { orderId: taker.id, account: taker.account, remaining, reason: "self-trade" },
+            data: new CancelledData(taker.id, taker.account, remaining, "self-trade"),
           });
         }
         return dryRun ? remaining : 0;
@@ -130,15 +131,7 @@ function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): n
       if (!dryRun) {
         events.push({
           type: "TradeExecuted",
-          data: {
-            price: level.price,
-            quantity,
-            makerOrderId: orders.id[maker],
-            makerAccount,
-            takerOrderId: taker.id,
-            takerAccount: taker.account,
-            takerSide: taker.side,
-          },
+          data: new TradeData(level.price, quantity, orders.id[maker], makerAccount, taker.id, taker.account, taker.side),
         });
       }
     }
@@ -151,7 +144,7 @@ function execute(book: OrderBook, taker: Taker, timeInForce: "GTC" | "IOC" | "FO
   if (timeInForce === "FOK" && match(book, taker, events, true) > 0) {
     events.push({
       type: "OrderExpired",
-      data: { orderId: taker.id, account: taker.account, remaining: taker.quantity, reason: "fok-unfillable" },
+      data: new ExpiredData(taker.id, taker.account, taker.quantity, "fok-unfillable"),
     });
     return events;
   }
@@ -159,12 +152,12 @@ function execute(book: OrderBook, taker: Taker, timeInForce: "GTC" | "IOC" | "FO
   if (remaining > 0 && (taker.price === undefined || timeInForce !== "GTC")) {
     events.push({
       type: "OrderExpired",
-      data: {
-        orderId: taker.id,
-        account: taker.account,
+      data: new ExpiredData(
+        taker.id,
+        taker.account,
         remaining,
-        reason: taker.price === undefined ? "market-unfilled" : timeInForce === "FOK" ? "fok-unfillable" : "ioc-unfilled",
-      },
+        taker.price === undefined ? "market-unfilled" : timeInForce === "FOK" ? "fok-unfillable" : "ioc-unfilled",
+      ),
     });
   }
   return events;
@@ -211,18 +204,18 @@ function place(book: OrderBook, command: PlaceOrder): Events {
   }
   const events: Events = [{
     type: "OrderAccepted",
-    data: {
+    data: new AcceptedData(
       orderId,
       account,
-      side: command.side,
+      command.side,
       kind,
-      price: limited ? command.price! : 0,
-      stopPrice: stop ? command.stopPrice! : 0,
-      quantity: command.quantity,
+      limited ? command.price! : 0,
+      stop ? command.stopPrice! : 0,
+      command.quantity,
       timeInForce,
-      postOnly: command.postOnly,
-      selfTrade: command.selfTrade,
-    },
+      command.postOnly,
+      command.selfTrade,
+    ),
   }];
   if (stop) return events; // waits for the last trade price
   if (command.oco !== undefined) acceptOcoStop(command, command.oco, events);
@@ -250,20 +243,20 @@ function acceptOcoStop(limit: PlaceOrder, stop: OcoStop, events: Events): void {
   const limited = stop.price !== undefined;
   events.push({
     type: "OrderAccepted",
-    data: {
-      orderId: stop.orderId,
-      account: limit.account,
-      side: limit.side,
-      kind: limited ? "stop-limit" : "stop-market",
-      price: stop.price ?? 0,
-      stopPrice: stop.stopPrice,
-      quantity: limit.quantity,
-      timeInForce: stop.timeInForce ?? (limited ? "GTC" : "IOC"),
-      postOnly: false,
-      selfTrade: limit.selfTrade,
-    },
+    data: new AcceptedData(
+      stop.orderId,
+      limit.account,
+      limit.side,
+      limited ? "stop-limit" : "stop-market",
+      stop.price ?? 0,
+      stop.stopPrice,
+      limit.quantity,
+      stop.timeInForce ?? (limited ? "GTC" : "IOC"),
+      false,
+      limit.selfTrade,
+    ),
   });
-  events.push({ type: "OcoLinked", data: { orderId: limit.orderId, account: limit.account, stopOrderId: stop.orderId } });
+  events.push({ type: "OcoLinked", data: new LinkedData(limit.orderId, limit.account, stop.orderId) });
 }
 
 /**
@@ -306,7 +299,7 @@ function settleOco(book: OrderBook, events: Events): Events {
     const order = book.orders.get(partner) ?? book.stops.get(partner);
     const account = order?.account ?? linked.get(partner)!.account;
     const remaining = order?.quantity ?? linked.get(partner)!.quantity;
-    events.push({ type: "OrderCancelled", data: { orderId: partner, account, remaining, reason: "oco" } });
+    events.push({ type: "OrderCancelled", data: new CancelledData(partner, account, remaining, "oco") });
   }
   return events;
 }
@@ -322,7 +315,7 @@ function cancel(book: OrderBook, command: CancelOrder): Events {
     return reject("cancel", command.orderId, account, "account-mismatch");
   }
   const remaining = slot !== 0 ? orders.quantity[slot] : stop!.quantity;
-  return [{ type: "OrderCancelled", data: { orderId: command.orderId, account: owner, remaining, reason: "requested" } }];
+  return [{ type: "OrderCancelled", data: new CancelledData(command.orderId, owner, remaining, "requested") }];
 }
 
 function modify(book: OrderBook, command: ModifyOrder): Events {
@@ -354,7 +347,7 @@ function modify(book: OrderBook, command: ModifyOrder): Events {
   if (!keptPriority && overfills(book, side, price, samePrice ? quantity - open : quantity)) {
     return reject("modify", id, account, "level-full");
   }
-  const events: Events = [{ type: "OrderModified", data: { orderId: id, account, price, quantity, keptPriority } }];
+  const events: Events = [{ type: "OrderModified", data: new ModifiedData(id, account, price, quantity, keptPriority) }];
   if (keptPriority) return events;
   // Re-priced or grown: it re-enters as the newest order at its price and may trade.
   return execute(book, taker(id, account, side, price, quantity, orders.selfTrade(slot)), "GTC", events);
@@ -366,11 +359,11 @@ function triggerStops(book: OrderBook): Events {
   if (stop.kind === "stop-limit" && stop.timeInForce === "GTC" && overfills(book, stop.side, stop.price, stop.quantity)) {
     // Its level filled up while it waited: it leaves without resting rather than make the
     // level's total inexact.
-    return [{ type: "OrderExpired", data: { orderId: stop.id, account: stop.account, remaining: stop.quantity, reason: "level-full" } }];
+    return [{ type: "OrderExpired", data: new ExpiredData(stop.id, stop.account, stop.quantity, "level-full") }];
   }
   const events: Events = [{
     type: "StopTriggered",
-    data: { orderId: stop.id, account: stop.account, lastTradePrice: book.lastTradePrice },
+    data: new TriggeredData(stop.id, stop.account, book.lastTradePrice),
   }];
   const price = stop.kind === "stop-limit" ? stop.price : undefined;
   return execute(book, taker(stop.id, stop.account, stop.side, price, stop.quantity, stop.selfTrade), stop.timeInForce, events);
