@@ -93,33 +93,21 @@ export const TradeData = plainData(function (
   this.takerSide = takerSide;
 });
 
+/** The data of an order that left the book with `remaining` for a `reason`; one constructor per type. */
+function closedData<D extends OrderCancelledData | OrderExpiredData>() {
+  return plainData(function (this: D, orderId: number, account: number, remaining: number, reason: D["reason"]) {
+    this.orderId = orderId;
+    this.account = account;
+    this.remaining = remaining;
+    this.reason = reason;
+  });
+}
+
 /** OrderCancelled's data. */
-export const CancelledData = plainData(function (
-  this: OrderCancelledData,
-  orderId: number,
-  account: number,
-  remaining: number,
-  reason: OrderCancelledData["reason"],
-) {
-  this.orderId = orderId;
-  this.account = account;
-  this.remaining = remaining;
-  this.reason = reason;
-});
+export const CancelledData = closedData<OrderCancelledData>();
 
 /** OrderExpired's data. */
-export const ExpiredData = plainData(function (
-  this: OrderExpiredData,
-  orderId: number,
-  account: number,
-  remaining: number,
-  reason: OrderExpiredData["reason"],
-) {
-  this.orderId = orderId;
-  this.account = account;
-  this.remaining = remaining;
-  this.reason = reason;
-});
+export const ExpiredData = closedData<OrderExpiredData>();
 
 /** OrderModified's data. */
 export const ModifiedData = plainData(function (
