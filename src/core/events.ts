@@ -187,16 +187,29 @@ export interface StoredRecord extends RecordedInfo {
 }
 
 /**
- * Makes a stored record: `new StoredRecordObject(...fields)`. Records are made with `new`,
- * never with an object literal. V8 keeps feedback per literal (its allocation site) on how
- * many of its objects survive a young-generation collection, and once most do it
- * allocates that literal's objects in the old generation for good ("pretenuring"). The
- * event buffer keeps the last 10,000 records, so early in a run, with the young
- * generation still small, nearly all of them survive: the literal was tenured, and from
- * then on every record went to the old generation and died there (in the order-book
- * engine, 4.6 MB of old-generation garbage per 20 MB allocated). `new` carries no such
- * feedback. The prototype is Object.prototype, so a record is a plain object to whoever
- * reads it (deepStrictEqual, spread, JSON). `id` is set only if given.
+ * `init` as a constructor of plain objects: `new` runs it on an object whose prototype is
+ * Object.prototype, so what it makes is a plain object to whoever reads it
+ * (deepStrictEqual, spread, JSON).
+ *
+ * Objects made many times on a hot path are made this way, never with an object literal.
+ * V8 keeps feedback per literal (its allocation site) on how many of its objects survive a
+ * young-generation collection, and once most do it allocates that literal's objects in
+ * the old generation for good ("pretenuring"); `new` carries no such feedback. Records
+ * (below), the order book's event data (orderbook/event-data.ts) and its decoded data
+ * (orderbook/codecs.ts) each had their literals tenured, and from then on made every object
+ * in the old generation, where it died.
+ */
+export function plainData<A extends unknown[], D>(init: (this: D, ...args: A) => void): new (...args: A) => D {
+  init.prototype = Object.prototype;
+  return init as unknown as new (...args: A) => D;
+}
+
+/**
+ * Makes a stored record: `new StoredRecordObject(...fields)` (plainData). The event buffer
+ * kept the last 10,000 records, so early in a run, with the young generation still small,
+ * nearly all of them survived: a record literal was tenured, and from then on every record
+ * went to the old generation and died there (in the order-book engine, 4.6 MB of
+ * old-generation garbage per 20 MB allocated). `id` is set only if given.
  */
 function initRecord(
   this: StoredRecord,
@@ -220,10 +233,8 @@ function initRecord(
   this.timestamp = timestamp;
   if (id !== undefined) this.id = id;
 }
-initRecord.prototype = Object.prototype;
-
 /** See initRecord. */
-export const StoredRecordObject = initRecord as unknown as new (...fields: Parameters<typeof initRecord>) => StoredRecord;
+export const StoredRecordObject: new (...fields: Parameters<typeof initRecord>) => StoredRecord = plainData(initRecord);
 
 /**
  * The set of event types a store accepts. It validates events on append and decodes

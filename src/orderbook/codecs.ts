@@ -6,8 +6,9 @@
  * Each codec is laid out by hand, one statement per field at a fixed offset. A generic
  * codec looping over a field list read each field by a computed key, a megamorphic load:
  * 55-75 ns to encode a TradeExecuted against 3-12 by hand, 26-28 ns to decode against
- * 12-15 (Node, Deno, Bun). Decoding builds the data with one constructor per type (event-data.ts
- * says why not an object literal), keys in the layout's order; `decodeInto` refills one.
+ * 12-15 (Node, Deno, Bun). Decoding builds the data with one constructor per type
+ * (plainData in core/events.ts says why not an object literal), keys in the layout's
+ * order; `decodeInto` refills one.
  *
  * The layouts (offset: field, f64 unless marked; the round-trip test holds them too):
  *
@@ -23,6 +24,7 @@
  *   7 StopTriggered (24 B)  0 orderId, 8 account, 16 lastTradePrice
  *   8 OcoLinked (24 B)      0 orderId, 8 account, 16 stopOrderId
  */
+import { plainData } from "../core/events.ts";
 import type { DataCodec } from "../wal/codec.ts";
 export type { DataCodec } from "../wal/codec.ts";
 import type {
@@ -35,7 +37,6 @@ import type {
   StopTriggeredData,
   TradeExecutedData,
 } from "./events.ts";
-import { plainData } from "./event-data.ts";
 import { CANCEL_REASONS, COMMAND_NAMES, EXPIRE_REASONS, KINDS, REJECT_REASONS, SELF_TRADE, SIDES, TIMES_IN_FORCE } from "./types.ts";
 
 /** An enum stored as one byte: its member's index. */
@@ -88,10 +89,10 @@ function checkLength(type: string, size: number, length: number): void {
  * object `decode` made, for replays that refill one data object per codec
  * (DataCodec.decodeInto): the same reads either way.
  *
- * Decoded data is made with `new` (plainData), never with an object literal, for the reason
- * the decider's is (event-data.ts): a replay holds each chunk of 4,096 events while it
- * decodes the next, so early on most of them survive, and a literal's objects would all
- * have been made in the old generation from then on.
+ * Decoded data is made with `new` (plainData), never with an object literal: a replay
+ * holds each chunk of 4,096 events while it decodes the next, so early on most of them
+ * survive, and a literal's objects would all have been made in the old generation from
+ * then on.
  */
 
 function readOrderAccepted(this: OrderAcceptedData, view: DataView, at: number): void {

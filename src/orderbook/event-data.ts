@@ -1,20 +1,14 @@
 /**
- * How the order book makes its events' data: with `new` and one constructor per type,
- * never with an object literal.
+ * How the order book makes its events' data: with `new` and one constructor per type
+ * (plainData in core/events.ts), never with an object literal.
  *
- * V8 keeps survival feedback per object literal (its allocation site) and, once most of a
- * literal's objects survive a young-generation collection, makes all of them in the old
- * generation from then on ("pretenuring"); `new` carries no such feedback. The decider's
- * data literals were shared by every engine in a process: one on memory storage (which
- * keeps every event), or the workload generator's, had them tenured, and from then on an
- * engine on the file WAL, whose events all die young, made each event's data in the old
- * generation, where it died and had to be marked and swept. Measured on the benchmark's
- * exchange-core mix after a memory-mode run in the same process: durable mode ran 20-30 %
- * faster with V8's pretenuring turned off (issue 16's note).
- *
- * Records are made the same way (initRecord in core/events.ts), and so is decoded data
- * (codecs.ts). The prototype is Object.prototype: the data is a plain object to whoever
- * reads it (deepStrictEqual, spread, JSON).
+ * The decider's data literals were shared by every engine in a process: one on memory
+ * storage (which keeps every event), or the workload generator's, had V8 tenure them, and
+ * from then on an engine on the file WAL, whose events all die young, made each event's
+ * data in the old generation, where it died and had to be marked and swept. Measured on the
+ * benchmark's exchange-core mix after a memory-mode run in the same process: durable mode
+ * ran 20-30 % faster with V8's pretenuring turned off (issue 16's note). Fields come in the
+ * interface's (and the codec's) order.
  */
 import type {
   OcoLinkedData,
@@ -26,14 +20,9 @@ import type {
   StopTriggeredData,
   TradeExecutedData,
 } from "./events.ts";
+import { plainData } from "../core/events.ts";
 
-/** `init` as a constructor of plain objects (see the module comment). */
-export function plainData<A extends unknown[], D>(init: (this: D, ...args: A) => void): new (...args: A) => D {
-  init.prototype = Object.prototype;
-  return init as unknown as new (...args: A) => D;
-}
-
-/** OrderAccepted's data, fields in the interface's (and the codec's) order. */
+/** OrderAccepted's data. */
 export const AcceptedData = plainData(function (
   this: OrderAcceptedData,
   orderId: number,
