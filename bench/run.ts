@@ -136,7 +136,7 @@ const goals: Goal[] = [
   },
   {
     goal: "critical-path p99 <= 2 µs at 1 M/s offered",
-    measured: `${atMillion.criticalPath.p99} µs (achieved ${formatRate(atMillion.achievedPerSecond)})`,
+    measured: `${atMillion.criticalPath.p99} µs (achieved ${formatRate(atMillion.achievedPerSecond)}; the loop alone: ${atMillion.loopAlone.p99} µs)`,
     met: atMillion.criticalPath.p99 <= 2 && atMillion.achievedPerSecond >= 0.95e6,
   },
   { goal: "durable-ack p99 <= window (10 ms) + 1 ms", measured: `${durable.durableAck!.p99} µs flat out`, met: durable.durableAck!.p99 <= 11_000 },

@@ -13,6 +13,7 @@
  */
 import { fileStorage } from "../../src/adapter/file/index.ts";
 import { orderBookCodecs, OrderBookEngine, type Workload } from "../../src/orderbook/index.ts";
+import { Pacer } from "./pacer.ts";
 import { type Histogram, newHistogram, type Percentiles, percentiles } from "./stats.ts";
 
 export type Mode = "memory" | "async" | "durable" | "sync";
@@ -33,6 +34,8 @@ export interface FixedRateResult {
   commands: number;
   criticalPath: Percentiles;
   durableAck: Percentiles;
+  /** The same loop at the same rate with nothing submitted. */
+  loopAlone: Percentiles;
 }
 
 export const ACK_BATCH = 1_000;
@@ -192,6 +195,7 @@ export async function benchFixedRate(workload: Workload, directory: string, rate
   const ack = newHistogram();
   const intended = new Float64Array(count);
   const acks = new DurableAcks(engine.store, intended, ack);
+  const pacer = new Pacer(() => acks.poll());
   const interval = 1000 / rate;
   const started = performance.now();
   for (let i = 0; i < count; i += ACK_BATCH) {
@@ -200,7 +204,7 @@ export async function benchFixedRate(workload: Workload, directory: string, rate
     for (let j = i; j < end; j++) {
       const due = started + j * interval;
       intended[j] = due;
-      while (performance.now() < due) acks.poll();
+      pacer.waitUntil(due);
       position = engine.submitValidated(commands[j]).position;
       critical.recordValue(nanos(performance.now() - due));
     }
@@ -216,5 +220,24 @@ export async function benchFixedRate(workload: Workload, directory: string, rate
     commands: count,
     criticalPath: percentiles(critical),
     durableAck: percentiles(ack),
+    loopAlone: loopAlone(count, rate),
   };
+}
+
+/**
+ * The fixed-rate loop with nothing to submit: how late the host and the loop alone make a
+ * command (a spinning thread here loses time to the hypervisor and to interrupts), the
+ * floor under the engine's critical path at the same rate.
+ */
+function loopAlone(count: number, rate: number): Percentiles {
+  const late = newHistogram();
+  const pacer = new Pacer(() => {});
+  const interval = 1000 / rate;
+  const started = performance.now();
+  for (let j = 0; j < count; j++) {
+    const due = started + j * interval;
+    pacer.waitUntil(due);
+    late.recordValue(nanos(performance.now() - due));
+  }
+  return percentiles(late);
 }
