@@ -68,7 +68,7 @@ export function markdown(results: BenchResults): string {
     const ours = peer.system.includes("(sync") ? ourSync : durable;
     return [peer.system, integer(peer.commands), rate(peer.ordersPerSecond), `${ours.mode}: ${rate(ours.ordersPerSecond)}`, ratio(ours.ordersPerSecond, peer.ordersPerSecond)];
   })));
-  out.push(`\n**Fixed offered rate, durable mode, ${durable.workload}** (latency from each command's intended start; ` +
+  out.push(`\n**Fixed offered rate, durable mode, ${durable.workload}** (latency from each command's intended start; the first tenth of the commands warms up, offered but not recorded; ` +
     `the loop alone: the same loop at the same rate with nothing submitted, how late this host makes a command on its own)`);
   out.push(table(["offered", "achieved", "commands", "critical path µs", "durable ack µs", "the loop alone µs"], results.fixedRate.map((run) => [
     rate(run.offeredPerSecond), rate(run.achievedPerSecond), integer(run.commands), latency(run.criticalPath), latency(run.durableAck), latency(run.loopAlone),
