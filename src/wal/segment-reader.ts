@@ -13,33 +13,49 @@ import type { StoredRecord } from "../core/events.ts";
 import { verifiedRecordsEnd } from "./crc32c.ts";
 import { concat } from "./encoded-tap.ts";
 import { type FileHandle, type FileSystem, joinPath } from "./file-system.ts";
+import { type ReadAheadRange, ReadAheadStream, type Span, type SpawnReadAhead } from "./read-ahead.ts";
 import type { ReadWindow } from "./read-window.ts";
 import { checkRecord, paddedLength, type RecordDecoder, recordPosition } from "./record-format.ts";
 import { type SegmentIndex, SPARSE_EVERY } from "./recovery.ts";
+import { SEGMENT_HEADER_BYTES } from "./segment.ts";
 
-/** A read of part of one segment (SegmentReader.#span). */
-interface Span {
-  segment: SegmentIndex;
-  first: number;
-  last: number;
-  start: number;
-  bytes: Uint8Array;
-  view: DataView;
+/**
+ * Reads of at least this many records, one continuing the other, start a read-ahead
+ * (read-ahead.ts) for the reads that follow: a replay's chunks (the event store reads in
+ * chunks of 65,536), not a catch-up's pages.
+ */
+const READ_AHEAD_RECORDS = 16_384;
+
+/** What a reader needs to read ahead on a second thread. */
+export interface ReadAheadSource {
+  spawn: SpawnReadAhead;
+  /** Module whose default export is the FileSystem, for the thread. */
+  fileSystemModule: string;
+  /** The last position in the files (later ones may be being written). */
+  written(): number;
 }
 
 export class SegmentReader {
   /** A reader per segment read so far, kept open for the next read. */
   readonly #readers = new Map<string, FileHandle>();
+  /** The read-ahead serving the current stream of reads, if one is running. */
+  #ahead?: ReadAheadStream;
+  /** Where a read continuing the last one starts. */
+  #nextFrom = 0;
+  /** Spans of records the read-ahead served so far (for tests and diagnostics). */
+  spansReadAhead = 0;
 
   /**
    * Reads the files of `directory`, whose segments are `segments` (the storage's own list:
-   * it grows as the writer starts new segments), decoding through `window`.
+   * it grows as the writer starts new segments), decoding through `window`; with
+   * `readAhead`, long runs of reads are read ahead on a second thread.
    */
   constructor(
     private readonly fs: FileSystem,
     private readonly directory: string,
     private readonly segments: SegmentIndex[],
     private readonly window: ReadWindow,
+    private readAhead?: ReadAheadSource,
   ) {}
 
   /** The records `from..to` (all written), decoded; StorageError names the first that does not check. */
@@ -62,10 +78,14 @@ export class SegmentReader {
     // Records are decoded from the window's bytes while `visit` runs, and nothing else can
     // read into the window meanwhile: every reader of it (the storage's reads, its
     // checkpoint) awaits before it reads, and this walk awaits nothing.
+    const ahead = this.#followReads(from, to);
     for (let position = Math.max(from, 1); position <= to;) {
-      const { segment, first, last, start, bytes, view } = this.#span(position, to, this.window);
+      let span = ahead?.span(position, to);
+      if (span !== undefined) this.spansReadAhead++;
+      else span = this.#span(position, to, this.window);
+      const { segment, first, last, start, bytes, view } = span;
       let offset = 0;
-      const verified = verifiedRecordsEnd(bytes, 0, bytes.length, last - first + 1);
+      const verified = span.verified ?? verifiedRecordsEnd(bytes, 0, bytes.length, last - first + 1);
       for (let p = first; p <= last; p++) {
         const length = checkRecord(bytes, view, offset, bytes.length, verified);
         if (typeof length !== "number" || recordPosition(view, offset) !== p) {
@@ -80,6 +100,50 @@ export class SegmentReader {
       }
       position = last + 1;
     }
+  }
+
+  /**
+   * The read-ahead for a read of `from..to`: the running one if this read continues the
+   * last; else, if this one is long and continues the last, a new one for the reads after
+   * it (this one is read here while its thread starts). A read-ahead that failed is not
+   * tried again.
+   */
+  #followReads(from: number, to: number): ReadAheadStream | undefined {
+    const continues = from === this.#nextFrom;
+    this.#nextFrom = to + 1;
+    let ahead = this.#ahead;
+    if (ahead !== undefined && (ahead.state !== "running" || !continues)) {
+      if (ahead.state === "failed") this.readAhead = undefined;
+      this.#stopReadAhead();
+      ahead = undefined;
+    }
+    if (ahead === undefined && continues && to - from + 1 >= READ_AHEAD_RECORDS && this.readAhead !== undefined) {
+      this.#ahead = this.#startReadAhead(this.readAhead, to + 1);
+    }
+    return ahead;
+  }
+
+  /** A read-ahead of the written records from `position` on, if there are any. */
+  #startReadAhead(source: ReadAheadSource, position: number): ReadAheadStream | undefined {
+    const written = source.written();
+    const lastSegment = this.segments.at(-1);
+    if (lastSegment === undefined || position > Math.min(written, lastSegment.firstPosition + lastSegment.records - 1)) return undefined;
+    const segment = this.#segmentOf(position);
+    const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
+    const segments = this.segments.slice(this.segments.indexOf(segment));
+    const ranges: ReadAheadRange[] = [];
+    for (const [i, each] of segments.entries()) {
+      const first = i === 0 ? segment.firstPosition + k * SPARSE_EVERY : each.firstPosition;
+      const last = Math.min(written, each.firstPosition + each.records - 1);
+      if (last < first) break;
+      ranges.push({ path: joinPath(this.directory, each.name), start: i === 0 ? segment.sparse[k]! : SEGMENT_HEADER_BYTES, first, last });
+    }
+    return new ReadAheadStream(source.spawn, source.fileSystemModule, segments.slice(0, ranges.length), ranges);
+  }
+
+  #stopReadAhead(): void {
+    this.#ahead?.close();
+    this.#ahead = undefined;
   }
 
   /** The records `from..to` (all written) as they are in the files, one after the other. */
@@ -154,6 +218,8 @@ export class SegmentReader {
 
   /** Closes the file handles it opened (the storage at close, the log reader after each read); a later read opens them again. */
   close(): void {
+    this.#stopReadAhead();
+    this.#nextFrom = 0;
     for (const reader of this.#readers.values()) reader.close();
     this.#readers.clear();
   }

@@ -43,6 +43,7 @@ import { FileSnapshotStore } from "./file-snapshots.ts";
 import { FileConsumerStore } from "./file-consumers.ts";
 import { coveredSegments, writeCheckpoint } from "./checkpoint.ts";
 import { ReadWindow } from "./read-window.ts";
+import type { SpawnReadAhead } from "./read-ahead.ts";
 import { SegmentReader } from "./segment-reader.ts";
 import { RingRecords } from "./ring-records.ts";
 import type { ConsumerStore } from "../core/consumer-store.ts";
@@ -61,6 +62,8 @@ export interface WalRuntime {
   fileSystemModule: string;
   /** Starts the writer thread. */
   spawnWriter: SpawnWriter;
+  /** Starts a read-ahead thread for long runs of reads (read-ahead.ts); without it, reads stay on the caller's thread. */
+  spawnReadAhead?: SpawnReadAhead;
 }
 
 /** A replication term and the primary that claimed it (readTerm). */
@@ -159,7 +162,13 @@ export class WalStorage implements StorageAdapter {
     this.directory = directory;
     this.#codecs = new CodecTable(codecs);
     this.#encoder = new RecordEncoder(this.#codecs);
-    this.#reader = new SegmentReader(this.#fs, directory, this.#segments, this.#window);
+    // Injected faults are the main thread's reads' to meet: no second thread reads then.
+    const readAhead = runtime.spawnReadAhead === undefined || faults?.length ? undefined : {
+      spawn: runtime.spawnReadAhead,
+      fileSystemModule: runtime.fileSystemModule,
+      written: () => this.durablePosition(),
+    };
+    this.#reader = new SegmentReader(this.#fs, directory, this.#segments, this.#window, readAhead);
     this.snapshots = new FileSnapshotStore(this.#fs, joinPath(directory, "snapshots"));
     this.consumers = new FileConsumerStore(this.#fs, joinPath(directory, "consumers"));
   }

@@ -2,6 +2,7 @@
  * File storage for Deno: the asynchronous WAL with group commit, its files written with
  * Deno's own file API (`Deno.FsFile#syncDataSync`) by a Web Worker writer.
  */
+import { webReadAheadThread } from "../../wal/read-ahead.ts";
 import { type WalOptions, type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
 import { siblingModule, webWorkerThread } from "../../wal/writer-thread.ts";
 import { denoFileSystem } from "./file-system.ts";
@@ -14,6 +15,7 @@ export const denoWalRuntime: WalRuntime = {
   fs: denoFileSystem,
   fileSystemModule: siblingModule(import.meta.url, "file-system"),
   spawnWriter: webWorkerThread,
+  spawnReadAhead: webReadAheadThread,
 };
 
 /** WAL storage in `directory`, written with Deno's file API. */

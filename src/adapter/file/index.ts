@@ -20,6 +20,7 @@ export type { FileHandle, FileLock, FileSystem } from "../../wal/file-system.ts"
 export { type ReplicationTerm, type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
 export type { SpawnWriter, WriterThread } from "../../wal/writer-thread.ts";
 export type { WriterMessage, WriterStart } from "../../wal/writer.ts";
+export type { ReadAheadRange, ReadAheadStart, ReadAheadThread, SpawnReadAhead } from "../../wal/read-ahead.ts";
 
 /** The runtime whose file API and threads the WAL uses. */
 export type FileRuntime = "deno" | "bun" | "node";

@@ -2,6 +2,7 @@
  * File storage for Node (≥ 20): the asynchronous WAL with group commit, its files written
  * through `node:fs` by a `node:worker_threads` writer (Node has no global Web Worker).
  */
+import { nodeReadAheadThread } from "./read-ahead-thread.ts";
 import { type WalOptions, type WalRuntime, WalStorage } from "../../wal/wal-storage.ts";
 import { siblingModule } from "../../wal/writer-thread.ts";
 import { nodeFileSystem } from "./file-system.ts";
@@ -15,6 +16,7 @@ export const nodeWalRuntime: WalRuntime = {
   fs: nodeFileSystem,
   fileSystemModule: siblingModule(import.meta.url, "file-system"),
   spawnWriter: nodeWorkerThread,
+  spawnReadAhead: nodeReadAheadThread,
 };
 
 /** WAL storage in `directory`, written with `node:fs` from a worker thread. */
