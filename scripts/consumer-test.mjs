@@ -142,6 +142,38 @@ for (const [runtime, command, args] of [
   rmSync(join(app, "data"), { recursive: true, force: true });
   run(`${runtime}: README's file-storage app (durable append, close, reopen, read back)`, command, args, { cwd: app, expect: readBack });
 }
+// A replay long enough for the read-ahead thread (docs/wal-format.md): its worker module must
+// load from the installed package on every runtime, and serve the reads.
+writeFileSync(join(app, "replay-app.ts"), `import { defineEvent, EventStore, eventRegistry } from "eventfold";
+import { fileStorage } from "eventfold/adapter/file";
+import { z } from "zod";
+
+const Deposited = defineEvent("Deposited", z.object({ cents: z.number().int() }));
+const directory = \`replay-\${process.pid}\`;
+const writer = new EventStore({ events: eventRegistry(Deposited), storage: fileStorage(directory) });
+await writer.open();
+for (let i = 0; i < 200; i++) writer.enqueue("account", Array.from({ length: 1000 }, () => Deposited.create({ cents: 1 })));
+await writer.durable(200_000);
+await writer.close();
+const storage = fileStorage(directory);
+const reader = new EventStore({ events: eventRegistry(Deposited), storage });
+await reader.open();
+let cents = 0;
+await reader.visitStream("account", 1, (event) => {
+  cents += event.data.cents;
+});
+console.log(cents, storage.readAheadSpans > 0 ? "read ahead" : "not read ahead");
+await reader.close();
+(await import("node:fs")).rmSync(directory, { recursive: true });
+`);
+run("tsc: compile the replay app for Node 20", bin("tsc"), ["-p", "tsconfig.nodenext.json"], { cwd: app });
+for (const [runtime, command, args] of [
+  ["node", process.execPath, ["out/replay-app.js"]],
+  ["deno", bin("deno"), ["run", "-A", "replay-app.ts"]],
+  ["bun", bin("bun"), ["run", "replay-app.ts"]],
+]) {
+  run(`${runtime}: a replay of 200,000 events, read ahead on a second thread`, command, args, { cwd: app, expect: /^200000 read ahead$/m });
+}
 for (const doc of readdirSync(join(app, "out")).filter((file) => file.startsWith("doc-"))) {
   run(`node: docs snippet module ${doc}`, process.execPath, [join("out", doc)], { cwd: app });
 }

@@ -138,7 +138,14 @@ export class SegmentReader {
       if (last < first) break;
       ranges.push({ path: joinPath(this.directory, each.name), start: i === 0 ? segment.sparse[k]! : SEGMENT_HEADER_BYTES, first, last });
     }
-    return new ReadAheadStream(source.spawn, source.fileSystemModule, segments.slice(0, ranges.length), ranges);
+    try {
+      return new ReadAheadStream(source.spawn, source.fileSystemModule, segments.slice(0, ranges.length), ranges);
+    } catch {
+      // No thread to be had (no memory to share, a runtime refusing workers): the reads are
+      // this thread's, as they are without a read-ahead; nothing was read or changed.
+      this.readAhead = undefined;
+      return undefined;
+    }
   }
 
   #stopReadAhead(): void {

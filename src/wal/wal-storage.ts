@@ -437,6 +437,15 @@ export class WalStorage implements StorageAdapter {
     return freeBytes(this.#capacity, this.#cursor, this.#tailSeen);
   }
 
+  /**
+   * How many spans of records (up to 1 MiB each) a read-ahead thread served to this
+   * storage's reads (docs/wal-format.md, Reading old events): 0 if none ran, for reads too
+   * short to start one or a runtime without one. For diagnostics and tests.
+   */
+  get readAheadSpans(): number {
+    return this.#reader.spansReadAhead;
+  }
+
   durablePosition(): number {
     return this.#readDurable ? this.#readDurable() : 0;
   }
