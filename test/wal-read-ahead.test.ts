@@ -16,6 +16,7 @@ import { denoWalRuntime } from "../src/adapter/deno/index.ts";
 import { nodeWalRuntime } from "../src/adapter/node/index.ts";
 import { detectRuntime, fileStorage } from "../src/adapter/file/index.ts";
 import { StorageError } from "../src/core/errors.ts";
+import type { StoredRecord } from "../src/core/events.ts";
 import { CodecTable } from "../src/wal/codec.ts";
 import { Control, type ReadAheadStart, type SpawnReadAhead } from "../src/wal/read-ahead.ts";
 import { ReadWindow } from "../src/wal/read-window.ts";
@@ -75,14 +76,28 @@ function counted(options: { spawn?: SpawnReadAhead; fileSystemModule?: string; w
   return { source, counts };
 }
 
-/** Reads positions first..to in chunks of CHUNK through `reader`: each record's position and `n`, in order. */
-function readInChunks(reader: SegmentReader, first: number, to: number): [number, number][] {
+/**
+ * Reads positions first..to in chunks of CHUNK through `reader`, awaiting `between` after
+ * each read (as a replay awaits between its reads); `value` picks what to keep of a record.
+ */
+async function readInChunks<T = [number, number]>(
+  reader: SegmentReader,
+  first: number,
+  to: number,
+  between: () => Promise<void> = async () => {},
+  value = (record: StoredRecord) => [record.position, (record.data as { n: number }).n] as T,
+): Promise<T[]> {
   const decoder = new RecordDecoder(new CodecTable());
-  const seen: [number, number][] = [];
+  const seen: T[] = [];
   for (let from = first; from <= to; from += CHUNK) {
-    reader.each(from, Math.min(to, from + CHUNK - 1), decoder, true, (record) => {
-      seen.push([record.position, (record.data as { n: number }).n]);
-    });
+    reader.each(
+      from,
+      Math.min(to, from + CHUNK - 1),
+      decoder,
+      true,
+      (record) => void seen.push(value(record)),
+    );
+    await between();
   }
   return seen;
 }
@@ -105,21 +120,15 @@ test("a long run of reads is served by the read-ahead thread, with the same reco
   assert.ok(segmentIndex.length > 5, `the log spans many segments (${segmentIndex.length})`);
   const { source, counts } = counted();
   const reader = new SegmentReader(nodeFileSystem, log.path, segmentIndex, new ReadWindow(), source);
-  const decoder = new RecordDecoder(new CodecTable());
-  const seen: [number, number][] = [];
-  const visit = (record: { position: number; data: unknown }) =>
-    void seen.push([record.position, (record.data as { n: number }).n]);
   // The first read starts nothing; the second, continuing it, starts the thread at the third's first record.
-  reader.each(1, CHUNK, decoder, true, visit);
+  const seen = await readInChunks(reader, 1, CHUNK);
   assert.equal(counts.spawned, 0);
-  reader.each(CHUNK + 1, 2 * CHUNK, decoder, true, visit);
+  seen.push(...await readInChunks(reader, CHUNK + 1, 2 * CHUNK));
   assert.equal(counts.spawned, 1);
   assert.equal(counts.starts[0]!.ranges[0]!.first <= 2 * CHUNK + 1, true);
   assert.equal(counts.starts[0]!.ranges.at(-1)!.last, RECORDS);
   await started(counts);
-  for (let from = 2 * CHUNK + 1; from <= RECORDS; from += CHUNK) {
-    reader.each(from, Math.min(RECORDS, from + CHUNK - 1), decoder, true, visit);
-  }
+  seen.push(...await readInChunks(reader, 2 * CHUNK + 1, RECORDS));
   assert.deepEqual(seen, expected);
   assert.ok(reader.spansReadAhead > 0, "the read-ahead served reads");
   reader.close();
@@ -129,7 +138,7 @@ test("a long run of reads is served by the read-ahead thread, with the same reco
 test("the read-ahead reads only what is written: reads past it are the caller's", async () => {
   const { source, counts } = counted({ written: 40_000 });
   const reader = new SegmentReader(nodeFileSystem, log.path, indexOf(log.path), new ReadWindow(), source);
-  readInChunks(reader, 1, 2 * CHUNK);
+  await readInChunks(reader, 1, 2 * CHUNK);
   await started(counts);
   const rest: [number, number][] = [];
   reader.each(
@@ -160,9 +169,9 @@ test("a damaged record the read-ahead read is reported as the caller's own read 
     for (const { source, counts } of [{ source: undefined, counts: { starts: [] } }, counted()]) {
       const reader = new SegmentReader(nodeFileSystem, path, segmentIndex, new ReadWindow(), source);
       try {
-        readInChunks(reader, 1, 2 * CHUNK);
+        await readInChunks(reader, 1, 2 * CHUNK);
         await started(counts);
-        readInChunks(reader, 2 * CHUNK + 1, RECORDS);
+        await readInChunks(reader, 2 * CHUNK + 1, RECORDS);
         assert.fail("the damaged record was read");
       } catch (error) {
         assert.ok(error instanceof StorageError, String(error));
@@ -197,19 +206,13 @@ test("a read-ahead thread that fails, in any way, leaves the reads correct and i
   ];
   for (const { name, source, counts } of cases) {
     const reader = new SegmentReader(nodeFileSystem, log.path, indexOf(log.path), new ReadWindow(), source);
-    const decoder = new RecordDecoder(new CodecTable());
-    const seen: [number, number][] = [];
-    for (let from = 1; from <= RECORDS; from += CHUNK) {
-      reader.each(
-        from,
-        Math.min(RECORDS, from + CHUNK - 1),
-        decoder,
-        true,
-        (r) => void seen.push([r.position, (r.data as { n: number }).n]),
-      );
-      // Let a thread that is going to fail do so between reads, as a replay's awaits do.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // Let a thread that is going to fail do so between reads, as a replay's awaits do.
+    const seen = await readInChunks(
+      reader,
+      1,
+      RECORDS,
+      () => new Promise((resolve) => setTimeout(resolve, 50)),
+    );
     assert.deepEqual(seen, expected, name);
     assert.equal(reader.spansReadAhead, 0, name);
     if (name !== "never starts") assert.equal(counts.spawned, 1, `${name}: not tried again`);
@@ -235,18 +238,13 @@ test("a record larger than a read-ahead slot is read on the caller's thread, and
     await store.close();
     const { source, counts } = counted();
     const reader = new SegmentReader(nodeFileSystem, path, indexOf(path), new ReadWindow(), source);
-    const decoder = new RecordDecoder(new CodecTable());
-    const lengths: number[] = [];
-    for (let from = 1; from <= RECORDS; from += CHUNK) {
-      reader.each(
-        from,
-        Math.min(RECORDS, from + CHUNK - 1),
-        decoder,
-        true,
-        (r) => void lengths.push((r.data as { s: string }).s.length),
-      );
-      await started(counts);
-    }
+    const lengths = await readInChunks(
+      reader,
+      1,
+      RECORDS,
+      () => started(counts),
+      (r) => (r.data as { s: string }).s.length,
+    );
     assert.equal(lengths.length, RECORDS);
     assert.equal(lengths[39_999], 1_200_000);
     assert.equal(lengths[49_999], 5);
