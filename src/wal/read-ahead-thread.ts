@@ -56,7 +56,6 @@ function readRange(
   last: number,
 ): boolean {
   for (let position = first; position <= last;) {
-    if (!slots.waitForFree()) return false;
     const bytes = window.read(file, offset, SLOT_BYTES);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // Whole records only, and none past `last` (a later one may be being written).
@@ -72,16 +71,8 @@ function readRange(
       slots.publish(Status.Unusable);
       return false;
     }
-    slots.publish(
-      Status.Records,
-      bytes,
-      k,
-      offset,
-      end,
-      position,
-      records,
-      verifiedRecordsEnd(bytes, 0, end, records),
-    );
+    const verified = verifiedRecordsEnd(bytes, 0, end, records);
+    if (!slots.publish(Status.Records, bytes, k, offset, end, position, records, verified)) return false;
     offset += end;
     position += records;
   }
@@ -102,7 +93,7 @@ class SlotWriter {
   }
 
   /** Waits until the next slot is free; false if the reader stopped the stream. */
-  waitForFree(): boolean {
+  #waitForFree(): boolean {
     const control = this.control;
     for (;;) {
       if (Atomics.load(control, Control.Stop) !== 0) return false;
@@ -112,7 +103,10 @@ class SlotWriter {
     }
   }
 
-  /** Fills the next slot (free: waitForFree) and hands it to the reader. */
+  /**
+   * Fills the next slot, once it is free, and hands it to the reader; false if the reader
+   * stopped the stream first.
+   */
   publish(
     status: number,
     bytes?: Uint8Array,
@@ -122,8 +116,8 @@ class SlotWriter {
     first = 0,
     records = 0,
     verified = 0,
-  ): void {
-    if (status !== Status.Records && !this.waitForFree()) return;
+  ): boolean {
+    if (!this.#waitForFree()) return false;
     const slot = this.#filled % SLOTS;
     if (bytes !== undefined) this.#data.set(bytes.subarray(0, length), slot * SLOT_BYTES);
     const at = slot * META_FLOAT64S;
@@ -137,5 +131,6 @@ class SlotWriter {
     meta[at + Meta.Status] = status;
     Atomics.store(this.control, Control.Filled, ++this.#filled);
     Atomics.notify(this.control, Control.Filled);
+    return true;
   }
 }

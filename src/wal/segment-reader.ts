@@ -128,9 +128,9 @@ export class SegmentReader {
     const written = source.written();
     const lastSegment = this.segments.at(-1);
     if (lastSegment === undefined || position > Math.min(written, lastSegment.firstPosition + lastSegment.records - 1)) return undefined;
-    const segment = this.#segmentOf(position);
+    const segments = this.segments.slice(this.#segmentIndexOf(position));
+    const segment = segments[0]!;
     const k = Math.floor((position - segment.firstPosition) / SPARSE_EVERY);
-    const segments = this.segments.slice(this.segments.indexOf(segment));
     const ranges: ReadAheadRange[] = [];
     for (const [i, each] of segments.entries()) {
       const first = i === 0 ? segment.firstPosition + k * SPARSE_EVERY : each.firstPosition;
@@ -232,6 +232,11 @@ export class SegmentReader {
   }
 
   #segmentOf(position: number): SegmentIndex {
+    return this.segments[this.#segmentIndexOf(position)];
+  }
+
+  /** Index in `segments` of the segment holding `position` (binary search). */
+  #segmentIndexOf(position: number): number {
     const segments = this.segments;
     let low = 0;
     let high = segments.length - 1;
@@ -240,6 +245,6 @@ export class SegmentReader {
       if (segments[middle].firstPosition <= position) low = middle;
       else high = middle - 1;
     }
-    return segments[low];
+    return low;
   }
 }
