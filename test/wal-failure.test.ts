@@ -79,7 +79,7 @@ test("the first fdatasync failure poisons the log: pending and later appends rej
 
 test("a write failure (ENOSPC) also fails stop", () =>
   withDirectory(async (directory) => {
-    const { store } = await openWal(directory, { faults: [{ operation: "append", nth: 3, code: "ENOSPC" }] });
+    const { store } = await openWal(directory, { faults: [{ operation: "write", nth: 3, code: "ENOSPC" }] });
     await store.append("s", [noted(1)]);
     await assert.rejects(store.append("s", [noted(2)]), /ENOSPC/);
     assert.throws(() => store.enqueue("s", [noted(3)]), /ENOSPC/);

@@ -78,7 +78,7 @@ async function recovered(directory: string): Promise<number> {
 
 /** The sweep, with the writer on its thread (`durable`) or on the caller's (`sync`). */
 async function sweep(sync: boolean): Promise<void> {
-  const operations: FaultOperation[] = ["open", "append", "syncData", "rename", "syncDirectory"];
+  const operations: FaultOperation[] = ["open", "write", "resize", "syncData", "rename", "syncDirectory"];
   let runs = 0;
   let failures = 0;
   for (const operation of operations) {
@@ -105,6 +105,6 @@ async function sweep(sync: boolean): Promise<void> {
   assert.ok(failures >= runs / 2, `only ${failures} of ${runs} runs reached their fault: the sweep no longer exercises the log`);
 }
 
-test("EIO / ENOSPC at the nth open, write, fdatasync, rename, directory sync: fail-stop, then a clean recovery", () => sweep(false));
+test("EIO / ENOSPC at the nth open, write, ftruncate, fdatasync, rename, directory sync: fail-stop, then a clean recovery", () => sweep(false));
 
 test("the same faults with the writer on the caller's thread (sync mode): fail-stop, then a clean recovery", () => sweep(true));

@@ -6,6 +6,7 @@ import { EventStore, StorageError } from "../mod.ts";
 import { nodeFileSystem } from "../src/adapter/node/file-system.ts";
 import { walRuntime, WalStorage } from "../src/adapter/file/index.ts";
 import { forwardingFileSystem, forwardingHandle } from "../src/wal/file-system.ts";
+import { LogReader } from "../src/wal/log-reader.ts";
 import { noted, testEvents } from "./support/fixtures.ts";
 import { checkRecord, paddedLength } from "../src/wal/record-format.ts";
 import { parseSegmentName, SEGMENT_HEADER_BYTES } from "../src/wal/segment.ts";
@@ -47,17 +48,20 @@ test("a record cut short at the end of the last segment is truncated and kept as
     assert.deepEqual(await ns(second.store), range(1, 9));
     const cut = second.storage.recovered?.truncated;
     assert.ok(cut);
-    assert.equal(statSync(path).size, cut.offset);
+    // Cut there: what follows is the zeros the writer sized the segment ahead with.
+    assert.ok(readFileSync(path).subarray(cut.offset).every((byte) => byte === 0), "the torn bytes are cut");
     const aside = readFileSync(join(directory, cut.savedAs));
     assert.equal(aside.length, size - 5 - cut.offset);
     await fill(second.store, 1, 10); // the log goes on from the clean prefix
     await second.store.close();
+    // Closed, the segment is its records: the zeros ahead of them are cut again.
+    assert.equal(statSync(path).size, new LogReader(nodeFileSystem, directory).segments.at(-1)?.bytes);
     const third = await openWal(directory);
     assert.deepEqual(await ns(third.store), range(1, 10));
     await third.store.close();
   }));
 
-test("a zero-filled or garbage tail in the last segment is truncated", () =>
+test("zeros to the end of the last segment end its records (nothing cut or kept); a garbage tail is cut and kept aside", () =>
   withDirectory(async (directory) => {
     const first = await openWal(directory);
     await fill(first.store, 5);
@@ -65,11 +69,21 @@ test("a zero-filled or garbage tail in the last segment is truncated", () =>
     appendBytes(lastSegment(directory), new Uint8Array(4096));
     let again = await openWal(directory);
     assert.deepEqual(await ns(again.store), range(1, 5));
-    assert.equal(again.storage.recovered?.truncated?.bytes, 4096);
+    assert.equal(again.storage.recovered?.truncated, undefined);
+    assert.deepEqual(again.storage.recovered?.setAside, []);
+    await fill(again.store, 1, 6); // written over the zeros
     await again.store.close();
-    appendBytes(lastSegment(directory), Uint8Array.from({ length: 300 }, (_, i) => (i * 7919) & 0xff));
+    const garbage = Uint8Array.from({ length: 300 }, (_, i) => (i * 7919) & 0xff);
+    appendBytes(lastSegment(directory), garbage);
+    appendBytes(lastSegment(directory), new Uint8Array(8192));
     again = await openWal(directory);
-    assert.deepEqual(await ns(again.store), range(1, 5));
+    assert.deepEqual(await ns(again.store), range(1, 6));
+    const cut = again.storage.recovered?.truncated;
+    assert.ok(cut);
+    // Kept: the garbage, to the next multiple of 8 bytes (a record's padding), not the zeros after it.
+    const aside = new Uint8Array(readFileSync(join(directory, cut.savedAs)));
+    assert.deepEqual(aside.subarray(0, garbage.length), garbage);
+    assert.equal(aside.length, 304);
     await again.store.close();
   }));
 
@@ -132,6 +146,31 @@ test("segments roll at the configured size and reads span them", () =>
     const third = await openWal(directory, {}, 8);
     assert.deepEqual(await ns(third.store), range(1, 350));
     await third.store.close();
+  }));
+
+test("segments are sized ahead of their records, and cut back to them when sealed (a roll, a close)", () =>
+  withDirectory(async (directory) => {
+    const sizes = () => segments(directory).map((name) => statSync(join(directory, name)).size);
+    const records = () => new LogReader(nodeFileSystem, directory).segments.map((segment) => segment.bytes);
+    const { store } = await openWal(directory, { segmentBytes: 4096 });
+    try {
+      await fill(store, 3);
+      assert.deepEqual(sizes(), [4096]);
+      await fill(store, 100, 4);
+      // Read while open: the zeros after the last segment's records end it, no problem.
+      assert.equal(new LogReader(nodeFileSystem, directory).scan.problem, undefined);
+      const open = sizes();
+      assert.ok(open.length >= 3, `${open.length} segments`);
+      assert.deepEqual(open.slice(0, -1), records().slice(0, -1), "sealed segments hold their records only");
+      assert.equal(open.at(-1), 4096);
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual(sizes(), records(), "closed, every segment holds its records only");
+    const again = await openWal(directory, { segmentBytes: 4096 });
+    assert.deepEqual(await ns(again.store), range(1, 103));
+    assert.equal(sizes().at(-1), 4096, "reopened, the last segment is sized ahead again");
+    await again.store.close();
   }));
 
 test("a segment file that does not start where the previous ended is refused", () =>
@@ -204,8 +243,8 @@ test("open syncs the recovered tail and the directory before calling anything du
     // before the store reports them durable. Watch the main thread's file calls.
     const calls: string[] = [];
     const spy = forwardingFileSystem(nodeFileSystem, {
-      openAppend(path) {
-        const handle = nodeFileSystem.openAppend(path);
+      openWrite(path) {
+        const handle = nodeFileSystem.openWrite(path);
         return forwardingHandle(handle, { syncData: () => (calls.push(`syncData ${basename(path)}`), handle.syncData()) });
       },
       syncDirectory: (path) => (calls.push(`syncDirectory ${path}`), nodeFileSystem.syncDirectory(path)),
@@ -321,7 +360,7 @@ test("file errors are StorageErrors naming the file: a directory where a segment
     const full = forwardingFileSystem(nodeFileSystem, {
       createExclusive(path) {
         const handle = nodeFileSystem.createExclusive(path);
-        return forwardingHandle(handle, { append: () => { throw Object.assign(new Error("No space left on device"), { code: "ENOSPC" }); } });
+        return forwardingHandle(handle, { writeAt: () => { throw Object.assign(new Error("No space left on device"), { code: "ENOSPC" }); } });
       },
     });
     const storage = new WalStorage({ ...walRuntime(), fs: full }, directory);
@@ -329,9 +368,9 @@ test("file errors are StorageErrors naming the file: a directory where a segment
       error instanceof StorageError && /\.broken-\d+\.tmp$/.test(error.file ?? "") && /No space left on device/.test(error.message));
 
     // The writer's failing write names its segment. (A plan counts calls per thread: on the
-    // main thread the first append is LOCK's, so the second one fails in the writer only.)
+    // main thread the first write is LOCK's, so the second one fails in the writer only.)
     await (await openWal(directory)).store.close(); // saves the torn tail aside, with room now
-    const { store } = await openWal(directory, { faults: [{ operation: "append", nth: 2, code: "ENOSPC" }] });
+    const { store } = await openWal(directory, { faults: [{ operation: "write", nth: 2, code: "ENOSPC" }] });
     await store.append("s", [noted(4)]);
     await assert.rejects(store.append("s", [noted(5)]), (error: unknown) =>
       error instanceof StorageError && /ENOSPC/.test(error.message) && /segment-0000000000000001\.wal/.test(error.message));

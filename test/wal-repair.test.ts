@@ -3,7 +3,8 @@
  * segments. For each: verify (read-only) reports the problem; open refuses it naming the
  * same file and offset and changes nothing (or, for a torn tail, cuts it); repair ends in a
  * directory that opens, holding exactly the valid prefix (cut back to a whole append),
- * with every byte of every damaged file kept aside; and the log goes on from there.
+ * with every byte of every damaged file kept aside (but the zeros at a file's end: a
+ * segment sized ahead of its records); and the log goes on from there.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -118,11 +119,15 @@ const DAMAGES: Damage[] = [
     },
   },
   {
-    name: "a torn tail: zeros after the last record",
+    name: "a torn tail: the last record's first sector lost (zeros), the rest of it there, zeros after it",
     torn: true,
     apply(directory, log) {
-      writeFileSync(pathOf(directory, log, log.names.length - 1), new Uint8Array(4096), { flag: "a" });
-      return upTo(EVENTS);
+      const last = log.names.length - 1;
+      const path = pathOf(directory, log, last);
+      const bytes = readFileSync(path);
+      bytes.fill(0, log.offsets[last]!.at(-1)!, log.offsets[last]!.at(-1)! + 8);
+      writeFileSync(path, Buffer.concat([bytes, new Uint8Array(4096)]));
+      return upTo(keptBefore(EVENTS));
     },
   },
   {
@@ -261,7 +266,7 @@ function files(directory: string): Map<string, Buffer> {
 }
 
 /**
- * Every byte of every file before the repair is still there after it: in the file itself
+ * Every byte of every file before the repair (but zeros at its end) is still there after it: in the file itself
  * or its `.broken` (a kept prefix), in the files saved from it (`<name>.broken-<offset>`),
  * or in the file moved aside whole (`<name>.broken`).
  */
@@ -278,7 +283,9 @@ function assertEveryByteKept(before: Map<string, Buffer>, after: Map<string, Buf
       /\.broken(\.\d+)?$/.test(other) && other.startsWith(`${name}.broken`) && !before.has(other) && bytes.subarray(0, content.length).equals(content));
     const kept = after.get(name) ?? movedPrefix?.[1] ?? Buffer.alloc(0);
     const rebuilt = Buffer.concat([kept, ...saved.map((piece) => piece.content)]);
-    assert.ok(rebuilt.equals(bytes), `${name}: ${bytes.length} bytes before, ${kept.length} kept + ${saved.map((s) => `${s.content.length} at ${s.offset}`).join(", ")} aside`);
+    // Zeros after the data are not kept (a segment sized ahead of its records: zero-tail.ts).
+    const zerosAfter = bytes.subarray(rebuilt.length).every((byte) => byte === 0);
+    assert.ok(rebuilt.equals(bytes.subarray(0, rebuilt.length)) && zerosAfter, `${name}: ${bytes.length} bytes before, ${kept.length} kept + ${saved.map((s) => `${s.content.length} at ${s.offset}`).join(", ")} aside`);
     for (const piece of saved) assert.ok(piece.offset >= kept.length, `${name}: bytes saved from ${piece.offset} overlap the kept prefix`);
   }
 }
@@ -326,6 +333,31 @@ for (const damage of DAMAGES) {
     }
   });
 }
+
+test("zeros after the last record (a segment sized ahead of its records) are the log's end: verify, open and repair agree, nothing is set aside", async () => {
+  const directory = temporaryDirectory("eventfold-repair-");
+  const wal = join(directory.path, "wal");
+  try {
+    await buildLog(wal);
+    const names = segments(wal);
+    writeFileSync(join(wal, names.at(-1)!), new Uint8Array(4096), { flag: "a" });
+    const before = files(wal);
+    assert.equal(new LogReader(runtimeFileSystem(), wal).scan.problem, undefined);
+    for (const repair of [false, true]) {
+      const opened = await openWal(wal, { repair });
+      assert.deepEqual(await ns(opened.store), upTo(EVENTS));
+      assert.deepEqual(opened.storage.recovered!.setAside, []);
+      await opened.store.close();
+    }
+    // Closed, the last segment is its records again.
+    const after = files(wal);
+    const last = names.at(-1)!;
+    assert.deepEqual(after.get(last), before.get(last)!.subarray(0, before.get(last)!.length - 4096));
+    assert.deepEqual([...after.keys()].filter((name) => name !== "index.checkpoint"), [...before.keys()]);
+  } finally {
+    directory.remove();
+  }
+});
 
 test("a second repair never overwrites what the first set aside", async () => {
   const directory = temporaryDirectory("eventfold-repair-");

@@ -6,7 +6,7 @@
 import { type FileHandle, type FileSystem, forwardingFileSystem, forwardingHandle } from "./file-system.ts";
 
 /** The file operations a fault can hit. */
-export type FaultOperation = "open" | "append" | "syncData" | "rename" | "syncDirectory";
+export type FaultOperation = "open" | "write" | "resize" | "syncData" | "rename" | "syncDirectory";
 
 /** One injected fault: the nth call of an operation fails. */
 export interface Fault {
@@ -37,7 +37,7 @@ export class InjectedFault extends Error {
 }
 
 export function withFaults(fs: FileSystem, faults: readonly Fault[]): FileSystem {
-  const calls: Record<FaultOperation, number> = { open: 0, append: 0, syncData: 0, rename: 0, syncDirectory: 0 };
+  const calls: Record<FaultOperation, number> = { open: 0, write: 0, resize: 0, syncData: 0, rename: 0, syncDirectory: 0 };
   const check = (operation: FaultOperation) => {
     const call = ++calls[operation];
     for (const fault of faults) {
@@ -51,9 +51,13 @@ export function withFaults(fs: FileSystem, faults: readonly Fault[]): FileSystem
   };
   const wrap = (handle: FileHandle): FileHandle =>
     forwardingHandle(handle, {
-      append(bytes, offset, length) {
-        check("append");
-        handle.append(bytes, offset, length);
+      writeAt(bytes, offset, length, position) {
+        check("write");
+        handle.writeAt(bytes, offset, length, position);
+      },
+      resize(length) {
+        check("resize");
+        handle.resize(length);
       },
       syncData() {
         check("syncData");
@@ -61,9 +65,9 @@ export function withFaults(fs: FileSystem, faults: readonly Fault[]): FileSystem
       },
     });
   return forwardingFileSystem(fs, {
-    openAppend(path) {
+    openWrite(path) {
       check("open");
-      return wrap(fs.openAppend(path));
+      return wrap(fs.openWrite(path));
     },
     createExclusive(path) {
       check("open");

@@ -13,8 +13,13 @@ export interface FileLock {
 
 /** An open file. */
 export interface FileHandle {
-  /** Writes all of `bytes[offset, offset + length)` at the end of the file. */
-  append(bytes: Uint8Array, offset: number, length: number): void;
+  /** Writes all of `bytes[offset, offset + length)` at file offset `position` (past the end, the file grows). */
+  writeAt(bytes: Uint8Array, offset: number, length: number, position: number): void;
+  /**
+   * Sets the file's size (ftruncate): cuts it, or extends it with zeros, which take no
+   * room on disk until written (a hole), so a write into them can still meet a full disk.
+   */
+  resize(length: number): void;
   /** fdatasync: the file's data (and size) reach stable storage. */
   syncData(): void;
   /** Reads into `buffer` from file offset `position`; returns the bytes read. */
@@ -27,8 +32,8 @@ export interface FileHandle {
 
 /** The synchronous file operations the WAL runs on (one implementation per runtime). */
 export interface FileSystem {
-  /** Opens for appending, creating the file if needed. */
-  openAppend(path: string): FileHandle;
+  /** Opens an existing file for reading and writing (at the offsets `writeAt` is given: never in append mode). */
+  openWrite(path: string): FileHandle;
   /** Opens for reading. */
   openRead(path: string): FileHandle;
   /** Creates a new file and fails (code EEXIST) if it exists. */
@@ -67,7 +72,8 @@ export function forwardingFileSystem(fs: FileSystem, overrides: Partial<FileSyst
 /** A handle forwarding everything to `handle` but `overrides`. */
 export function forwardingHandle(handle: FileHandle, overrides: Partial<FileHandle>): FileHandle {
   return {
-    append: (bytes, offset, length) => handle.append(bytes, offset, length),
+    writeAt: (bytes, offset, length, position) => handle.writeAt(bytes, offset, length, position),
+    resize: (length) => handle.resize(length),
     syncData: () => handle.syncData(),
     readAt: (buffer, position) => handle.readAt(buffer, position),
     size: () => handle.size(),
@@ -92,14 +98,15 @@ export function namingFiles(fs: FileSystem): FileSystem {
     }
   };
   const handle = (path: string, inner: FileHandle): FileHandle => ({
-    append: (bytes, offset, length) => named(path, "write", () => inner.append(bytes, offset, length)),
+    writeAt: (bytes, offset, length, position) => named(path, "write", () => inner.writeAt(bytes, offset, length, position)),
+    resize: (length) => named(path, "ftruncate", () => inner.resize(length)),
     syncData: () => named(path, "fdatasync", () => inner.syncData()),
     readAt: (buffer, position) => named(path, "read", () => inner.readAt(buffer, position)),
     size: () => named(path, "stat", () => inner.size()),
     close: () => named(path, "close", () => inner.close()),
   });
   return forwardingFileSystem(fs, {
-    openAppend: (path) => handle(path, named(path, "open", () => fs.openAppend(path))),
+    openWrite: (path) => handle(path, named(path, "open", () => fs.openWrite(path))),
     openRead: (path) => handle(path, named(path, "open", () => fs.openRead(path))),
     createExclusive: (path) => handle(path, named(path, "create", () => fs.createExclusive(path))),
     readFile: (path) => named(path, "read", () => fs.readFile(path)),
@@ -148,22 +155,33 @@ export function makeDirectoryDurably(fs: FileSystem, path: string): void {
   for (const directory of created) fs.syncDirectory(parentOf(directory));
 }
 
-/** Writes `parts` one after the other as a new file at `path` (replacing a leftover one) and fdatasyncs it. */
-export function writeFileSynced(fs: FileSystem, path: string, parts: readonly Uint8Array[]): void {
+/**
+ * Writes `parts` one after the other as a new file at `path` (replacing a leftover one),
+ * sized to `size` if that is more (zeros follow), and fdatasyncs it.
+ */
+export function writeFileSynced(fs: FileSystem, path: string, parts: readonly Uint8Array[], size = 0): void {
   if (fs.exists(path)) fs.remove(path);
   const handle = fs.createExclusive(path);
   try {
-    for (const part of parts) handle.append(part, 0, part.length);
+    let at = 0;
+    for (const part of parts) {
+      handle.writeAt(part, 0, part.length, at);
+      at += part.length;
+    }
+    if (size > at) handle.resize(size);
     handle.syncData();
   } finally {
     handle.close();
   }
 }
 
-/** Writes `bytes` to `path` so that a crash leaves either the old file or the whole new one. */
-export function writeFileAtomically(fs: FileSystem, directory: string, name: string, bytes: Uint8Array): void {
+/**
+ * Writes `bytes` to `path` (sized to `size` if that is more) so that a crash leaves either
+ * the old file or the whole new one.
+ */
+export function writeFileAtomically(fs: FileSystem, directory: string, name: string, bytes: Uint8Array, size = 0): void {
   const temporary = joinPath(directory, `${name}.tmp`);
-  writeFileSynced(fs, temporary, [bytes]);
+  writeFileSynced(fs, temporary, [bytes], size);
   fs.rename(temporary, joinPath(directory, name));
   fs.syncDirectory(directory);
 }

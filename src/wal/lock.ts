@@ -40,9 +40,9 @@ export async function acquireLock(fs: FileSystem, directory: string): Promise<()
     // Who holds it, for the message another opener gets; the lock itself is the flock.
     const bytes = new TextEncoder().encode(`${fs.pid}\n`);
     fs.truncate(path, 0);
-    const handle = fs.openAppend(path);
+    const handle = fs.openWrite(path);
     try {
-      handle.append(bytes, 0, bytes.length);
+      handle.writeAt(bytes, 0, bytes.length, 0);
     } finally {
       handle.close();
     }

@@ -6,7 +6,10 @@
  *
  * - every file keeps only the bytes its last fdatasync covered, plus, by `tail`: nothing
  *   (`drop`), a prefix of the unsynced bytes cut at a 512-byte sector boundary (`torn`),
- *   or that many bytes of garbage instead (`garbage`);
+ *   or that many bytes of garbage instead (`garbage`); the unsynced bytes lost read as
+ *   zeros where the file's synced size covers them (the WAL writes only into new space:
+ *   past a file's end, or into the zeros a segment was sized to), and the file has the
+ *   size its last fdatasync saw, or as far as the torn or garbage bytes reach;
  * - names created or renamed since their directory's last fsync are forgotten: renames
  *   are undone (a file a rename replaced comes back), new files removed.
  *
@@ -29,9 +32,12 @@ const SECTOR = 512;
 
 interface Tracked {
   path: string;
-  /** Bytes the file held when opened, or at its last sync: what survives for sure. */
-  synced: number;
-  written: number;
+  /** The file's size now. */
+  size: number;
+  /** Its size when opened, or at its last sync: what a power cut leaves. */
+  syncedSize: number;
+  /** The bytes written since then, [from, to), if any. */
+  dirty?: { from: number; to: number };
 }
 
 export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
@@ -50,22 +56,23 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
 
   const powerCut = (): never => {
     for (const file of files.values()) {
-      const unsynced = file.written - file.synced;
-      let keep = file.synced;
-      if (unsynced > 0 && plan.tail !== "drop") {
-        const end = Math.floor((file.synced + next() * unsynced) / SECTOR) * SECTOR;
-        keep = Math.max(file.synced, end);
-      }
+      const { from, to } = file.dirty ?? { from: file.syncedSize, to: file.syncedSize };
+      // The unsynced bytes that survive (as written, or as garbage) end at a sector boundary.
+      let end = from;
+      if (to > from && plan.tail !== "drop") end = Math.max(from, Math.floor((from + next() * (to - from)) / SECTOR) * SECTOR);
       if (!fs.exists(file.path)) continue;
-      if (plan.tail === "torn") {
-        fs.truncate(file.path, keep);
-        continue;
-      }
-      fs.truncate(file.path, file.synced);
-      if (plan.tail === "garbage" && keep > file.synced) {
-        const garbage = Uint8Array.from({ length: keep - file.synced }, () => Math.floor(next() * 256));
-        const handle = fs.openAppend(file.path);
-        handle.append(garbage, 0, garbage.length);
+      fs.truncate(file.path, Math.max(file.syncedSize, end));
+      const lostFrom = plan.tail === "torn" ? end : from;
+      const zeros = Math.min(to, file.syncedSize) - lostFrom;
+      const garbage = plan.tail === "garbage" && end > from
+        ? Uint8Array.from({ length: end - from }, () => Math.floor(next() * 256))
+        : undefined;
+      if (zeros <= 0 && garbage === undefined) continue;
+      const handle = fs.openWrite(file.path);
+      try {
+        if (zeros > 0) handle.writeAt(new Uint8Array(zeros), 0, zeros, lostFrom);
+        if (garbage !== undefined) handle.writeAt(garbage, 0, garbage.length, from);
+      } finally {
         handle.close();
       }
     }
@@ -82,37 +89,47 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
   };
   const restore = (path: string, bytes: Uint8Array) => {
     const handle = fs.createExclusive(path);
-    handle.append(bytes, 0, bytes.length);
+    handle.writeAt(bytes, 0, bytes.length, 0);
     handle.close();
   };
   const sync = () => {
     if (++syncs === plan.atSync) powerCut();
   };
 
+  /** A size change (ftruncate) the file saw: it loses any unsynced bytes past its new end. */
+  const resized = (file: Tracked, length: number) => {
+    file.size = length;
+    if (file.dirty !== undefined && (file.dirty.to = Math.min(file.dirty.to, length)) <= file.dirty.from) file.dirty = undefined;
+  };
+
   const track = (path: string, handle: FileHandle, created: boolean): FileHandle => {
     const size = handle.size();
-    const file: Tracked = { path, synced: size, written: size };
+    const file: Tracked = { path, size, syncedSize: size };
     files.set(path, file);
     if (created) unsyncedNames.push({ created: path });
     return forwardingHandle(handle, {
-      append(bytes, offset, length) {
-        handle.append(bytes, offset, length);
-        file.written += length;
+      writeAt(bytes, offset, length, position) {
+        handle.writeAt(bytes, offset, length, position);
+        const { from, to } = file.dirty ?? { from: position, to: position };
+        file.dirty = { from: Math.min(from, position), to: Math.max(to, position + length) };
+        file.size = Math.max(file.size, position + length);
+      },
+      resize(length) {
+        handle.resize(length);
+        resized(file, length);
       },
       syncData() {
         // No real fdatasync: durability is what this layer simulates (the page cache
         // stands in for the disk), and crash tests then run thousands of points quickly.
         sync();
-        file.synced = file.written;
+        file.syncedSize = file.size;
+        file.dirty = undefined;
       },
     });
   };
 
   return forwardingFileSystem(fs, {
-    openAppend(path) {
-      const created = !fs.exists(path);
-      return track(path, fs.openAppend(path), created);
-    },
+    openWrite: (path) => track(path, fs.openWrite(path), false),
     createExclusive: (path) => track(path, fs.createExclusive(path), true),
     rename(from, to) {
       // A rename over an existing file is undone by bringing that file back, as it was.
@@ -129,7 +146,7 @@ export function withPowerLoss(fs: FileSystem, plan: PowerLoss): FileSystem {
     truncate(path, length) {
       fs.truncate(path, length);
       const file = files.get(path);
-      if (file) file.written = Math.min(file.written, length);
+      if (file) resized(file, length);
     },
     syncDirectory(path) {
       sync();

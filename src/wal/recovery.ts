@@ -6,9 +6,11 @@
  *   a header that is not whole, a segment of another log, one that does not start where
  *   the previous ended or does not link to its last record, a bad record, a position out
  *   of order. What comes before is the valid prefix.
- * - A torn tail (a record cut short, a zero-filled or garbled end with no valid record
- *   after it) in the LAST segment is what a crash mid-write leaves: the cut bytes are
- *   saved aside as `<segment>.broken-<offset>`, the segment is truncated and synced.
+ * - Zeros from a record boundary to a segment's end end its records: segments are sized
+ *   ahead of their records (zero-tail.ts).
+ * - A torn tail (a record cut short, a garbled end with no valid record after it) in the
+ *   LAST segment is what a crash mid-write leaves: the cut bytes (up to the last non-zero
+ *   one) are saved aside as `<segment>.broken-<offset>`, the segment is truncated and synced.
  * - Anything else is corruption: open refuses naming the file and offset, unless `repair`
  *   is set, which keeps the valid prefix and sets the rest aside (never deletes it).
  * - The log ends at a whole append: a prefix ending inside one is cut back to the last
@@ -24,6 +26,7 @@ import { discardCheckpoint, loadCheckpoint, type WalCheckpoint } from "./checkpo
 import { verifiedRecordsEnd } from "./crc32c.ts";
 import { type FileHandle, type FileSystem, joinPath, writeFileAtomically } from "./file-system.ts";
 import { ReadWindow } from "./read-window.ts";
+import { dataEnd, readTail } from "./zero-tail.ts";
 import {
   checkRecord,
   paddedLength,
@@ -139,19 +142,20 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
     const checkpoint = loadCheckpoint(fs, directory, segmentNames);
     if (checkpoint !== undefined && options.onCheckpoint(checkpoint.position, checkpoint.index)) resume = checkpoint;
   }
-  const scan = scanLog(fs, directory, segmentNames, decoder, options, resume);
+  const window = options.window ?? new ReadWindow();
+  const scan = scanLog(fs, directory, segmentNames, decoder, options.onRecord, window, resume);
   const result: Recovered = { segments: scan.segments, headPosition: 0, logId: scan.logId, lastCrc: 0, setAside: [] };
   const { problem } = scan;
   if (problem !== undefined) {
     const path = joinPath(directory, scan.names[problem.at]!);
-    const torn = problem.at === scan.names.length - 1 && problem.offset >= SEGMENT_HEADER_BYTES &&
-      !validRecordAfter(fs.readFile(path), problem.offset, positionAfter(scan));
+    const tail = problem.offset >= SEGMENT_HEADER_BYTES ? readTail(fs, path, problem.offset, window) : undefined;
+    const torn = problem.at === scan.names.length - 1 && tail !== undefined && !validRecordAfter(tail, positionAfter(scan));
     if (options.readOnly) {
       result.problem = { file: path, offset: problem.offset, reason: problem.reason, torn };
     } else if (torn) {
-      result.truncated = cutTail(fs, directory, scan.names[problem.at]!, problem.offset, result.setAside);
+      result.truncated = cutTail(fs, directory, scan.names[problem.at]!, problem.offset, result.setAside, tail);
     } else if (options.repair) {
-      const movedAside = setAsideFrom(fs, directory, scan, problem, result.setAside);
+      const movedAside = setAsideFrom(fs, directory, scan, problem, result.setAside, window);
       result.repaired = { file: path, offset: problem.offset, reason: problem.reason, movedAside };
     } else {
       throw new StorageError(
@@ -160,7 +164,7 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
       );
     }
   }
-  if (scan.pending.length > 0) cutUnfinishedAppend(fs, directory, scan, result, options.readOnly === true);
+  if (scan.pending.length > 0) cutUnfinishedAppend(fs, directory, scan, result, options.readOnly === true, window);
   // Records a checkpoint may cover were cut or moved aside: it no longer describes the log.
   if (!options.readOnly && resume === undefined && (result.truncated !== undefined || result.repaired !== undefined)) {
     discardCheckpoint(fs, directory);
@@ -181,7 +185,8 @@ function scanLog(
   directory: string,
   names: string[],
   decoder: RecordDecoder,
-  options: RecoverOptions,
+  onRecord: RecordReporter,
+  window: ReadWindow,
   resume?: WalCheckpoint,
 ): Scan {
   const scan: Scan = { names, segments: [], pending: [], lastCrc: 0 };
@@ -199,7 +204,6 @@ function scanLog(
     scan.lastCrc = resume.lastCrc;
     at = covered.length;
   }
-  const window = options.window ?? new ReadWindow();
   for (; at < names.length; at++) {
     const name = names[at]!;
     const path = joinPath(directory, name);
@@ -218,7 +222,7 @@ function scanLog(
         segment = { name, firstPosition: expected, bytes: SEGMENT_HEADER_BYTES, sparse: [], records: 0 };
       }
       scan.segments.push(segment);
-      const problem = scanRecords(file, window, segment, decoder, scan, options.onRecord, path);
+      const problem = scanRecords(file, window, segment, decoder, scan, onRecord, path);
       expected = segment.firstPosition + segment.records;
       if (problem !== undefined) {
         scan.problem = { at, ...problem };
@@ -261,9 +265,10 @@ const REASONS: Record<RecordProblem, string> = {
 
 /**
  * Checks and reports the segment's records from where it is known to end (its header, or
- * where a checkpoint left it) to the end of the file, reading it window by window. A
- * record that runs past a window but not past the file is read again at the start of the
- * next, so every record is judged on the whole file, as if it were read at once.
+ * where a checkpoint left it) to the end of the file, or to zeros that run to the end of
+ * the file, reading it window by window. A record that runs past a window but not past
+ * the file is read again at the start of the next, so every record is judged on the whole
+ * file, as if it were read at once.
  */
 function scanRecords(
   file: FileHandle,
@@ -271,7 +276,7 @@ function scanRecords(
   segment: SegmentIndex,
   decoder: RecordDecoder,
   scan: Scan,
-  onRecord: RecoverOptions["onRecord"],
+  onRecord: RecordReporter,
   path: string,
 ): { offset: number; reason: string } | undefined {
   const size = file.size();
@@ -299,7 +304,11 @@ function scanRecords(
         }
       }
       const checked = checkRecord(bytes, view, offset, bytes.length, verified);
-      if (typeof checked !== "number") return { offset: base + offset, reason: REASONS[checked] };
+      if (typeof checked !== "number") {
+        // Zeros to the end of the file (fewer than a record's 8 first bytes, too) end its records.
+        if (dataEnd(file, window, base + offset, size) === base + offset) return undefined;
+        return { offset: base + offset, reason: REASONS[checked] };
+      }
       const position = recordPosition(view, offset);
       const expected = segment.firstPosition + segment.records;
       if (position !== expected) return { offset: base + offset, reason: `record has position ${position}, expected ${expected}` };
@@ -339,11 +348,11 @@ function positionAfter(scan: Scan): number {
  * header (offset 0) sets the whole file aside; a bad record saves the segment's rest as
  * `.broken-<offset>` and truncates it; every later segment file is set aside whole.
  */
-function setAsideFrom(fs: FileSystem, directory: string, scan: Scan, problem: Problem, setAside: string[]): string[] {
+function setAsideFrom(fs: FileSystem, directory: string, scan: Scan, problem: Problem, setAside: string[], window: ReadWindow): string[] {
   const first = setAside.length;
   const name = scan.names[problem.at]!;
   if (problem.offset === 0) moveAside(fs, directory, name, setAside);
-  else cutTail(fs, directory, name, problem.offset, setAside);
+  else cutTail(fs, directory, name, problem.offset, setAside, readTail(fs, joinPath(directory, name), problem.offset, window));
   for (const later of scan.names.slice(problem.at + 1)) moveAside(fs, directory, later, setAside);
   return setAside.slice(first);
 }
@@ -353,7 +362,7 @@ function setAsideFrom(fs: FileSystem, directory: string, scan: Scan, problem: Pr
  * keep it whole or not at all — cut back to the end of the last whole append, saving the
  * cut bytes aside (`.broken-<offset>`) and setting later segments aside (`.broken`).
  */
-function cutUnfinishedAppend(fs: FileSystem, directory: string, scan: Scan, result: Recovered, readOnly: boolean): void {
+function cutUnfinishedAppend(fs: FileSystem, directory: string, scan: Scan, result: Recovered, readOnly: boolean, window: ReadWindow): void {
   const first = result.segments[0]!;
   const keep = scan.lastWhole ?? { segment: first, bytes: SEGMENT_HEADER_BYTES, records: 0, sparse: 0, crc: 0 };
   const at = result.segments.indexOf(keep.segment);
@@ -363,7 +372,7 @@ function cutUnfinishedAppend(fs: FileSystem, directory: string, scan: Scan, resu
   } else {
     for (const later of result.segments.slice(at + 1)) moveAside(fs, directory, later.name, result.setAside);
     if (keep.segment.bytes > keep.bytes) {
-      result.truncated = cutTail(fs, directory, keep.segment.name, keep.bytes, result.setAside);
+      result.truncated = cutTail(fs, directory, keep.segment.name, keep.bytes, result.setAside, readTail(fs, file, keep.bytes, window));
     }
   }
   result.segments.length = at + 1;
@@ -372,10 +381,10 @@ function cutUnfinishedAppend(fs: FileSystem, directory: string, scan: Scan, resu
   keep.segment.sparse.length = keep.sparse;
 }
 
-/** Is there any whole, checksummed record at or past `position` after `offset`? */
-function validRecordAfter(bytes: Uint8Array, offset: number, position: number): boolean {
+/** Is there any whole, checksummed record at or past `position` in a segment's tail `bytes`, after their first 8? */
+function validRecordAfter(bytes: Uint8Array, position: number): boolean {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = offset + 8; at + 8 <= bytes.length; at += 8) {
+  for (let at = 8; at + 8 <= bytes.length; at += 8) {
     if (typeof checkRecord(bytes, view, at, bytes.length) === "number" && recordPosition(view, at) >= position) {
       return true;
     }
@@ -390,21 +399,20 @@ function freeName(fs: FileSystem, directory: string, base: string): string {
   return name;
 }
 
-/** Saves segment `name`'s bytes from `offset` on aside, then cuts the segment there. */
-function cutTail(fs: FileSystem, directory: string, name: string, offset: number, setAside: string[]) {
+/** Saves `tail`, segment `name`'s bytes from `offset` on (readTail), aside, then cuts the segment there. */
+function cutTail(fs: FileSystem, directory: string, name: string, offset: number, setAside: string[], tail: Uint8Array) {
   const path = joinPath(directory, name);
-  const bytes = fs.readFile(path);
   const savedAs = freeName(fs, directory, `${name}.broken-${offset}`);
-  writeFileAtomically(fs, directory, savedAs, bytes.subarray(offset));
+  writeFileAtomically(fs, directory, savedAs, tail);
   setAside.push(savedAs);
   fs.truncate(path, offset);
-  const handle = fs.openAppend(path);
+  const handle = fs.openWrite(path);
   try {
     handle.syncData();
   } finally {
     handle.close();
   }
-  return { file: path, offset, bytes: bytes.length - offset, savedAs };
+  return { file: path, offset, bytes: tail.length, savedAs };
 }
 
 /** Renames a whole segment file aside (`.broken`). */
@@ -422,7 +430,7 @@ function moveAside(fs: FileSystem, directory: string, name: string, setAside: st
 function makeRecoveredDurable(fs: FileSystem, directory: string, segments: SegmentIndex[]): void {
   const last = segments.at(-1);
   if (last === undefined) return;
-  const handle = fs.openAppend(joinPath(directory, last.name));
+  const handle = fs.openWrite(joinPath(directory, last.name));
   try {
     handle.syncData();
   } finally {

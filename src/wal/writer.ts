@@ -10,12 +10,12 @@
  * for good (fail-stop: an fsync is never retried, since a failed fsync may have dropped
  * the data it was meant to save) and is reported to the main thread.
  */
-import { type FileHandle, type FileSystem, namingFiles } from "./file-system.ts";
+import { type FileSystem, namingFiles } from "./file-system.ts";
 import { type Fault, withFaults } from "./faults.ts";
 import { type PowerLoss, withPowerLoss } from "./power-loss.ts";
 import { recordContinues, recordPosition, sealRecord } from "./record-format.ts";
 import { DURABLE_OFFSET_BYTES, MARKER_BYTES, publishFailure, ROLL_MARKER, Slot, State, WRAP_MARKER } from "./ring.ts";
-import { createSegment } from "./segment.ts";
+import { createSegment, openSegment, type SegmentFile } from "./segment.ts";
 
 /** The one message that starts the writer thread. */
 export interface WriterStart {
@@ -31,8 +31,10 @@ export interface WriterStart {
   faults?: Fault[];
   /** Simulated power loss (tests). */
   powerLoss?: PowerLoss;
-  /** Segment to keep appending to (the last one recovered), if any. */
-  segmentPath?: string;
+  /** Segment to keep appending to (the last one recovered) and where its records end, if any. */
+  segment?: { path: string; end: number };
+  /** The size segments are given ahead of their records (see SegmentFile). */
+  segmentBytes: number;
   /** The log's id, written into every segment it creates. */
   logId: string;
   /** CRC32C of the log's last record (0 if empty): the first new segment's link. */
@@ -81,7 +83,7 @@ export async function openWriter(start: WriterStart, post: PostToMain): Promise<
   if (start.faults?.length) fs = withFaults(fs, start.faults);
   fs = namingFiles(fs);
   if (start.powerLoss) fs = withPowerLoss(fs, start.powerLoss);
-  const segment = start.segmentPath === undefined ? undefined : fs.openAppend(start.segmentPath);
+  const segment = start.segment && openSegment(fs, start.segment.path, start.segment.end, start.segmentBytes);
   const control = new Int32Array(start.control, 0, DURABLE_OFFSET_BYTES / 4);
   return new Writer(start, fs, control, segment, post);
 }
@@ -131,7 +133,7 @@ export class Writer {
     private readonly start: WriterStart,
     private readonly fs: FileSystem,
     private readonly control: Int32Array,
-    private segment: FileHandle | undefined,
+    private segment: SegmentFile | undefined,
     private readonly post: PostToMain,
   ) {
     this.#bytes = new Uint8Array(start.data);
@@ -210,9 +212,9 @@ export class Writer {
     this.segment = undefined;
   }
 
-  /** A clean close: syncs what is written, closes the segment, says so. */
+  /** A clean close: seals the segment (its records synced, its size theirs), closes it, says so. */
   #finish(): void {
-    if (this.#unsynced > 0) this.#sync();
+    this.#seal();
     this.segment?.close();
     this.segment = undefined;
     Atomics.store(this.control, Slot.State, State.Closed);
@@ -299,19 +301,33 @@ export class Writer {
     if (Atomics.load(this.control, Slot.ProducerWaiting) === 1) Atomics.notify(this.control, Slot.Tail);
   }
 
-  /** Seals the current segment (sync, close) and starts the next at `firstPosition`. */
+  /** Seals the current segment and starts the next at `firstPosition`. */
   #roll(firstPosition: number): void {
     if (this.segment !== undefined) {
-      if (this.#unsynced > 0) this.#sync();
+      this.#seal();
       this.segment.close();
     }
-    this.segment = createSegment(this.fs, this.start.directory, { logId: this.start.logId, firstPosition, link: this.#lastCrc });
+    this.segment = undefined;
+    const header = { logId: this.start.logId, firstPosition, link: this.#lastCrc };
+    this.segment = createSegment(this.fs, this.start.directory, header, this.start.segmentBytes);
     this.#rollPending = false;
   }
 
-  #sync(): void {
+  /**
+   * Cuts the segment to its records and syncs it, with its pending records in the same
+   * fdatasync, before a later segment exists: only the last segment may end in zeros.
+   */
+  #seal(): void {
+    if (this.segment === undefined) return;
+    if (this.#unsynced > 0) this.#sync(true);
+    else this.segment.seal();
+  }
+
+  /** Syncs the pending records (sealing the segment in the same fdatasync if told to) and publishes them durable. */
+  #sync(seal = false): void {
     const started = performance.now();
-    this.segment!.syncData();
+    if (seal) this.segment!.seal();
+    else this.segment!.sync();
     const syncMs = performance.now() - started;
     const records = this.#unsynced;
     const bytes = this.#unsyncedBytes;

@@ -12,6 +12,7 @@ export interface DenoFile {
   syncSync(): void;
   syncDataSync(): void;
   statSync(): { size: number };
+  truncateSync(length: number): void;
   /** flock(LOCK_EX or LOCK_SH | LOCK_NB): false if held elsewhere. */
   tryLockSync(exclusive: boolean): boolean;
   unlockSync(): void;
@@ -21,7 +22,6 @@ export interface DenoFile {
 interface OpenOptions {
   read?: boolean;
   write?: boolean;
-  append?: boolean;
   create?: boolean;
   createNew?: boolean;
 }

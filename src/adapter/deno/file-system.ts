@@ -10,18 +10,27 @@ let api: DenoApi | undefined;
 const deno = (): DenoApi => (api ??= denoApi());
 
 class DenoFileHandle implements FileHandle {
+  /** The file's offset after this handle's last read or write: a write that follows the last seeks no more. */
+  #offset = -1;
+
   constructor(private readonly file: DenoFile) {}
 
-  append(bytes: Uint8Array, offset: number, length: number): void {
+  writeAt(bytes: Uint8Array, offset: number, length: number, position: number): void {
     if (offset < 0 || offset + length > bytes.length) {
       throw new RangeError(`write of ${length} bytes at ${offset} is outside a buffer of ${bytes.length}`);
     }
+    this.#seek(position);
     let written = 0;
     while (written < length) {
       const n = this.file.writeSync(bytes.subarray(offset + written, offset + length));
       if (n <= 0) throw new Error(`write made no progress (${written} of ${length} bytes written)`);
       written += n;
+      this.#offset += n;
     }
+  }
+
+  resize(length: number): void {
+    this.file.truncateSync(length);
   }
 
   syncData(): void {
@@ -29,14 +38,22 @@ class DenoFileHandle implements FileHandle {
   }
 
   readAt(buffer: Uint8Array, position: number): number {
-    this.file.seekSync(position, deno().SeekMode.Start);
+    this.#seek(position);
     let read = 0;
     while (read < buffer.length) {
       const n = this.file.readSync(buffer.subarray(read));
       if (n === null || n === 0) break;
       read += n;
+      this.#offset += n;
     }
     return read;
+  }
+
+  #seek(position: number): void {
+    if (this.#offset === position) return;
+    this.#offset = -1; // unknown until the seek has succeeded
+    this.file.seekSync(position, deno().SeekMode.Start);
+    this.#offset = position;
   }
 
   size(): number {
@@ -60,7 +77,7 @@ function withCode<T>(operation: () => T): T {
 }
 
 export const denoFileSystem: FileSystem = {
-  openAppend: (path) => new DenoFileHandle(withCode(() => deno().openSync(path, { append: true, create: true, read: true }))),
+  openWrite: (path) => new DenoFileHandle(withCode(() => deno().openSync(path, { read: true, write: true }))),
   openRead: (path) => new DenoFileHandle(withCode(() => deno().openSync(path, { read: true }))),
   createExclusive: (path) =>
     new DenoFileHandle(withCode(() => deno().openSync(path, { write: true, createNew: true, read: true }))),

@@ -10,13 +10,17 @@ import { flockHelper } from "./lock.ts";
 class NodeFileHandle implements FileHandle {
   constructor(private readonly fd: number) {}
 
-  append(bytes: Uint8Array, offset: number, length: number): void {
+  writeAt(bytes: Uint8Array, offset: number, length: number, position: number): void {
     let written = 0;
     while (written < length) {
-      const n = fs.writeSync(this.fd, bytes, offset + written, length - written);
+      const n = fs.writeSync(this.fd, bytes, offset + written, length - written, position + written);
       if (n <= 0) throw new Error(`write made no progress (${written} of ${length} bytes written)`);
       written += n;
     }
+  }
+
+  resize(length: number): void {
+    fs.ftruncateSync(this.fd, length);
   }
 
   syncData(): void {
@@ -43,7 +47,7 @@ class NodeFileHandle implements FileHandle {
 }
 
 export const nodeFileSystem: FileSystem = {
-  openAppend: (path) => new NodeFileHandle(fs.openSync(path, "a")),
+  openWrite: (path) => new NodeFileHandle(fs.openSync(path, "r+")),
   openRead: (path) => new NodeFileHandle(fs.openSync(path, "r")),
   createExclusive: (path) => new NodeFileHandle(fs.openSync(path, "wx")),
   readFile: (path) => new Uint8Array(fs.readFileSync(path)),
