@@ -102,9 +102,10 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeader | { proble
  * The segment the writer appends to, sized ahead to the segment size: on ext4 an
  * fdatasync after a write that grew the file must also commit the new size through the
  * journal, where one after a write inside the file flushes the data alone (one-event
- * appends on this project's machines: 241 µs each against 165 µs, `sync` mode 1.44x).
- * Sealing cuts the file back to its records, so only the log's last segment can end in
- * zeros, after a crash; recovery reads such a zero tail as the log's end (recovery.ts).
+ * appends on this project's machine: 241 µs each against 165 µs; `sync` mode 1.41-1.46x).
+ * Sealing cuts the file back to its records, so a crash leaves zeros at the end of the
+ * log's last segment only; recovery reads zeros at a segment's end as the end of its
+ * records (zero-tail.ts).
  */
 export class SegmentFile {
   constructor(

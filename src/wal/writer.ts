@@ -307,7 +307,7 @@ export class Writer {
       this.#seal();
       this.segment.close();
     }
-    this.segment = undefined;
+    this.segment = undefined; // closed: if the next cannot be created, nothing is left to close
     const header = { logId: this.start.logId, firstPosition, link: this.#lastCrc };
     this.segment = createSegment(this.fs, this.start.directory, header, this.start.segmentBytes);
     this.#rollPending = false;
@@ -315,7 +315,7 @@ export class Writer {
 
   /**
    * Cuts the segment to its records and syncs it, with its pending records in the same
-   * fdatasync, before a later segment exists: only the last segment may end in zeros.
+   * fdatasync, before a later segment exists: only the last segment ever ends in zeros.
    */
   #seal(): void {
     if (this.segment === undefined) return;
