@@ -155,7 +155,7 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
     } else if (torn) {
       result.truncated = cutTail(fs, directory, scan.names[problem.at]!, problem.offset, result.setAside, tail);
     } else if (options.repair) {
-      const movedAside = setAsideFrom(fs, directory, scan, problem, result.setAside, window);
+      const movedAside = setAsideFrom(fs, directory, scan, problem, result.setAside, tail);
       result.repaired = { file: path, offset: problem.offset, reason: problem.reason, movedAside };
     } else {
       throw new StorageError(
@@ -345,14 +345,15 @@ function positionAfter(scan: Scan): number {
 
 /**
  * Repair: the valid prefix stays; from the problem on, everything is set aside. A bad
- * header (offset 0) sets the whole file aside; a bad record saves the segment's rest as
- * `.broken-<offset>` and truncates it; every later segment file is set aside whole.
+ * header (offset 0, no `tail`) sets the whole file aside; a bad record saves the segment's
+ * rest (`tail`, readTail) as `.broken-<offset>` and truncates it; every later segment file
+ * is set aside whole.
  */
-function setAsideFrom(fs: FileSystem, directory: string, scan: Scan, problem: Problem, setAside: string[], window: ReadWindow): string[] {
+function setAsideFrom(fs: FileSystem, directory: string, scan: Scan, problem: Problem, setAside: string[], tail?: Uint8Array): string[] {
   const first = setAside.length;
   const name = scan.names[problem.at]!;
-  if (problem.offset === 0) moveAside(fs, directory, name, setAside);
-  else cutTail(fs, directory, name, problem.offset, setAside, readTail(fs, joinPath(directory, name), problem.offset, window));
+  if (tail === undefined) moveAside(fs, directory, name, setAside);
+  else cutTail(fs, directory, name, problem.offset, setAside, tail);
   for (const later of scan.names.slice(problem.at + 1)) moveAside(fs, directory, later, setAside);
   return setAside.slice(first);
 }
