@@ -148,14 +148,16 @@ export function recover(fs: FileSystem, directory: string, decoder: RecordDecode
   const { problem } = scan;
   if (problem !== undefined) {
     const path = joinPath(directory, scan.names[problem.at]!);
-    const tail = problem.offset >= SEGMENT_HEADER_BYTES ? readTail(fs, path, problem.offset, window) : undefined;
-    const torn = problem.at === scan.names.length - 1 && tail !== undefined && !validRecordAfter(tail, positionAfter(scan));
+    // Read only where it is needed: the last segment's, to tell a torn tail; any, to cut aside.
+    const readCut = () => problem.offset >= SEGMENT_HEADER_BYTES ? readTail(fs, path, problem.offset, window) : undefined;
+    const tail = problem.at === scan.names.length - 1 ? readCut() : undefined;
+    const torn = tail !== undefined && !validRecordAfter(tail, positionAfter(scan));
     if (options.readOnly) {
       result.problem = { file: path, offset: problem.offset, reason: problem.reason, torn };
     } else if (torn) {
       result.truncated = cutTail(fs, directory, scan.names[problem.at]!, problem.offset, result.setAside, tail);
     } else if (options.repair) {
-      const movedAside = setAsideFrom(fs, directory, scan, problem, result.setAside, tail);
+      const movedAside = setAsideFrom(fs, directory, scan, problem, result.setAside, tail ?? readCut());
       result.repaired = { file: path, offset: problem.offset, reason: problem.reason, movedAside };
     } else {
       throw new StorageError(
@@ -407,12 +409,7 @@ function cutTail(fs: FileSystem, directory: string, name: string, offset: number
   writeFileAtomically(fs, directory, savedAs, tail);
   setAside.push(savedAs);
   fs.truncate(path, offset);
-  const handle = fs.openWrite(path);
-  try {
-    handle.syncData();
-  } finally {
-    handle.close();
-  }
+  syncFile(fs, path);
   return { file: path, offset, bytes: tail.length, savedAs };
 }
 
@@ -431,11 +428,16 @@ function moveAside(fs: FileSystem, directory: string, name: string, setAside: st
 function makeRecoveredDurable(fs: FileSystem, directory: string, segments: SegmentIndex[]): void {
   const last = segments.at(-1);
   if (last === undefined) return;
-  const handle = fs.openWrite(joinPath(directory, last.name));
+  syncFile(fs, joinPath(directory, last.name));
+  fs.syncDirectory(directory);
+}
+
+/** fdatasync of the file at `path`. */
+function syncFile(fs: FileSystem, path: string): void {
+  const handle = fs.openWrite(path);
   try {
     handle.syncData();
   } finally {
     handle.close();
   }
-  fs.syncDirectory(directory);
 }
