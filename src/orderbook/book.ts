@@ -3,14 +3,15 @@
  *
  * Resting orders live in an OrderTable (columns indexed by slot, order-table.ts). Each side
  * finds a price's level through an integer hash (integer-index.ts: a Map's churn is slow)
- * and keeps the active prices in a sorted array whose END is the best price, so the
- * inserts and removals that cluster around the spread move few elements. A level is a
+ * and keeps its active prices in a PriceLadder (price-ladder.ts: bits by tick), which knows
+ * the best price and, from any level, the next worse one. A level is a
  * FIFO doubly-linked list of slots (threaded through the table's `next` and `previous`
  * columns); the table's id index makes cancel and modify O(1). Stop orders wait in their
  * own list until the last trade price reaches them.
  */
 import { IntegerIndex } from "./integer-index.ts";
 import { OrderTable } from "./order-table.ts";
+import { PriceLadder } from "./price-ladder.ts";
 import type { Instrument, SelfTradePrevention, Side, TimeInForce } from "./types.ts";
 
 export type { RestingOrder } from "./order-table.ts";
@@ -30,17 +31,26 @@ export class Level {
   constructor(readonly price: number) {}
 }
 
-/** One side of a book: its price levels, best last. */
+/** One side of a book: its price levels, and which is best. */
 export class BookSide {
-  /** Active prices, sorted so that the best is last (bids ascending, asks descending). */
-  readonly prices: number[] = [];
+  /** The active prices, in order (price-ladder.ts). */
+  readonly #ladder: PriceLadder;
   /** Price -> slot of its level in #pool. */
   readonly #byPrice = new IntegerIndex();
   readonly #pool: (Level | undefined)[] = [undefined];
   readonly #freeSlots: number[] = [];
 
   /** An empty side whose orders rest in `orders`. */
-  constructor(readonly side: Side, readonly orders: OrderTable) {}
+  constructor(readonly side: Side, readonly orders: OrderTable) {
+    this.#ladder = new PriceLadder(side === "buy");
+  }
+
+  /** The active prices, sorted so that the best is last (bids ascending, asks descending): a copy. */
+  get prices(): number[] {
+    const prices: number[] = [];
+    for (let level = this.best(); level !== undefined; level = this.next(level)) prices.push(level.price);
+    return prices.reverse();
+  }
 
   /** Is `a` a better price than `b` on this side? */
   better(a: number, b: number): boolean {
@@ -55,17 +65,21 @@ export class BookSide {
 
   /** The best level (highest bid, lowest ask), if any. */
   best(): Level | undefined {
-    const prices = this.prices;
-    return prices.length === 0 ? undefined : this.level(prices[prices.length - 1]);
+    const price = this.#ladder.best;
+    return price === 0 ? undefined : this.level(price);
   }
 
-  /**
-   * The level `rank` places from the best (0 = best). (Levels are looked up by price: an
-   * array of them kept in order, spliced like `prices`, cost ten times as much to splice.)
-   */
+  /** The level next worse than `level` (a level of this side), if any: walks the side from best() on. */
+  next(level: Level): Level | undefined {
+    const price = this.#ladder.after(level.price);
+    return price === 0 ? undefined : this.level(price);
+  }
+
+  /** The level `rank` places from the best (0 = best): a walk of `rank` steps (next() walks them all). */
   levelAt(rank: number): Level | undefined {
-    const index = this.prices.length - 1 - rank;
-    return index < 0 ? undefined : this.level(this.prices[index]);
+    let level = this.best();
+    for (let i = 0; i < rank && level !== undefined; i++) level = this.next(level);
+    return level;
   }
 
   /** Links the order in `slot` at the back of its price's queue. */
@@ -104,11 +118,7 @@ export class BookSide {
     const slot = this.#freeSlots.pop() ?? this.#pool.length;
     this.#pool[slot] = level;
     this.#byPrice.set(price, slot);
-    const prices = this.prices;
-    const last = prices.length - 1;
-    // Fast path: a new best price (the common case near the spread).
-    if (last < 0 || this.better(price, prices[last])) prices.push(price);
-    else prices.splice(this.#search(price), 0, price);
+    this.#ladder.add(price);
     return level;
   }
 
@@ -117,23 +127,7 @@ export class BookSide {
     const slot = this.#byPrice.delete(price);
     this.#pool[slot] = undefined;
     this.#freeSlots.push(slot);
-    const prices = this.prices;
-    if (prices[prices.length - 1] === price) prices.pop();
-    else prices.splice(this.#search(price), 1);
-  }
-
-  /** Index of the first price not worse-sorted than `price` (binary search). */
-  #search(price: number): number {
-    const prices = this.prices;
-    let low = 0;
-    let high = prices.length;
-    const ascending = this.side === "buy";
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (ascending ? prices[middle] < price : prices[middle] > price) low = middle + 1;
-      else high = middle;
-    }
-    return low;
+    this.#ladder.delete(price);
   }
 }
 

@@ -101,9 +101,7 @@ function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): n
   const limit = taker.price;
   const stp = taker.selfTrade;
   const orders = book.orders;
-  for (let rank = 0; remaining > 0; rank++) {
-    const level = opposite.levelAt(rank);
-    if (level === undefined) break;
+  for (let level = opposite.best(); level !== undefined && remaining > 0; level = opposite.next(level)) {
     if (limit !== undefined && (taker.side === "buy" ? level.price > limit : level.price < limit)) break;
     for (let maker = level.head; maker !== 0 && remaining > 0; maker = orders.next[maker]) {
       const makerAccount = orders.account[maker];

@@ -91,11 +91,7 @@ export function quoteLevels(levels: Iterable<{ price: number; quantity: number }
 export function bookQuote(book: OrderBook, side: Side, quantity: number): Quote {
   const opposite = side === "buy" ? book.asks : book.bids;
   function* levels() {
-    for (let rank = 0;; rank++) {
-      const level = opposite.levelAt(rank);
-      if (level === undefined) return;
-      yield level;
-    }
+    for (let level = opposite.best(); level !== undefined; level = opposite.next(level)) yield level;
   }
   return quoteLevels(levels(), side, quantity);
 }
@@ -104,9 +100,7 @@ export function bookQuote(book: OrderBook, side: Side, quantity: number): Quote 
 export function bookDepth(book: OrderBook, levels: number): Depth {
   const read = (side: OrderBook["bids"]) => {
     const rows: DepthLevel[] = [];
-    for (let rank = 0; rank < levels; rank++) {
-      const level = side.levelAt(rank);
-      if (level === undefined) break;
+    for (let level = side.best(); level !== undefined && rows.length < levels; level = side.next(level)) {
       rows.push({ price: level.price, quantity: level.quantity, orders: level.count });
     }
     return rows;

@@ -24,14 +24,13 @@ export interface BookData {
 
 function sideData(side: BookSide): BookData["bids"] {
   const rows: BookData["bids"] = [];
-  for (let rank = 0;; rank++) {
-    const level = side.levelAt(rank);
-    if (level === undefined) return rows;
-    const orders = side.orders;
+  const orders = side.orders;
+  for (let level = side.best(); level !== undefined; level = side.next(level)) {
     for (let slot = level.head; slot !== 0; slot = orders.next[slot]) {
       rows.push([orders.id[slot], orders.account[slot], orders.price[slot], orders.quantity[slot], orders.postOnly(slot), orders.selfTrade(slot)]);
     }
   }
+  return rows;
 }
 
 /** The book as snapshot data. */
