@@ -6,7 +6,8 @@
  * level opened or closed away from the best cost a binary search (mispredicted branches)
  * and a splice; in exchange-core's mix a move closes one level and opens another almost
  * every time, and replaying 3.2 M of its events cost 127 ns an event in `evolve`, against
- * 78 ns with the prices in a bitset.
+ * 100 ns with this ladder (78 ns with one flat bitset over a fixed window of ticks, which
+ * cannot hold prices up to an instrument's maximum, 10^12 by default).
  *
  * Layout: prices are split into pages of 1,024 ticks; a page holds one bit per tick (32
  * words, 128 bytes) and its count of prices. Pages are found by number through an integer
