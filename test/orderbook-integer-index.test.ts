@@ -18,32 +18,34 @@ const operation = fc.oneof(
   fc.record({ op: fc.constant("delete" as const), pick: fc.nat() }),
 );
 
-test("the integer index answers like a Map through sets, deletes and growth", async () => {
-  const seed = testSeed();
-  await withSeed("integer index property test", seed, () => fc.assert(
-    fc.property(fc.array(operation, { maxLength: 3000 }), (operations) => {
-      const index = new IntegerIndex();
-      const reference = new Map<number, number>();
-      let nextSlot = 1;
-      for (const step of operations) {
-        if (step.op === "set") {
-          if (reference.has(step.id)) continue;
-          index.set(step.id, nextSlot);
-          reference.set(step.id, nextSlot++);
-        } else if (reference.size > 0) {
-          const held = [...reference.keys()];
-          const victim = held[step.pick % held.length]!;
-          assert.equal(index.delete(victim), reference.get(victim), `slot of deleted id ${victim}`);
-          reference.delete(victim);
-          assert.equal(index.get(victim), 0, `deleted id ${victim} still found`);
+for (const buckets of [undefined, 2]) {
+  test(`the integer index (${buckets ?? "default"} buckets to start) answers like a Map through sets, deletes and growth`, async () => {
+    const seed = testSeed();
+    await withSeed("integer index property test", seed, () => fc.assert(
+      fc.property(fc.array(operation, { maxLength: 3000 }), (operations) => {
+        const index = new IntegerIndex(buckets);
+        const reference = new Map<number, number>();
+        let nextSlot = 1;
+        for (const step of operations) {
+          if (step.op === "set") {
+            if (reference.has(step.id)) continue;
+            index.set(step.id, nextSlot);
+            reference.set(step.id, nextSlot++);
+          } else if (reference.size > 0) {
+            const held = [...reference.keys()];
+            const victim = held[step.pick % held.length]!;
+            assert.equal(index.delete(victim), reference.get(victim), `slot of deleted id ${victim}`);
+            reference.delete(victim);
+            assert.equal(index.get(victim), 0, `deleted id ${victim} still found`);
+          }
         }
-      }
-      assert.equal(index.size, reference.size);
-      for (const [key, slot] of reference) assert.equal(index.get(key), slot, `id ${key}`);
-    }),
-    { seed, numRuns: 60 },
-  ));
-});
+        assert.equal(index.size, reference.size);
+        for (const [key, slot] of reference) assert.equal(index.get(key), slot, `id ${key}`);
+      }),
+      { seed, numRuns: 60 },
+    ));
+  });
+}
 
 test("the integer index keeps every id of a long run of deletes in the middle of collision chains", () => {
   const index = new IntegerIndex();

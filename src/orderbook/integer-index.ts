@@ -23,10 +23,17 @@ function hash(id: number): number {
 }
 
 export class IntegerIndex {
-  #ids = new Float64Array(MIN_BUCKETS);
-  #slots = new Int32Array(MIN_BUCKETS);
-  #mask = MIN_BUCKETS - 1;
+  #ids: Float64Array;
+  #slots: Int32Array;
+  #mask: number;
   #size = 0;
+
+  /** An empty index with `buckets` buckets to start with (a power of two; it doubles as it fills). */
+  constructor(buckets = MIN_BUCKETS) {
+    this.#ids = new Float64Array(buckets);
+    this.#slots = new Int32Array(buckets);
+    this.#mask = buckets - 1;
+  }
 
   /** Number of keys held. */
   get size(): number {
