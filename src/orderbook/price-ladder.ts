@@ -43,7 +43,11 @@ export class PriceLadder {
   readonly #pages: number[] = [];
   #best = 0;
   #size = 0;
-  /** The page last looked up and its slot: prices cluster, so most lookups hit it. */
+  /**
+   * The page last looked up and its slot: prices cluster, so most lookups skip the hash.
+   * `evolve` over 3.2 M exchange-core events on Bun, 4 alternated pairs: 104-135 ns an
+   * event with it, 114-155 without (on Deno no difference).
+   */
   #cachedPage = -1;
   #cachedSlot = 0;
 
@@ -156,10 +160,8 @@ export class PriceLadder {
       slot = this.#usedSlots++;
     }
     this.#slotOf.set(page + 1, slot);
-    const pages = this.#pages;
-    const last = pages.length - 1;
-    if (last < 0 || this.#better(page, pages[last])) pages.push(page);
-    else pages.splice(this.#search(page), 0, page);
+    // Pages open and close far more rarely than levels: a splice at the page's place will do.
+    this.#pages.splice(this.#search(page), 0, page);
     return slot;
   }
 
@@ -167,13 +169,7 @@ export class PriceLadder {
     this.#slotOf.delete(page + 1);
     if (page === this.#cachedPage) this.#cachedPage = -1;
     this.#freeSlots.push(slot);
-    const pages = this.#pages;
-    if (pages[pages.length - 1] === page) pages.pop();
-    else pages.splice(this.#search(page), 1);
-  }
-
-  #better(a: number, b: number): boolean {
-    return this.descending ? a > b : a < b;
+    this.#pages.splice(this.#search(page), 1);
   }
 
   /** Index of the first page in #pages not worse-sorted than `page` (binary search). */
