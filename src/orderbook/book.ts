@@ -2,14 +2,13 @@
  * The order book state: what `evolve` updates in place and `decide` reads.
  *
  * Resting orders live in an OrderTable (columns indexed by slot, order-table.ts). Each side
- * finds a price's level through an integer hash (integer-index.ts: a Map's churn is slow)
- * and keeps its active prices in a PriceLadder (price-ladder.ts: bits by tick), which knows
- * the best price and, from any level, the next worse one. A level is a
+ * keeps its active prices in a PriceLadder (price-ladder.ts: bits by tick, and each price's
+ * level slot), which finds a price's level, knows the best price and, from any level, the
+ * next worse one. A level is a
  * FIFO doubly-linked list of slots (threaded through the table's `next` and `previous`
  * columns); the table's id index makes cancel and modify O(1). Stop orders wait in their
  * own list until the last trade price reaches them.
  */
-import { IntegerIndex } from "./integer-index.ts";
 import { OrderTable } from "./order-table.ts";
 import { PriceLadder } from "./price-ladder.ts";
 import type { Instrument, SelfTradePrevention, Side, TimeInForce } from "./types.ts";
@@ -33,10 +32,8 @@ export class Level {
 
 /** One side of a book: its price levels, and which is best. */
 export class BookSide {
-  /** The active prices, in order (price-ladder.ts). */
+  /** The active prices, in order, each with the slot of its level in #pool (price-ladder.ts). */
   readonly #ladder: PriceLadder;
-  /** Price -> slot of its level in #pool. */
-  readonly #byPrice = new IntegerIndex();
   readonly #pool: (Level | undefined)[] = [undefined];
   readonly #freeSlots: number[] = [];
 
@@ -59,7 +56,7 @@ export class BookSide {
 
   /** The level at `price`, if any order rests there. */
   level(price: number): Level | undefined {
-    const slot = this.#byPrice.get(price);
+    const slot = this.#ladder.get(price);
     return slot === 0 ? undefined : this.#pool[slot];
   }
 
@@ -117,17 +114,15 @@ export class BookSide {
     const level = new Level(price);
     const slot = this.#freeSlots.pop() ?? this.#pool.length;
     this.#pool[slot] = level;
-    this.#byPrice.set(price, slot);
-    this.#ladder.add(price);
+    this.#ladder.add(price, slot);
     return level;
   }
 
   /** Drops the (now empty) level at `price`. */
   #close(price: number): void {
-    const slot = this.#byPrice.delete(price);
+    const slot = this.#ladder.delete(price);
     this.#pool[slot] = undefined;
     this.#freeSlots.push(slot);
-    this.#ladder.delete(price);
   }
 }
 
