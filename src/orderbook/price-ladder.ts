@@ -51,7 +51,6 @@ export class PriceLadder {
   /** Active page numbers, sorted so that the best is last (like the prices). */
   readonly #pages: number[] = [];
   #best = 0;
-  #size = 0;
   /**
    * The page last looked up and its slot: prices cluster, so most lookups skip the hash.
    * `evolve` over 3.2 M exchange-core events on Bun, 4 alternated pairs: 104-135 ns an
@@ -62,11 +61,6 @@ export class PriceLadder {
 
   /** A ladder whose best price is the highest (`descending`, bids) or the lowest (asks). */
   constructor(readonly descending: boolean) {}
-
-  /** Number of prices held. */
-  get size(): number {
-    return this.#size;
-  }
 
   /** The best price, or 0 when there is none (prices are positive). */
   get best(): number {
@@ -90,7 +84,6 @@ export class PriceLadder {
     this.#bits[slot * WORDS + (offset >>> 5)] |= 1 << (offset & 31);
     this.#values[slot * PAGE_TICKS + offset] = value;
     this.#counts[slot]++;
-    this.#size++;
     if (this.#best === 0 || (this.descending ? price > this.#best : price < this.#best)) this.#best = price;
   }
 
@@ -101,7 +94,6 @@ export class PriceLadder {
     const offset = price - page * PAGE_TICKS;
     const slot = this.#slot(page);
     this.#bits[slot * WORDS + (offset >>> 5)] &= ~(1 << (offset & 31));
-    this.#size--;
     const value = this.#values[slot * PAGE_TICKS + offset];
     if (--this.#counts[slot] === 0) this.#closePage(page, slot);
     return value;
