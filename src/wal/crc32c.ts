@@ -14,9 +14,14 @@ import { CRC32C_WASM } from "./crc32c-wasm.ts";
 
 const POLYNOMIAL = 0x82f63b78; // reflected 0x1EDC6F41
 
-/** Sixteen 256-entry tables back to back: Tk[n] is the CRC of byte n followed by k zero bytes. */
+/**
+ * Sixteen 256-entry tables back to back: Tk[n] is the CRC of byte n followed by k zero
+ * bytes. Signed words, like the words of the data below: the loop only exclusive-ors
+ * them, and V8 compiles an exclusive-or of an unsigned word above 2^31 that it guessed
+ * would fit a signed one by deoptimizing the loop when one first comes.
+ */
 const TABLES = (() => {
-  const tables = new Uint32Array(16 * 256);
+  const tables = new Int32Array(16 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLYNOMIAL : c >>> 1;
@@ -50,7 +55,8 @@ function wasmModule(): WebAssembly.Module | null {
   return compiled;
 }
 
-type Checksum = (start: number, end: number) => number;
+/** CRC32C of `[start, end)` of one buffer (see checksumOf). */
+export type Checksum = (start: number, end: number) => number;
 type Verify = (start: number, end: number, count: number) => number;
 
 /** The WebAssembly functions of each checksummed buffer's memory (crc32c.wat). */
@@ -69,7 +75,7 @@ export function checksummedBuffer(length: number): Uint8Array {
   const instance = new WebAssembly.Instance(module, {});
   const memory = instance.exports.memory as WebAssembly.Memory;
   memory.grow(Math.ceil((TABLES_BYTES + length) / PAGE_BYTES) - memory.buffer.byteLength / PAGE_BYTES);
-  new Uint32Array(memory.buffer, 0, TABLES.length).set(TABLES);
+  new Int32Array(memory.buffer, 0, TABLES.length).set(TABLES);
   checksums.set(memory.buffer, instance.exports.crc32c as Checksum);
   verifiers.set(memory.buffer, instance.exports.verify as Verify);
   return new Uint8Array(memory.buffer, TABLES_BYTES, length);
@@ -90,33 +96,45 @@ export function verifiedRecordsEnd(bytes: Uint8Array, start: number, end: number
 
 /** Whether typed arrays (which use the platform's byte order) are little-endian. */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-// The array of the last call, where it begins in its memory, and either its WebAssembly
-// checksum or a 32-bit view of its whole buffer (records are 4-byte aligned in the ring and
-// in segment reads, so the JavaScript loop loads words, not bytes): a call on the same array
-// as the one before (a record after another) looks up neither.
+/**
+ * CRC32C of ranges of `bytes` (offsets into it), bound to it: in WebAssembly on a
+ * checksummed buffer, else in JavaScript over 32-bit words of its whole memory (records
+ * are 4-byte aligned in the ring and in segment reads, so the loop loads words, not
+ * bytes). The WAL writer checksums its ring with one: unlike `crc32c`, it never asks which
+ * array it was given, a branch that only a segment header's checksum takes in the writer,
+ * and that V8 had no type feedback for (each new writer thread compiles its code afresh),
+ * so taking it threw away the optimized checksum at the first segment roll.
+ */
+export function checksumOf(bytes: Uint8Array): Checksum {
+  const offset = bytes.byteOffset;
+  const wasm = checksums.get(bytes.buffer);
+  if (wasm !== undefined) return (start, end) => wasm(offset + start, offset + end) >>> 0;
+  const words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+  return (start, end) => crcInJavaScript(bytes, words, offset, start, end);
+}
+
+// The array of the last call and its checksum: a call on the same array as the one before
+// (a record after another) makes none.
 let lastBytes: Uint8Array | undefined;
-let lastOffset = 0;
 let lastChecksum: Checksum | undefined;
-let wordsOf: ArrayBufferLike | undefined;
-let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
 /** CRC32C of `bytes[start, end)`. Throws RangeError on a range outside `bytes`. */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
   if (start < 0 || end > bytes.length || start > end) throw new RangeError(`CRC32C of bytes [${start}, ${end}) of ${bytes.length}`);
   if (bytes !== lastBytes) {
-    const buffer = bytes.buffer;
+    lastChecksum = checksumOf(bytes);
     lastBytes = bytes;
-    lastOffset = bytes.byteOffset;
-    lastChecksum = checksums.get(buffer);
-    if (lastChecksum === undefined && buffer !== wordsOf) {
-      wordsOf = buffer;
-      words = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
-    }
   }
-  if (lastChecksum !== undefined) return lastChecksum(lastOffset + start, lastOffset + end) >>> 0;
-  let crc = 0xffffffff;
+  return lastChecksum!(start, end);
+}
+
+/** CRC32C of `bytes[start, end)`, `words` being 32-bit words of its buffer from the buffer's start, `byteOffset` where `bytes` begins in it. */
+function crcInJavaScript(bytes: Uint8Array, words: Int32Array<ArrayBufferLike>, byteOffset: number, start: number, end: number): number {
+  // -1, not 0xffffffff: the same 32 bits, and an integer the compiler keeps in a register
+  // (0xffffffff is a double to it, and the first exclusive-or of one deoptimized the loop).
+  let crc = -1;
   let i = start;
-  const aligned = lastOffset + start;
+  const aligned = byteOffset + start;
   if (LITTLE_ENDIAN && (aligned & 3) === 0 && end - start >= 16) {
     let w = aligned >>> 2;
     // Sixteen bytes a step (Bun and Deno: a fifth less time than eight; Node: the same),
@@ -146,5 +164,5 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number
     }
   }
   for (; i < end; i++) crc = (crc >>> 8) ^ T0[(crc ^ bytes[i]) & 0xff];
-  return (crc ^ 0xffffffff) >>> 0;
+  return ~crc >>> 0;
 }

@@ -18,7 +18,7 @@
  */
 import { MAX_ID_LENGTH, type StoredRecord, StoredRecordObject } from "../core/events.ts";
 import { type CodecTable, type DataCodec, JSON_CODEC_ID } from "./codec.ts";
-import { crc32c } from "./crc32c.ts";
+import { type Checksum, crc32c } from "./crc32c.ts";
 import { JsonWriter } from "./json-writer.ts";
 import { encodeUtf8 } from "../core/utf8.ts";
 import { isMarkerType } from "../core/stream-removal.ts";
@@ -245,10 +245,10 @@ export const newPlan = (): EncodePlan => ({
   idLength: 0, idSlot: -1, streamId: EMPTY, type: EMPTY, metadataLength: 0, codec: undefined, dataLength: 0,
 });
 
-/** Computes and stores the CRC of the record at `offset` (the writer does this). */
-export function sealRecord(bytes: Uint8Array, view: DataView, offset: number): void {
+/** Computes and stores the CRC of the record at `offset` of `view`, `checksum` being bound to its bytes (the writer does this). */
+export function sealRecord(view: DataView, offset: number, checksum: Checksum): void {
   const length = view.getUint32(offset + 4, true);
-  view.setUint32(offset, crc32c(bytes, offset + 4, offset + length), true);
+  view.setUint32(offset, checksum(offset + 4, offset + length), true);
 }
 
 /** Why a record at some offset could not be read. */

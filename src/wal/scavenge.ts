@@ -14,6 +14,7 @@
 import { StorageError } from "../core/errors.ts";
 import { isSystemType, redactedRecord, type StreamRemovals } from "../core/stream-removal.ts";
 import { CodecTable } from "./codec.ts";
+import { checksumOf } from "./crc32c.ts";
 import { decodeSegmentHeader, encodeSegmentHeader, SEGMENT_HEADER_BYTES, type SegmentHeader } from "./segment.ts";
 import { type FileSystem, joinPath, writeFileSynced } from "./file-system.ts";
 import { acquireLock } from "./lock.ts";
@@ -98,7 +99,7 @@ function rewrite(
       const out = new Uint8Array(paddedLength(size));
       const outView = new DataView(out.buffer);
       encoder.write(record, plan, out, outView, 0, size, recordContinues(view, offset));
-      sealRecord(out, outView, 0);
+      sealRecord(outView, 0, checksumOf(out));
       parts.push(out);
       link = outView.getUint32(0, true);
       changed = true;
