@@ -126,6 +126,32 @@ test("a stalled writer (a hung fdatasync) fails pending appends within the stall
     await store.close();
   }));
 
+test("after a slow write, the writer syncs the backlog that built up behind it at once, not maxBatch records at a time", () =>
+  withDirectory(async (directory) => {
+    const groups: number[] = [];
+    const store = new EventStore({
+      events: testEvents(),
+      // The log's third write (the second append's) takes 300 ms, then succeeds.
+      storage: fileStorage(directory, { maxBatch: 10, faults: [{ operation: "write", nth: 3, effect: "slow", hangMs: 300 }] }),
+      observer: { synced: (group) => void groups.push(group.records) },
+    });
+    await store.open();
+    try {
+      await store.append("s", [noted(0)]);
+      const slow = store.enqueue("s", [noted(1)]);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the writer is in the slow write now
+      let last = slow.position;
+      for (let n = 2; n <= 501; n++) last = store.enqueue("s", [noted(n)]).position;
+      await store.durable(last);
+      assert.equal(groups.reduce((sum, records) => sum + records, 0), 502);
+      // The first append's group, then the slow one's and the 500 behind it: one or two
+      // fdatasyncs (the slow append may be synced alone before the writer sees the rest).
+      assert.ok(groups.length <= 3, `${groups.length} groups: ${groups.join(", ")}`);
+    } finally {
+      await store.close();
+    }
+  }));
+
 test("a main thread kept busy past the stall bound does not make a healthy writer look stalled", () =>
   withDirectory(async (directory) => {
     const { store } = await openWal(directory, { stallTimeoutMs: 200 });

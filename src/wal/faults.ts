@@ -19,9 +19,10 @@ export interface Fault {
   /** Fail every call from the nth on, not just the nth. */
   persistent?: boolean;
   /** `error` (default) throws; `hang` blocks the calling thread for `hangMs` first (a
-   * stalled disk); `crash` kills the writer Worker with an uncaught error. */
-  effect?: "error" | "hang" | "crash";
-  /** How long a `hang` blocks (default 60 s). */
+   * stalled disk); `slow` blocks it for `hangMs`, then lets the call succeed (a disk that
+   * recovers); `crash` kills the writer Worker with an uncaught error. */
+  effect?: "error" | "hang" | "slow" | "crash";
+  /** How long a `hang` or a `slow` call blocks (default 60 s). */
   hangMs?: number;
 }
 
@@ -42,8 +43,9 @@ export function withFaults(fs: FileSystem, faults: readonly Fault[]): FileSystem
     const call = ++calls[operation];
     for (const fault of faults) {
       if (fault.operation === operation && (call === fault.nth || (fault.persistent && call > fault.nth))) {
-        if (fault.effect === "hang") {
+        if (fault.effect === "hang" || fault.effect === "slow") {
           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, fault.hangMs ?? 60_000);
+          if (fault.effect === "slow") return;
         }
         throw new InjectedFault(operation, fault.code ?? "EIO", call, fault.effect === "crash");
       }

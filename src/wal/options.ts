@@ -17,7 +17,7 @@ export interface WalOptions {
    * fdatasync per append, on the caller's thread before the append returns (the batching
    * options do not apply). */
   durability?: Exclude<DurabilityMode, "memory">;
-  /** Group commit: sync once this many records are pending (default 1000). */
+  /** Group commit: sync once this many records are pending and all that was published is written (default 1000). */
   maxBatch?: number;
   /** Group commit: sync once the oldest unsynced record is this old (default 10 ms). */
   maxDelayMs?: number;
