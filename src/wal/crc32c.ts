@@ -57,10 +57,12 @@ function wasmModule(): WebAssembly.Module | null {
 
 /** CRC32C of `[start, end)` of one buffer (see checksumOf). */
 export type Checksum = (start: number, end: number) => number;
+/** crc32c.wat's: CRC32C of `[start, end)` of its module's memory, as a signed word. */
+type WasmChecksum = (start: number, end: number) => number;
 type Verify = (start: number, end: number, count: number) => number;
 
 /** The WebAssembly functions of each checksummed buffer's memory (crc32c.wat). */
-const checksums = new WeakMap<ArrayBufferLike, Checksum>();
+const checksums = new WeakMap<ArrayBufferLike, WasmChecksum>();
 const verifiers = new WeakMap<ArrayBufferLike, Verify>();
 
 /**
@@ -76,7 +78,7 @@ export function checksummedBuffer(length: number): Uint8Array {
   const memory = instance.exports.memory as WebAssembly.Memory;
   memory.grow(Math.ceil((TABLES_BYTES + length) / PAGE_BYTES) - memory.buffer.byteLength / PAGE_BYTES);
   new Int32Array(memory.buffer, 0, TABLES.length).set(TABLES);
-  checksums.set(memory.buffer, instance.exports.crc32c as Checksum);
+  checksums.set(memory.buffer, instance.exports.crc32c as WasmChecksum);
   verifiers.set(memory.buffer, instance.exports.verify as Verify);
   return new Uint8Array(memory.buffer, TABLES_BYTES, length);
 }
