@@ -6,12 +6,13 @@
 // inferred types of zod schemas and event definitions (written out, they would repeat
 // the schema field by field). Each of those still needs its doc comment.
 import { spawnSync } from "node:child_process";
+import { stripVTControlCharacters } from "node:util";
 
 const entries = JSON.parse((await import("node:fs")).readFileSync("deno.json", "utf8")).exports;
 const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
 const { stderr, stdout, error } = spawnSync(deno, ["doc", "--lint", ...Object.values(entries)], { encoding: "utf8" });
 if (error) throw error;
-const text = (stderr + stdout).replace(/\x1b\[[0-9;]*m/g, "");
+const text = stripVTControlCharacters(stderr + stdout);
 const problems = [];
 for (const block of text.split(/\n(?=error\[)/)) {
   const head = /^error\[([\w-]+)\]: (.*)/.exec(block);

@@ -10,7 +10,7 @@ import {
   bookQuote,
   bookToData,
   marketDataProjection,
-  OrderBook,
+  type OrderBook,
   OrderBookEngine,
   OrderCommand,
   type OrderBookEvent,

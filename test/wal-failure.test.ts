@@ -263,7 +263,7 @@ test("sync mode: each append is durable when enqueue returns, with one fdatasync
     await again.store.close();
   }));
 
-test("bad WAL options are refused with a typed error naming the option", async () => {
+test("bad WAL options are refused with a typed error naming the option", () => {
   const refused = (options: unknown, pattern: RegExp) => {
     assert.throws(() => fileStorage("/nonexistent", options as WalOptions), (error: unknown) =>
       error instanceof ValidationError && error.code === "VALIDATION" && pattern.test(error.message));

@@ -327,7 +327,7 @@ test("an append split across a segment roll is cut back whole when the next segm
     await first.store.close();
     // Find a segment whose last record continues into the next segment, and lose everything after it.
     const names = segments(directory);
-    const split = names.findIndex((name, i) => i < names.length - 1 && (parseSegmentName(names[i + 1])! - 1) % 3 !== 0);
+    const split = names.findIndex((_name, i) => i < names.length - 1 && (parseSegmentName(names[i + 1])! - 1) % 3 !== 0);
     assert.ok(split >= 0, "no append spans two segments: make the records or the segments another size");
     for (const name of names.slice(split + 1)) rmSync(join(directory, name));
     const lastKept = parseSegmentName(names[split + 1])! - 1;

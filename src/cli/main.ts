@@ -121,7 +121,7 @@ const COMMANDS: Record<string, Command> = {
     details: "Each removed event becomes a $redacted record at its position (no gap). Asks first on a terminal; " +
       "elsewhere only with --yes. Needs the directory's lock (no writer running) and a log with no problem.",
     options: { yes: boolean },
-    run: async (a) => scavengeCommand(a.directory(), a.flag("yes"), consoleOutput(false)),
+    run: (a) => scavengeCommand(a.directory(), a.flag("yes"), consoleOutput(false)),
   },
   dump: {
     usage: "dump <dir> [--events MODULE] [--stream S] [--from P] [--json]",

@@ -31,7 +31,7 @@ import {
   checkRecord,
   paddedLength,
   recordContinues,
-  RecordDecoder,
+  type RecordDecoder,
   recordPosition,
   type RecordProblem,
   recordStreamVersion,

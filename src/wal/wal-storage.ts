@@ -553,6 +553,7 @@ export class WalStorage implements StorageAdapter {
    * padded to 8 bytes, its CRC32C filled in), one after the other: what a replica is sent.
    * Only written records can be read: wait for `whenDurable(to)` first.
    */
+  // deno-lint-ignore require-await -- async so that a range not yet written rejects rather than throws
   async readEncoded(from: number, to: number): Promise<Uint8Array> {
     this.#assertWritten(from, to);
     return this.#reader.encoded(from, to);
