@@ -123,7 +123,9 @@ scratch.remove();
 const byName = (workload: string, mode: Mode) => modes.find((m) => m.workload === workload && m.mode === mode)!;
 const nodejsOrderBook = (workload: string) => peers.find((p) => p.workload === workload && p.system.startsWith("nodejs-order-book"))!;
 const sqliteDurable = peers.find((p) => p.system.includes("(durable;"))!;
-const atMillion = fixedRate[0];
+// The goal's row, not the first: the sustained rate (80 % of flat out) is above 1 M/s on a
+// fast host, and sorts first.
+const atMillion = fixedRate.find((row) => row.offeredPerSecond === 1_000_000)!;
 const worstRecovery = Math.min(...recovery.map((run) => run.eventsPerSecond));
 const workloadNames = [...new Set(modes.map((mode) => mode.workload))];
 const ratios = workloadNames.map((name) => byName(name, "durable").ordersPerSecond / nodejsOrderBook(name).ordersPerSecond);
