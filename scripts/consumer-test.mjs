@@ -145,8 +145,9 @@ for (const [runtime, command, args] of [
 // A replay long enough for the read-ahead thread (docs/wal-format.md): its worker module must
 // load from the installed package on every runtime, and serve the reads. The reader does not
 // wait for a thread still loading (by design: that read is its own), so on a busy machine one
-// replay of this size (~150 ms) can end before the thread is up (a CI run did, on Node): the
-// app replays with a fresh store up to five times. A module that cannot load fails them all.
+// replay of this size (~150 ms) can end before the thread is up (the likely cause of a CI run's
+// failure on Node, which did not recur here): the app replays with a fresh store up to five
+// times. A module that cannot load fails them all.
 writeFileSync(join(app, "replay-app.ts"), `import { defineEvent, EventStore, eventRegistry } from "eventfold";
 import { fileStorage } from "eventfold/adapter/file";
 import { z } from "zod";
