@@ -231,18 +231,45 @@ export class CommandHandler<C, S, E extends Event> {
    * synchronously. Durability is the caller's to await, by position.
    */
   execute(command: C, options?: HandleOptions): ExecuteResult<S, E> {
+    return this.#execute(command, options, false);
+  }
+
+  /**
+   * `execute` for a hot path that keeps nothing of the result past the command: the result,
+   * its list of events and the events may be lent (objects it returned before, refilled),
+   * valid until the next `executeLent`. Where the decider's `evolve` keeps no events
+   * (Decider.evolveKeepsNoEvents) the store's `enqueueLent` records them, and where the store
+   * keeps none either (EventStore.keepsNoEvents: its storage holds them encoded) the
+   * decider's `decideLent` makes them: a command then makes no objects for its events.
+   */
+  executeLent(command: C, options?: HandleOptions): ExecuteResult<S, E> {
+    return this.#execute(command, options, true);
+  }
+
+  #execute(command: C, options: HandleOptions | undefined, lend: boolean): ExecuteResult<S, E> {
     const streamId = this.#streamIdOf(command);
     const loaded = this.#current(streamId);
     if (options !== undefined) {
       checkHandleOptions(options);
       checkExpectation(streamId, options.expectedVersion, loaded.version);
     }
-    const decided = withMetadata(this.#decider.decide(command, loaded.state), options?.metadata);
-    return this.#evolve(streamId, loaded, this.#store.enqueueEvents(streamId, decided, loaded.version));
+    const decider = this.#decider;
+    const store = this.#store;
+    // Lent events are refilled by the next command: only where neither evolve nor the store keeps them.
+    const lendEvents = lend && decider.evolveKeepsNoEvents === true;
+    const decided = withMetadata(
+      lendEvents && decider.decideLent !== undefined && store.keepsNoEvents ? decider.decideLent(command, loaded.state) : decider.decide(command, loaded.state),
+      options?.metadata,
+    );
+    const events = lendEvents ? store.enqueueLent(streamId, decided, loaded.version) : store.enqueueEvents(streamId, decided, loaded.version);
+    return this.#evolve(streamId, loaded, events, lend);
   }
 
+  /** executeLent's result, refilled for each command. */
+  #lentResult?: ExecuteResult<S, E>;
+
   /** Folds what an append stored into the cached state; snapshots when due. */
-  #evolve(streamId: string, loaded: Loaded<S>, events: RecordedEvent<E>[]): ExecuteResult<S, E> {
+  #evolve(streamId: string, loaded: Loaded<S>, events: RecordedEvent<E>[], lend = false): ExecuteResult<S, E> {
     try {
       for (const event of events) loaded.state = this.#decider.evolve(loaded.state, event);
     } catch (error) {
@@ -254,7 +281,18 @@ export class CommandHandler<C, S, E extends Event> {
     if (last !== undefined) loaded.version = last.streamVersion;
     const position = last?.position ?? this.#store.headPosition;
     this.#snapshotIfDue(streamId, loaded, position);
-    return { streamId, events, state: loaded.state, streamVersion: loaded.version, position };
+    const result = lend ? this.#lentResult : undefined;
+    if (result === undefined) {
+      const made = { streamId, events, state: loaded.state, streamVersion: loaded.version, position };
+      if (lend) this.#lentResult = made;
+      return made;
+    }
+    result.streamId = streamId;
+    result.events = events;
+    result.state = loaded.state;
+    result.streamVersion = loaded.version;
+    result.position = position;
+    return result;
   }
 
   /** Makes sure the stream's state is cached and current; returns it. */
@@ -443,6 +481,7 @@ function checkHandlerOptions<C, S, E extends Event>(options: CommandHandlerOptio
   for (const key of ["initialState", "decide", "evolve"] as const) {
     if (typeof decider?.[key] !== "function") invalid(what, `decider.${key}`, "must be a function");
   }
+  if (decider!.decideLent !== undefined && typeof decider!.decideLent !== "function") invalid(what, "decider.decideLent", "must be a function");
   const keepsNone = decider!.evolveKeepsNoEvents;
   if (keepsNone !== undefined && typeof keepsNone !== "boolean") invalid(what, "decider.evolveKeepsNoEvents", "must be a boolean");
   if (typeof options.streamId !== "function") invalid(what, "streamId", "must be a function");

@@ -15,6 +15,13 @@ export interface Decider<C, S, E extends Event> {
   initialState(streamId: string): S;
   /** The events `command` causes in `state` (must not change `state`); throws a domain error to refuse. */
   decide(command: C, state: S): readonly E[];
+  /**
+   * Optional: `decide`, but the events (the list, each event and its data) may be objects
+   * it returned before, refilled: valid until its next `decideLent`, which may change them.
+   * A command handler's hot path (CommandHandler.executeLent) calls it when it will not
+   * keep the events past the command, so a command makes no objects for its events.
+   */
+  decideLent?(command: C, state: S): readonly E[];
   /** `state` after `event`: a new state, or the same object updated in place. */
   evolve(state: S, event: E): S;
   /**

@@ -30,7 +30,7 @@ import { type EventFilter, eventPredicate } from "./event-filter.ts";
 import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import { releaseAndThrow } from "./release.ts";
 import { observe, type Observer } from "./observer.ts";
-import { allHaveIds, RecentIds, retriedAppend } from "./event-ids.ts";
+import { allHaveIds, noIds, RecentIds, retriedAppend } from "./event-ids.ts";
 import { isSystemType, markerRecord, STREAM_DELETED, STREAM_TRUNCATED, StreamRemovals } from "./stream-removal.ts";
 import { decodeIndex, encodeIndex, type IndexState } from "./index-checkpoint.ts";
 
@@ -49,6 +49,14 @@ const REPLAY_CHUNK = 4_096;
 const LENT_CHUNK = 65_536;
 
 export type { ExpectedVersion } from "./storage.ts";
+
+/**
+ * How many records enqueueLent keeps to lend again, and the longest list it keeps: an
+ * append longer than that (a sweep of the book) makes objects for the rest, rather than
+ * keep them for the store's whole life.
+ */
+const MAX_LENT = 1024;
+const MAX_LENT_LIST = 64;
 
 /** Options of an append. */
 export interface AppendOptions {
@@ -455,6 +463,35 @@ export class EventStore<E extends Event = Event> {
    * position; with none, nothing was appended).
    */
   enqueueEvents(streamId: string, events: readonly E[], expectedVersion?: ExpectedVersion): RecordedEvent<E>[] {
+    return this.#enqueue(streamId, events, expectedVersion, false);
+  }
+
+  /**
+   * `enqueueEvents`, but the recorded events (and the list) may be lent: objects it returned
+   * before, refilled, valid only until the next `enqueueLent`. For a hot path that keeps
+   * nothing of them past the command (CommandHandler.executeLent), so that an append makes
+   * no object per event. It lends only where nothing else keeps them (`keepsNoEvents`) and
+   * the events have no ids (given or generated); otherwise it returns new ones, as
+   * `enqueueEvents` does.
+   */
+  enqueueLent(streamId: string, events: readonly E[], expectedVersion?: ExpectedVersion): RecordedEvent<E>[] {
+    return this.#enqueue(streamId, events, expectedVersion, this.keepsNoEvents && !this.#generateIds);
+  }
+
+  /**
+   * Whether nothing keeps the events appended past their append: the storage holds them
+   * encoded (StorageAdapter.keepRecent: the file WAL) and no inline projection sees them.
+   * A hot path may then lend them (enqueueLent, Decider.decideLent).
+   */
+  get keepsNoEvents(): boolean {
+    return this.#holdsAppends && this.#projections.length === 0;
+  }
+
+  /** The records enqueueLent lends, and its lists of them, by length. */
+  readonly #lentRecords: StoredRecord[] = [];
+  readonly #lentLists: StoredRecord[][] = [];
+
+  #enqueue(streamId: string, events: readonly E[], expectedVersion: ExpectedVersion | undefined, lend: boolean): RecordedEvent<E>[] {
     if (this.#state !== "open") this.#assertOpen();
     checkAppendArguments(streamId, events);
     if (this.#shared) {
@@ -473,15 +510,24 @@ export class EventStore<E extends Event = Event> {
     if (count === 0) return [];
     const first = this.#head + 1;
     const timestamp = Date.now();
-    const records: StoredRecord[] = new Array(count);
+    const lent = lend && !idsGiven && noIds(events) ? this.#lentRecords : undefined;
+    const records: StoredRecord[] = lent === undefined ? new Array(count) : this.#lentList(count);
     for (let i = 0; i < count; i++) {
-      records[i] = this.events.toRecord(events[i], i, streamId, current + i + 1, first + i, timestamp, this.#generateIds);
+      records[i] = this.events.toRecord(events[i], i, streamId, current + i + 1, first + i, timestamp, this.#generateIds, lent?.[i]);
     }
+    // Made the first time: kept to be lent again (they have no id: the events had none).
+    if (lent !== undefined) for (let i = lent.length; i < count && i < MAX_LENT; i++) lent.push(records[i]!);
     this.storage.append(records);
     // Appended records double as the recorded events (same shape as decoded ones).
     const recorded = records as unknown as RecordedEvent<E>[];
     this.#commit(streamId, recorded, idsGiven);
     return recorded;
+  }
+
+  /** A lent list of `count` records (lists of up to 64 are kept, one per length). */
+  #lentList(count: number): StoredRecord[] {
+    if (count > MAX_LENT_LIST) return new Array(count);
+    return this.#lentLists[count] ??= new Array(count);
   }
 
   /**

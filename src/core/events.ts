@@ -284,6 +284,8 @@ export class EventRegistry<E extends Event = Event> {
     timestamp: number,
     /** Give the event a new UUIDv7 if it has no id. */
     generateId = false,
+    /** A record (made here, with no id) to fill in instead of making one, if the event has no id. */
+    into?: StoredRecord,
   ): StoredRecord {
     // Labels are built only on failure: string building on every append costs.
     const label = () => (typeof what === "number" ? `events[${what}]` : what);
@@ -305,6 +307,10 @@ export class EventRegistry<E extends Event = Event> {
       throw new ValidationError(label(), [{ path: "id", message: `must be a string of 1 to ${MAX_ID_LENGTH} bytes` }]);
     }
     const data = definition!.trusted ? candidate.data : this.#parse(definition!, candidate.data, label);
+    if (into !== undefined && id === undefined) {
+      initRecord.call(into, definition!.type, data, metadata as Metadata | undefined, definition!.version, streamId, streamVersion, position, timestamp);
+      return into;
+    }
     return new StoredRecordObject(definition!.type, data, metadata as Metadata | undefined, definition!.version, streamId, streamVersion, position, timestamp, id as string | undefined);
   }
 

@@ -11,7 +11,7 @@ import type { Decider } from "../core/decider.ts";
 import { ValidationError } from "../core/errors.ts";
 import { OrderBook } from "./book.ts";
 import type { CancelOrder, ModifyOrder, OcoStop, OrderCommand, PlaceOrder } from "./commands.ts";
-import { AcceptedData, CancelledData, ExpiredData, LinkedData, ModifiedData, RejectedData, TradeData, TriggeredData } from "./event-data.ts";
+import { EventMaker } from "./event-maker.ts";
 import type { OrderBookEvent } from "./events.ts";
 import { DEFAULT_MAX_PRICE, DEFAULT_MAX_QUANTITY, type Instrument, type OrderKind, type RejectReason, type SelfTradePrevention, type Side } from "./types.ts";
 
@@ -47,13 +47,8 @@ function taker(id: number, account: number, side: Side, price: number | undefine
   return scratchTaker;
 }
 
-/**
- * A command's events start as an array of their first event, not as `[]` grown by a push:
- * V8 gives a pushed-to empty array room for 16 elements (144 bytes), most of a command's
- * allocation when it has one event (issue 16's note).
- */
-function reject(command: "place" | "cancel" | "modify", orderId: number, account: number, reason: RejectReason): Events {
-  return [{ type: "OrderRejected", data: new RejectedData(orderId, account, command, reason) }];
+function reject(make: EventMaker, command: "place" | "cancel" | "modify", orderId: number, account: number, reason: RejectReason): Events {
+  return make.list(make.rejected(orderId, account, command, reason));
 }
 
 function checkPrice(instrument: Instrument, price: number): RejectReason | undefined {
@@ -95,7 +90,7 @@ function overfills(book: OrderBook, side: Side, price: number, quantity: number)
  * cancellations) for `taker`; returns the quantity left unfilled. With `dryRun` it only
  * counts what would fill (for FOK).
  */
-function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): number {
+function match(book: OrderBook, taker: Taker, events: Events, make: EventMaker, dryRun = false): number {
   const opposite = book.opposite(taker.side);
   let remaining = taker.quantity;
   const limit = taker.price;
@@ -108,18 +103,12 @@ function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): n
       if (stp !== "allow" && makerAccount === taker.account) {
         if (stp === "cancel-resting" || stp === "cancel-both") {
           if (!dryRun) {
-            events.push({
-              type: "OrderCancelled",
-              data: new CancelledData(orders.id[maker], makerAccount, orders.quantity[maker], "self-trade"),
-            });
+            events.push(make.cancelled(orders.id[maker], makerAccount, orders.quantity[maker], "self-trade"));
           }
           if (stp === "cancel-resting") continue;
         }
         if (!dryRun) {
-          events.push({
-            type: "OrderCancelled",
-            data: new CancelledData(taker.id, taker.account, remaining, "self-trade"),
-          });
+          events.push(make.cancelled(taker.id, taker.account, remaining, "self-trade"));
         }
         return dryRun ? remaining : 0;
       }
@@ -127,10 +116,7 @@ function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): n
       const quantity = remaining < open ? remaining : open;
       remaining -= quantity;
       if (!dryRun) {
-        events.push({
-          type: "TradeExecuted",
-          data: new TradeData(level.price, quantity, orders.id[maker], makerAccount, taker.id, taker.account, taker.side),
-        });
+        events.push(make.trade(level.price, quantity, orders.id[maker], makerAccount, taker.id, taker.account, taker.side));
       }
     }
   }
@@ -138,86 +124,74 @@ function match(book: OrderBook, taker: Taker, events: Events, dryRun = false): n
 }
 
 /** Matches `taker` and ends a non-resting remainder with an expiry. */
-function execute(book: OrderBook, taker: Taker, timeInForce: "GTC" | "IOC" | "FOK", events: Events): Events {
-  if (timeInForce === "FOK" && match(book, taker, events, true) > 0) {
-    events.push({
-      type: "OrderExpired",
-      data: new ExpiredData(taker.id, taker.account, taker.quantity, "fok-unfillable"),
-    });
+function execute(book: OrderBook, taker: Taker, timeInForce: "GTC" | "IOC" | "FOK", events: Events, make: EventMaker): Events {
+  if (timeInForce === "FOK" && match(book, taker, events, make, true) > 0) {
+    events.push(make.expired(taker.id, taker.account, taker.quantity, "fok-unfillable"));
     return events;
   }
-  const remaining = match(book, taker, events);
+  const remaining = match(book, taker, events, make);
   if (remaining > 0 && (taker.price === undefined || timeInForce !== "GTC")) {
-    events.push({
-      type: "OrderExpired",
-      data: new ExpiredData(
-        taker.id,
-        taker.account,
-        remaining,
-        taker.price === undefined ? "market-unfilled" : timeInForce === "FOK" ? "fok-unfillable" : "ioc-unfilled",
-      ),
-    });
+    const reason = taker.price === undefined ? "market-unfilled" : timeInForce === "FOK" ? "fok-unfillable" : "ioc-unfilled";
+    events.push(make.expired(taker.id, taker.account, remaining, reason));
   }
   return events;
 }
 
-function place(book: OrderBook, command: PlaceOrder): Events {
+function place(book: OrderBook, command: PlaceOrder, make: EventMaker): Events {
   const { orderId, account, kind } = command;
-  if (!isId(orderId)) return reject("place", orderId, account, "invalid-order-id");
-  if (!isId(account)) return reject("place", orderId, account, "invalid-account");
-  if (book.hasOrder(orderId)) return reject("place", orderId, account, "duplicate-order-id");
+  if (!isId(orderId)) return reject(make, "place", orderId, account, "invalid-order-id");
+  if (!isId(account)) return reject(make, "place", orderId, account, "invalid-account");
+  if (book.hasOrder(orderId)) return reject(make, "place", orderId, account, "duplicate-order-id");
   const quantityProblem = checkQuantity(book.instrument, command.quantity);
-  if (quantityProblem) return reject("place", orderId, account, quantityProblem);
+  if (quantityProblem) return reject(make, "place", orderId, account, quantityProblem);
   const limited = kind === "limit" || kind === "stop-limit";
   if (limited) {
-    if (command.price === undefined) return reject("place", orderId, account, "missing-price");
+    if (command.price === undefined) return reject(make, "place", orderId, account, "missing-price");
     const priceProblem = checkPrice(book.instrument, command.price);
-    if (priceProblem) return reject("place", orderId, account, priceProblem);
+    if (priceProblem) return reject(make, "place", orderId, account, priceProblem);
   }
   const stop = kind === "stop-limit" || kind === "stop-market";
   if (stop) {
-    if (command.stopPrice === undefined) return reject("place", orderId, account, "invalid-stop-price");
-    if (checkPrice(book.instrument, command.stopPrice)) return reject("place", orderId, account, "invalid-stop-price");
+    if (command.stopPrice === undefined) return reject(make, "place", orderId, account, "invalid-stop-price");
+    if (checkPrice(book.instrument, command.stopPrice)) return reject(make, "place", orderId, account, "invalid-stop-price");
     if (command.stopGuard ?? book.instrument.stopGuard ?? false) {
       const guard = guardStop(book, command.side, kind, command.price, command.stopPrice);
-      if (guard) return reject("place", orderId, account, guard);
+      if (guard) return reject(make, "place", orderId, account, guard);
     }
   }
   const timeInForce = command.timeInForce ?? (limited ? "GTC" : "IOC");
   if (!limited && timeInForce === "GTC") {
     // A market order never rests: an explicit GTC is meaningless for it; say so rather than guess.
-    return reject("place", orderId, account, "invalid-time-in-force");
+    return reject(make, "place", orderId, account, "invalid-time-in-force");
   }
   if (command.postOnly) {
-    if (kind !== "limit" || timeInForce !== "GTC") return reject("place", orderId, account, "post-only-not-limit");
-    if (book.crosses(command.side, command.price!)) return reject("place", orderId, account, "post-only-would-cross");
+    if (kind !== "limit" || timeInForce !== "GTC") return reject(make, "place", orderId, account, "post-only-not-limit");
+    if (book.crosses(command.side, command.price!)) return reject(make, "place", orderId, account, "post-only-would-cross");
   }
   if (kind === "limit" && timeInForce === "GTC" && overfills(book, command.side, command.price!, command.quantity)) {
-    return reject("place", orderId, account, "level-full");
+    return reject(make, "place", orderId, account, "level-full");
   }
   if (command.oco !== undefined) {
-    if (kind !== "limit" || timeInForce !== "GTC") return reject("place", orderId, account, "oco-not-limit");
+    if (kind !== "limit" || timeInForce !== "GTC") return reject(make, "place", orderId, account, "oco-not-limit");
     const problem = checkOcoStop(book, command, command.oco);
-    if (problem) return reject("place", orderId, account, problem);
+    if (problem) return reject(make, "place", orderId, account, problem);
   }
-  const events: Events = [{
-    type: "OrderAccepted",
-    data: new AcceptedData(
-      orderId,
-      account,
-      command.side,
-      kind,
-      limited ? command.price! : 0,
-      stop ? command.stopPrice! : 0,
-      command.quantity,
-      timeInForce,
-      command.postOnly,
-      command.selfTrade,
-    ),
-  }];
+  const events = make.list(make.accepted(
+    orderId,
+    account,
+    command.side,
+    kind,
+    limited ? command.price! : 0,
+    stop ? command.stopPrice! : 0,
+    command.quantity,
+    timeInForce,
+    command.postOnly,
+    command.selfTrade,
+  ));
   if (stop) return events; // waits for the last trade price
-  if (command.oco !== undefined) acceptOcoStop(command, command.oco, events);
-  return execute(book, taker(orderId, account, command.side, limited ? command.price : undefined, command.quantity, command.selfTrade), timeInForce, events);
+  if (command.oco !== undefined) acceptOcoStop(command, command.oco, events, make);
+  const price = limited ? command.price : undefined;
+  return execute(book, taker(orderId, account, command.side, price, command.quantity, command.selfTrade), timeInForce, events, make);
 }
 
 /** Checks the stop leg of an OCO pair whose limit leg passed every check. */
@@ -237,24 +211,21 @@ function checkOcoStop(book: OrderBook, limit: PlaceOrder, stop: OcoStop): Reject
 }
 
 /** Accepts the stop leg of an OCO pair and links it to the limit leg accepted just before. */
-function acceptOcoStop(limit: PlaceOrder, stop: OcoStop, events: Events): void {
+function acceptOcoStop(limit: PlaceOrder, stop: OcoStop, events: Events, make: EventMaker): void {
   const limited = stop.price !== undefined;
-  events.push({
-    type: "OrderAccepted",
-    data: new AcceptedData(
-      stop.orderId,
-      limit.account,
-      limit.side,
-      limited ? "stop-limit" : "stop-market",
-      stop.price ?? 0,
-      stop.stopPrice,
-      limit.quantity,
-      stop.timeInForce ?? (limited ? "GTC" : "IOC"),
-      false,
-      limit.selfTrade,
-    ),
-  });
-  events.push({ type: "OcoLinked", data: new LinkedData(limit.orderId, limit.account, stop.orderId) });
+  events.push(make.accepted(
+    stop.orderId,
+    limit.account,
+    limit.side,
+    limited ? "stop-limit" : "stop-market",
+    stop.price ?? 0,
+    stop.stopPrice,
+    limit.quantity,
+    stop.timeInForce ?? (limited ? "GTC" : "IOC"),
+    false,
+    limit.selfTrade,
+  ));
+  events.push(make.linked(limit.orderId, limit.account, stop.orderId));
 }
 
 /**
@@ -262,7 +233,7 @@ function acceptOcoStop(limit: PlaceOrder, stop: OcoStop, events: Events): void {
  * ended has its partner cancelled (reason `oco`), at the end of the command's events.
  * Pairs are the book's and those linked by these very events.
  */
-function settleOco(book: OrderBook, events: Events): Events {
+function settleOco(book: OrderBook, events: Events, make: EventMaker): Events {
   const linked = new Map<number, { partner: number; account: number; quantity: number }>();
   const partnerOf = (id: number) => linked.get(id)?.partner ?? book.oco.get(id);
   const ended = new Set<number>();
@@ -297,94 +268,97 @@ function settleOco(book: OrderBook, events: Events): Events {
     const order = book.orders.get(partner) ?? book.stops.get(partner);
     const account = order?.account ?? linked.get(partner)!.account;
     const remaining = order?.quantity ?? linked.get(partner)!.quantity;
-    events.push({ type: "OrderCancelled", data: new CancelledData(partner, account, remaining, "oco") });
+    events.push(make.cancelled(partner, account, remaining, "oco"));
   }
   return events;
 }
 
-function cancel(book: OrderBook, command: CancelOrder): Events {
+function cancel(book: OrderBook, command: CancelOrder, make: EventMaker): Events {
   const account = command.account ?? 0;
   const orders = book.orders;
   const slot = orders.slotOf(command.orderId);
   const stop = slot === 0 ? book.stops.get(command.orderId) : undefined;
-  if (slot === 0 && stop === undefined) return reject("cancel", command.orderId, account, "unknown-order");
+  if (slot === 0 && stop === undefined) return reject(make, "cancel", command.orderId, account, "unknown-order");
   const owner = slot !== 0 ? orders.account[slot] : stop!.account;
   if (command.account !== undefined && command.account !== owner) {
-    return reject("cancel", command.orderId, account, "account-mismatch");
+    return reject(make, "cancel", command.orderId, account, "account-mismatch");
   }
   const remaining = slot !== 0 ? orders.quantity[slot] : stop!.quantity;
-  return [{ type: "OrderCancelled", data: new CancelledData(command.orderId, owner, remaining, "requested") }];
+  return make.list(make.cancelled(command.orderId, owner, remaining, "requested"));
 }
 
-function modify(book: OrderBook, command: ModifyOrder): Events {
+function modify(book: OrderBook, command: ModifyOrder, make: EventMaker): Events {
   const orders = book.orders;
   const slot = orders.slotOf(command.orderId);
   if (slot === 0) {
     const reason = book.stops.has(command.orderId) ? "not-modifiable" : "unknown-order";
-    return reject("modify", command.orderId, command.account ?? 0, reason);
+    return reject(make, "modify", command.orderId, command.account ?? 0, reason);
   }
   const id = command.orderId;
   const account = orders.account[slot];
   if (command.account !== undefined && command.account !== account) {
-    return reject("modify", id, command.account, "account-mismatch");
+    return reject(make, "modify", id, command.account, "account-mismatch");
   }
   const price = command.price ?? orders.price[slot];
   const quantity = command.quantity ?? orders.quantity[slot];
   const priceProblem = checkPrice(book.instrument, price);
-  if (priceProblem) return reject("modify", id, account, priceProblem);
+  if (priceProblem) return reject(make, "modify", id, account, priceProblem);
   const quantityProblem = checkQuantity(book.instrument, quantity);
-  if (quantityProblem) return reject("modify", id, account, quantityProblem);
+  if (quantityProblem) return reject(make, "modify", id, account, quantityProblem);
   const samePrice = price === orders.price[slot];
   const open = orders.quantity[slot];
-  if (samePrice && quantity === open) return reject("modify", id, account, "no-change");
+  if (samePrice && quantity === open) return reject(make, "modify", id, account, "no-change");
   const keptPriority = samePrice && quantity < open;
   const side = orders.side(slot);
   if (!keptPriority && orders.postOnly(slot) && book.crosses(side, price)) {
-    return reject("modify", id, account, "post-only-would-cross");
+    return reject(make, "modify", id, account, "post-only-would-cross");
   }
   if (!keptPriority && overfills(book, side, price, samePrice ? quantity - open : quantity)) {
-    return reject("modify", id, account, "level-full");
+    return reject(make, "modify", id, account, "level-full");
   }
-  const events: Events = [{ type: "OrderModified", data: new ModifiedData(id, account, price, quantity, keptPriority) }];
+  const events = make.list(make.modified(id, account, price, quantity, keptPriority));
   if (keptPriority) return events;
   // Re-priced or grown: it re-enters as the newest order at its price and may trade.
-  return execute(book, taker(id, account, side, price, quantity, orders.selfTrade(slot)), "GTC", events);
+  return execute(book, taker(id, account, side, price, quantity, orders.selfTrade(slot)), "GTC", events, make);
 }
 
-function triggerStops(book: OrderBook): Events {
+function triggerStops(book: OrderBook, make: EventMaker): Events {
   const stop = book.triggeredStop();
-  if (stop === undefined) return [];
+  if (stop === undefined) return make.none();
   if (stop.kind === "stop-limit" && stop.timeInForce === "GTC" && overfills(book, stop.side, stop.price, stop.quantity)) {
     // Its level filled up while it waited: it leaves without resting rather than make the
     // level's total inexact.
-    return [{ type: "OrderExpired", data: new ExpiredData(stop.id, stop.account, stop.quantity, "level-full") }];
+    return make.list(make.expired(stop.id, stop.account, stop.quantity, "level-full"));
   }
-  const events: Events = [{
-    type: "StopTriggered",
-    data: new TriggeredData(stop.id, stop.account, book.lastTradePrice),
-  }];
+  const events = make.list(make.triggered(stop.id, stop.account, book.lastTradePrice));
   const price = stop.kind === "stop-limit" ? stop.price : undefined;
-  return execute(book, taker(stop.id, stop.account, stop.side, price, stop.quantity, stop.selfTrade), stop.timeInForce, events);
+  return execute(book, taker(stop.id, stop.account, stop.side, price, stop.quantity, stop.selfTrade), stop.timeInForce, events, make);
 }
+
+const newEvents = new EventMaker(false);
 
 /** The events `command` causes in `book` (reads the book, never changes it). */
 function decide(command: OrderCommand, book: OrderBook): OrderBookEvent[] {
-  const events = decideAlone(command, book);
+  return decideWith(command, book, newEvents);
+}
+
+function decideWith(command: OrderCommand, book: OrderBook, make: EventMaker): OrderBookEvent[] {
+  const events = decideAlone(command, book, make);
   // OCO pairs are rare: look for legs only when a pair exists or is being placed.
-  return book.oco.size === 0 && (command.type !== "place" || command.oco === undefined) ? events : settleOco(book, events);
+  return book.oco.size === 0 && (command.type !== "place" || command.oco === undefined) ? events : settleOco(book, events, make);
 }
 
 /** The events of `command` before one-cancels-the-other. */
-function decideAlone(command: OrderCommand, book: OrderBook): OrderBookEvent[] {
+function decideAlone(command: OrderCommand, book: OrderBook, make: EventMaker): OrderBookEvent[] {
   switch (command.type) {
     case "place":
-      return place(book, command);
+      return place(book, command, make);
     case "cancel":
-      return cancel(book, command);
+      return cancel(book, command, make);
     case "modify":
-      return modify(book, command);
+      return modify(book, command, make);
     case "trigger-stops":
-      return triggerStops(book);
+      return triggerStops(book, make);
   }
 }
 
@@ -464,6 +438,7 @@ const symbolOf = (streamId: string): string => streamId.slice("book-".length);
 
 /** The order-book decider over a set of instruments; each book is a stream (`book-<symbol>`). */
 export function orderBookDecider(instruments: ReadonlyMap<string, Instrument>): Decider<OrderCommand, OrderBook, OrderBookEvent> {
+  const lentEvents = new EventMaker(true);
   return {
     initialState(streamId: string): OrderBook {
       const instrument = instruments.get(symbolOf(streamId));
@@ -473,6 +448,11 @@ export function orderBookDecider(instruments: ReadonlyMap<string, Instrument>): 
       return new OrderBook(instrument);
     },
     decide,
+    // Lent events are this decider's own (one engine's): valid until its next decideLent.
+    decideLent(command: OrderCommand, book: OrderBook): OrderBookEvent[] {
+      lentEvents.begin();
+      return decideWith(command, book, lentEvents);
+    },
     evolve,
     // evolve copies the numbers and strings it needs into the book: a replay may lend it events.
     evolveKeepsNoEvents: true,

@@ -141,6 +141,25 @@ export class OrderBookEngine {
     return this.#triggerStops(command.symbol, [...result.events], result.position);
   }
 
+  /**
+   * `submitValidated` for a hot path that keeps nothing of the result past the call: the
+   * result, its list and its events may be lent (objects returned before, refilled), valid
+   * until the next `submitLent`. On the file WAL a command then makes no objects for its
+   * events (CommandHandler.executeLent). Copy what you keep, or use `submitValidated`.
+   */
+  submitLent(command: OrderCommand): SubmitResult {
+    const result = this.handler.executeLent(command);
+    // Stops go on owned (execute): the lent events stay as they are until the next submitLent.
+    if (result.state.triggeredStop() !== undefined) return this.#triggerStops(command.symbol, [...result.events], result.position);
+    const lent = this.#lent ??= { events: result.events, position: result.position };
+    lent.events = result.events;
+    lent.position = result.position;
+    return lent;
+  }
+
+  /** submitLent's result, refilled for each command. */
+  #lent?: SubmitResult;
+
   /** Executes `trigger-stops` until no stop is left to trigger; adds its events to `events`. */
   #triggerStops(symbol: string, events: RecordedEvent<OrderBookEvent>[], position: number): SubmitResult {
     const book = this.book(symbol);

@@ -129,7 +129,7 @@ export class ExchangeCoreMixGenerator {
   #submit(command: OrderCommand): OrderCommand {
     const live = this.#live;
     const orders = this.#engine.book(this.#symbol).orders;
-    for (const event of this.#engine.submitValidated(command).events) {
+    for (const event of this.#engine.submitLent(command).events) {
       if (event.type === "OrderAccepted" && event.data.kind === "limit" && event.data.timeInForce === "GTC") live.add(event.data.orderId);
       else if (event.type === "TradeExecuted") {
         if (!orders.has(event.data.makerOrderId)) live.remove(event.data.makerOrderId);
