@@ -2,6 +2,8 @@
  * The order-book decider. `decide` reads the book and returns every outcome as events
  * (it walks the opposite side in price-time order without changing anything); `evolve`
  * applies events to the book in place. Replaying the events rebuilds the same book.
+ * `decideLent` decides the same events, but lent: refilled objects of its own, for the
+ * engine's `submitLent` (event-maker.ts).
  *
  * Stop orders: after a trade, the engine sends `trigger-stops` commands; each executes the
  * first stop (in arrival order) that the last trade price reaches, against the book the
