@@ -20,6 +20,19 @@ const onWal = (directory: string, projections?: OrderBookEngineProjections) =>
   OrderBookEngine.open({ instruments, storage: fileStorage(directory, { codecs: orderBookCodecs }), projections });
 type OrderBookEngineProjections = Parameters<typeof OrderBookEngine.open>[0]["projections"];
 
+/** Runs `body` with two engines on their own WALs, one for each path, and closes them. */
+async function withPair(body: (owned: OrderBookEngine, lent: OrderBookEngine) => void | Promise<void>): Promise<void> {
+  const directory = temporaryDirectory("eventfold-lent-");
+  const [owned, lent] = [await onWal(`${directory.path}/owned`), await onWal(`${directory.path}/lent`)];
+  try {
+    await body(owned, lent);
+  } finally {
+    await owned.close();
+    await lent.close();
+    directory.remove();
+  }
+}
+
 /** A recorded event as a plain value, timestamp left out (each engine stamps its own). */
 function value(event: RecordedEvent<OrderBookEvent> | RecordedEvent<TestEvent>) {
   const { timestamp: _, data, ...rest } = event;
@@ -38,11 +51,8 @@ test("submitLent gives the events and the book that submitValidated gives, stops
   const seed = testSeed();
   await withSeed("lent hot path property", seed, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(orderCommandWithOco, { minLength: 1, maxLength: 300 }), async (inputs) => {
-        const directory = temporaryDirectory("eventfold-lent-");
-        const owned = await onWal(`${directory.path}/owned`);
-        const lent = await onWal(`${directory.path}/lent`);
-        try {
+      fc.asyncProperty(fc.array(orderCommandWithOco, { minLength: 1, maxLength: 300 }), (inputs) =>
+        withPair(async (owned, lent) => {
           for (const input of inputs as OrderCommandInput[]) {
             let command: OrderCommand;
             try {
@@ -61,12 +71,7 @@ test("submitLent gives the events and the book that submitValidated gives, stops
           // What the lent path wrote to the log reads back as the owned path's events.
           const [ownedLog, lentLog] = [await owned.store.readAll(), await lent.store.readAll()];
           assert.deepEqual(lentLog.map(value), ownedLog.map(value));
-        } finally {
-          await owned.close();
-          await lent.close();
-          directory.remove();
-        }
-      }),
+        })),
       { seed, numRuns: 12 },
     );
   });
@@ -94,10 +99,8 @@ test("on the file WAL, submitLent refills the same objects: the result, the even
   }
 });
 
-test("a lent command that triggers stops gives all their events, and later lent commands only theirs", async () => {
-  const directory = temporaryDirectory("eventfold-lent-");
-  const [owned, lent] = [await onWal(`${directory.path}/owned`), await onWal(`${directory.path}/lent`)];
-  try {
+test("a lent command that triggers stops gives all their events, and later lent commands only theirs", () =>
+  withPair((owned, lent) => {
     const order = (orderId: number, side: "buy" | "sell", kind: string, price?: number, stopPrice?: number) =>
       OrderCommand.parse({ type: "place", symbol: SYMBOL, orderId, account: orderId, side, kind, price, stopPrice, quantity: LOT });
     const commands = [
@@ -116,17 +119,10 @@ test("a lent command that triggers stops gives all their events, and later lent 
       lengths.push(got.length);
     }
     assert.deepEqual(lengths, [1, 1, 1, 4, 1, 2]);
-  } finally {
-    await owned.close();
-    await lent.close();
-    directory.remove();
-  }
-});
+  }));
 
-test("a lent sweep longer than what is kept to lend (1,200 trades) gives what the owned path gives", async () => {
-  const directory = temporaryDirectory("eventfold-lent-");
-  const [owned, lent] = [await onWal(`${directory.path}/owned`), await onWal(`${directory.path}/lent`)];
-  try {
+test("a lent sweep longer than what is kept to lend (1,200 trades) gives what the owned path gives", () =>
+  withPair(async (owned, lent) => {
     const sweep = OrderCommand.parse({ type: "place", symbol: SYMBOL, orderId: 5_000, account: 2, side: "buy", kind: "limit", price: 200, quantity: 1_200 * LOT });
     const commands = [...Array.from({ length: 1_200 }, (_, i) => place(i + 1, 100 + 5 * (i % 20), "sell")), sweep, place(5_001, 95, "sell"), sweep];
     for (const command of commands) {
@@ -134,12 +130,7 @@ test("a lent sweep longer than what is kept to lend (1,200 trades) gives what th
       assert.deepEqual(lent.submitLent(command).events.map(value), expected);
     }
     assert.equal(await lent.stateHash(SYMBOL), await owned.stateHash(SYMBOL));
-  } finally {
-    await owned.close();
-    await lent.close();
-    directory.remove();
-  }
-});
+  }));
 
 test("where something keeps the events (memory storage, an inline projection), submitLent lends nothing", async () => {
   const directory = temporaryDirectory("eventfold-lent-");
