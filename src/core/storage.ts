@@ -116,7 +116,9 @@ export interface StorageAdapter {
    * records appended readable from memory where the adapter has them encoded anyway (the
    * file WAL: its ring), for as long as it still has them. The store's event buffer then
    * holds its own appends as those bytes, not as objects (src/core/event-buffer.ts says
-   * why). Called once, before `open`.
+   * why). Called once, before `open`. An adapter that has it keeps no reference to the
+   * records `append` was given, nor to their data, once `append` returns: the store's hot
+   * path refills the same record objects for its next append (EventStore.enqueueLent).
    */
   keepRecent?(count: number): HeldRecords<StoredRecord>;
   /** Flushes, makes everything durable and releases the storage. */
