@@ -205,6 +205,15 @@ export function plainData<A extends unknown[], D>(init: (this: D, ...args: A) =>
 }
 
 /**
+ * The function behind a plainData constructor, to fill an object it made again in place:
+ * its fields are set in the same order, so the object keeps its shape (the order book's
+ * lent events, orderbook/event-maker.ts).
+ */
+export function refill<A extends unknown[], D>(constructor: new (...args: A) => D): (this: D, ...args: A) => void {
+  return constructor as unknown as (this: D, ...args: A) => void;
+}
+
+/**
  * Makes a stored record: `new StoredRecordObject(...fields)` (plainData). The event buffer
  * kept the last 10,000 records, so early in a run, with the young generation still small,
  * nearly all of them survived: a record literal was tenured, and from then on every record

@@ -22,14 +22,6 @@ import type {
 } from "./events.ts";
 import { plainData } from "../core/events.ts";
 
-/**
- * The function behind a data constructor, to fill an object it made again in place (its
- * fields are then set in the same order, so the object keeps its shape): the decider's
- * lent events (event-maker.ts).
- */
-export const refill = <A extends unknown[], D>(constructor: new (...args: A) => D): (this: D, ...args: A) => void =>
-  constructor as unknown as (this: D, ...args: A) => void;
-
 /** OrderAccepted's data. */
 export const AcceptedData = plainData(function (
   this: OrderAcceptedData,

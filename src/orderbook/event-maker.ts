@@ -13,17 +13,8 @@
  * allocation site: they live as long as the engine, and V8 tenures the objects of a site
  * most of whose objects survive, which must not happen to the new ones.
  */
-import {
-  AcceptedData,
-  CancelledData,
-  ExpiredData,
-  LinkedData,
-  ModifiedData,
-  refill,
-  RejectedData,
-  TradeData,
-  TriggeredData,
-} from "./event-data.ts";
+import { refill } from "../core/events.ts";
+import { AcceptedData, CancelledData, ExpiredData, LinkedData, ModifiedData, RejectedData, TradeData, TriggeredData } from "./event-data.ts";
 import type {
   OcoLinkedData,
   OrderAcceptedData,
