@@ -132,7 +132,7 @@ test("a lent sweep longer than what is kept to lend (1,200 trades) gives what th
     assert.equal(await lent.stateHash(SYMBOL), await owned.stateHash(SYMBOL));
   }));
 
-test("where something keeps the events (memory storage, an inline projection), submitLent lends nothing", async () => {
+test("where something keeps the events (memory storage, an inline projection), submitLent lends no events (only its result object)", async () => {
   const directory = temporaryDirectory("eventfold-lent-");
   const kept: OrderBookEvent[] = [];
   const engines = [
@@ -144,6 +144,7 @@ test("where something keeps the events (memory storage, an inline projection), s
       const first = engine.submitLent(place(1, 100));
       const event = first.events[0]!;
       const second = engine.submitLent(place(2, 95));
+      assert.equal(second, first);
       assert.notEqual(second.events[0], event);
       assert.deepEqual(accepted(event), [1, 100]);
       const log = await engine.store.readAll();
