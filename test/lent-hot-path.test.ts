@@ -210,8 +210,20 @@ test("enqueueLent refuses bad input like enqueueEvents: a typed error, nothing a
     assert.equal(store.headPosition, 1);
     assert.equal(store.streamVersion("s"), 1);
     assert.equal(store.enqueueLent("s", [noted(3)])[0], lent);
+    // An event with an id among ones without: its record is new, and never refilled for one without.
+    const [plain, withId] = store.enqueueLent("s", [noted(4), { ...noted(5), id: "id-5" }]);
+    assert.deepEqual([plain === lent, withId!.id], [true, "id-5"]);
+    const [, second] = store.enqueueLent("s", [noted(6), noted(7)]);
+    assert.deepEqual([second!.id, n(second!), withId!.id], [undefined, 7, "id-5"]);
     await store.durable();
-    assert.deepEqual((await store.readAll()).map((e) => [e.position, n(e)]), [[1, 1], [2, 3]]);
+    assert.deepEqual((await store.readAll()).map((e) => [e.position, n(e), e.id]), [
+      [1, 1, undefined],
+      [2, 3, undefined],
+      [3, 4, undefined],
+      [4, 5, "id-5"],
+      [5, 6, undefined],
+      [6, 7, undefined],
+    ]);
     // On memory storage the log keeps the records: they are never lent.
     const memory = new EventStore<TestEvent>({ events: testEvents(), storage: memoryStorage(), eventIds: "given" });
     await memory.open();

@@ -76,9 +76,3 @@ export function allHaveIds(events: readonly Event[]): boolean {
   for (const event of events) if (typeof event?.id !== "string") return false;
   return true;
 }
-
-/** Whether no event of an append carries an id (enqueueLent lends records only to those). */
-export function noIds(events: readonly Event[]): boolean {
-  for (let i = 0; i < events.length; i++) if (events[i]?.id !== undefined) return false;
-  return true;
-}

@@ -30,7 +30,7 @@ import { type EventFilter, eventPredicate } from "./event-filter.ts";
 import { checkFunction, checkInteger, checkKeys, invalid } from "./check.ts";
 import { releaseAndThrow } from "./release.ts";
 import { observe, type Observer } from "./observer.ts";
-import { allHaveIds, noIds, RecentIds, retriedAppend } from "./event-ids.ts";
+import { allHaveIds, RecentIds, retriedAppend } from "./event-ids.ts";
 import { isSystemType, markerRecord, STREAM_DELETED, STREAM_TRUNCATED, StreamRemovals } from "./stream-removal.ts";
 import { decodeIndex, encodeIndex, type IndexState } from "./index-checkpoint.ts";
 
@@ -470,9 +470,9 @@ export class EventStore<E extends Event = Event> {
    * `enqueueEvents`, but the recorded events (and the list) may be lent: objects it returned
    * before, refilled, valid only until the next `enqueueLent`. For a hot path that keeps
    * nothing of them past the command (CommandHandler.executeLent), so that an append makes
-   * no object per event. It lends only where nothing else keeps them (`keepsNoEvents`) and
-   * the events have no ids (given or generated); otherwise it returns new ones, as
-   * `enqueueEvents` does.
+   * no object per event. It lends only where nothing else keeps them (`keepsNoEvents`), and
+   * only records of events with no id (given or generated); otherwise it returns new ones,
+   * as `enqueueEvents` does.
    */
   enqueueLent(streamId: string, events: readonly E[], expectedVersion?: ExpectedVersion): RecordedEvent<E>[] {
     return this.#enqueue(streamId, events, expectedVersion, this.keepsNoEvents && !this.#generateIds);
@@ -510,13 +510,15 @@ export class EventStore<E extends Event = Event> {
     if (count === 0) return [];
     const first = this.#head + 1;
     const timestamp = Date.now();
-    const lent = lend && !idsGiven && noIds(events) ? this.#lentRecords : undefined;
+    const lent = lend ? this.#lentRecords : undefined;
     const records: StoredRecord[] = lent === undefined ? new Array(count) : this.#lentList(count);
     for (let i = 0; i < count; i++) {
+      // toRecord fills a lent record only for an event with no id, else makes a new one.
       records[i] = this.events.toRecord(events[i], i, streamId, current + i + 1, first + i, timestamp, this.#generateIds, lent?.[i]);
     }
-    // Made the first time: kept to be lent again (they have no id: the events had none).
-    if (lent !== undefined) for (let i = lent.length; i < count && i < MAX_LENT; i++) lent.push(records[i]!);
+    // Made the first time: kept to be lent again, up to the first with an id (a refill
+    // would leave its id in place).
+    if (lent !== undefined) for (let i = lent.length; i < count && i < MAX_LENT && records[i]!.id === undefined; i++) lent.push(records[i]!);
     this.storage.append(records);
     // Appended records double as the recorded events (same shape as decoded ones).
     const recorded = records as unknown as RecordedEvent<E>[];
