@@ -151,14 +151,14 @@ export class OrderBookEngine {
     const result = this.handler.executeLent(command);
     // Stops go on owned (execute): the lent events stay as they are until the next submitLent.
     if (result.state.triggeredStop() !== undefined) return this.#triggerStops(command.symbol, [...result.events], result.position);
-    const lent = this.#lent ??= { events: result.events, position: result.position };
+    const lent = this.#lent;
     lent.events = result.events;
     lent.position = result.position;
     return lent;
   }
 
   /** submitLent's result, refilled for each command. */
-  #lent?: SubmitResult;
+  readonly #lent: SubmitResult = { events: [], position: 0 };
 
   /** Executes `trigger-stops` until no stop is left to trigger; adds its events to `events`. */
   #triggerStops(symbol: string, events: RecordedEvent<OrderBookEvent>[], position: number): SubmitResult {
