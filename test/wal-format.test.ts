@@ -9,7 +9,7 @@ import { z } from "zod";
 import { defineEvent, EventStore, eventRegistry, memoryStorage, type StoredRecord, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import type { DataCodec } from "../src/wal/codec.ts";
-import { checksummedBuffer, crc32c, verifiedRecordsEnd } from "../src/wal/crc32c.ts";
+import { checksummedBuffer, crc32c, sealRecords, verifiedRecordsEnd } from "../src/wal/crc32c.ts";
 import { IdDecoder } from "../src/wal/id-decoder.ts";
 import { CONTROL_BYTES, DURABLE_OFFSET_BYTES, durableReader } from "../src/wal/ring.ts";
 import { uuidV7 } from "../src/core/uuid-v7.ts";
@@ -70,6 +70,47 @@ test("one call finds where the records whose checksums hold end: a bad checksum,
   assert.equal(verifiedRecordsEnd(new Uint8Array(bytes), 8, end), 8);
 });
 
+test("sealing a span stores each record's CRC32C in it and returns the last, in WebAssembly and in JavaScript, and stops at a length that is not a record's", () => {
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ minLength: 40, maxLength: 300 }), { minLength: 0, maxLength: 12 }), fc.nat(3), (bodies, at) => {
+      // Records back to back from 8-aligned `start`, each its length at 4 and zero padding.
+      const start = 8 * at;
+      const end = bodies.reduce((offset, body) => offset + ((body.length + 7) & ~7), start);
+      const lay = (bytes: Uint8Array) => {
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const starts: number[] = [];
+        let offset = start;
+        for (const body of bodies) {
+          bytes.set(body, offset);
+          view.setUint32(offset, 0, true);
+          view.setUint32(offset + 4, body.length, true);
+          starts.push(offset);
+          offset += (body.length + 7) & ~7;
+        }
+        return { view, starts };
+      };
+      for (const bytes of [checksummedBuffer(end + 16), new Uint8Array(end + 16)]) {
+        const { view, starts } = lay(bytes);
+        const expected = starts.map((offset) => crc32c(bytes, offset + 4, offset + view.getUint32(offset + 4, true)));
+        assert.equal(sealRecords(bytes, start, end), expected.at(-1) ?? 0);
+        assert.deepEqual(starts.map((offset) => view.getUint32(offset, true)), expected);
+      }
+    }),
+    { seed: testSeed(), numRuns: 200 },
+  );
+  for (const bytes of [checksummedBuffer(256), new Uint8Array(256)]) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    view.setUint32(4, 40, true);
+    view.setUint32(44, 4, true); // not a record: sealing stops before it
+    view.setUint32(84, 40, true);
+    assert.equal(sealRecords(bytes, 0, 128), crc32c(bytes, 4, 40));
+    assert.equal(view.getUint32(0, true), crc32c(bytes, 4, 40));
+    assert.equal(view.getUint32(80, true), 0, "a record after the bad length is left unsealed");
+    view.setUint32(44, 100, true); // runs past the end
+    assert.equal(sealRecords(bytes, 40, 128), 0);
+  }
+});
+
 test("the durable position is read back from its shared cell exactly, past 2^32 and up to 2^53 - 1", () => {
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const cell = new BigInt64Array(control, DURABLE_OFFSET_BYTES, 1); // as the writer stores it
@@ -107,12 +148,13 @@ test("the WebAssembly module embedded is what src/wal/crc32c.wat assembles to", 
 
 test("where WebAssembly cannot run (node --jitless), CRC32C falls back to JavaScript with the same values", { skip: runtimeName !== "node" && "a Node flag" }, () => {
   const module = new URL("../src/wal/crc32c.js", import.meta.url).href;
-  const script = `const { checksummedBuffer, crc32c } = await import(${JSON.stringify(module)});
+  const script = `const { checksummedBuffer, crc32c, sealRecords } = await import(${JSON.stringify(module)});
     const buffer = checksummedBuffer(9); buffer.set(new TextEncoder().encode("123456789"));
-    console.log(typeof WebAssembly, buffer.byteOffset, crc32c(buffer).toString(16));`;
+    const record = checksummedBuffer(48); new DataView(record.buffer).setUint32(4, 44, true); record.fill(7, 8, 44);
+    console.log(typeof WebAssembly, buffer.byteOffset, crc32c(buffer).toString(16), sealRecords(record, 0, 48) === crc32c(record, 4, 44));`;
   const run = spawnSync(process.execPath, ["--jitless", "--input-type=module", "-e", script], { encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);
-  assert.equal(run.stdout.trim(), "undefined 0 e3069283");
+  assert.equal(run.stdout.trim(), "undefined 0 e3069283 true");
 });
 
 test("CRC32C gives the same value on word-aligned and unaligned ranges, in any buffer, in JavaScript and in WebAssembly", () => {

@@ -234,6 +234,22 @@ test("random record sizes, batch sizes, ring and segment sizes: every record com
     ));
 });
 
+test("records larger than the writer's window, and spans longer than it, are written whole and read back", () =>
+  withDirectory(async (directory) => {
+    // The writer seals each span in a copy of at most 1 MiB (writer.ts WINDOW_BYTES), widened
+    // for a record larger than that; enqueued without a wait, these reach it in long spans.
+    const sizes = [300_000, 300_000, 300_000, 300_000, 1_600_000, 10, 300_000, 2_700_000, 20, 300_000, 300_000];
+    const blobs = sizes.map((size, i) => String.fromCharCode(97 + i).repeat(size));
+    const first = await openWal(directory);
+    for (let i = 0; i < blobs.length; i++) first.store.enqueue("s", [{ ...noted(i + 1), metadata: { blob: blobs[i] } }]);
+    await first.store.durable();
+    await first.store.close();
+    const again = await openWal(directory);
+    const read = (await again.store.readAll()).map((event) => event.metadata?.blob);
+    await again.store.close();
+    assert.deepEqual(read, blobs);
+  }));
+
 test("open syncs the recovered tail and the directory before calling anything durable", () =>
   withDirectory(async (directory) => {
     const first = await openWal(directory, { segmentBytes: 4096 });

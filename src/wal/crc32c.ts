@@ -60,10 +60,12 @@ export type Checksum = (start: number, end: number) => number;
 /** crc32c.wat's: CRC32C of `[start, end)` of its module's memory, as a signed word. */
 type WasmChecksum = (start: number, end: number) => number;
 type Verify = (start: number, end: number, count: number) => number;
+type Seal = (start: number, end: number) => number;
 
 /** The WebAssembly functions of each checksummed buffer's memory (crc32c.wat). */
 const checksums = new WeakMap<ArrayBufferLike, WasmChecksum>();
 const verifiers = new WeakMap<ArrayBufferLike, Verify>();
+const sealers = new WeakMap<ArrayBufferLike, Seal>();
 
 /**
  * A zero-filled buffer of `length` bytes whose CRC32C `crc32c` computes in WebAssembly: a
@@ -80,6 +82,7 @@ export function checksummedBuffer(length: number): Uint8Array {
   new Int32Array(memory.buffer, 0, TABLES.length).set(TABLES);
   checksums.set(memory.buffer, instance.exports.crc32c as WasmChecksum);
   verifiers.set(memory.buffer, instance.exports.verify as Verify);
+  sealers.set(memory.buffer, instance.exports.seal as Seal);
   return new Uint8Array(memory.buffer, TABLES_BYTES, length);
 }
 
@@ -94,6 +97,28 @@ export function verifiedRecordsEnd(bytes: Uint8Array, start: number, end: number
   const verify = verifiers.get(bytes.buffer);
   if (verify === undefined || start < 0 || end > bytes.length || start > end) return start;
   return verify(bytes.byteOffset + start, bytes.byteOffset + end, count) - bytes.byteOffset;
+}
+
+/**
+ * Seals the WAL records of `bytes[start, end)`, whole records back to back: stores each
+ * one's CRC32C (of its bytes 4 .. length-1) at its offset 0 (docs/wal-format.md). Returns
+ * the last one's CRC (0 if there is none). In one WebAssembly call on a checksummed
+ * buffer (the WAL writer copies each span of its ring into one), else record by record
+ * in JavaScript.
+ */
+export function sealRecords(bytes: Uint8Array, start: number, end: number): number {
+  const seal = sealers.get(bytes.buffer);
+  if (seal !== undefined) return seal(bytes.byteOffset + start, bytes.byteOffset + end) >>> 0;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let last = 0;
+  for (let at = start; at + 8 <= end;) {
+    const length = view.getUint32(at + 4, true);
+    if (length < 8 || length > end - at) break;
+    last = crc32c(bytes, at + 4, at + length);
+    view.setUint32(at, last, true);
+    at += (length + 7) & ~7;
+  }
+  return last;
 }
 
 /** Whether typed arrays (which use the platform's byte order) are little-endian. */
