@@ -2,9 +2,9 @@
  * CRC32C (Castagnoli), the checksum LevelDB, RocksDB, etcd and ext4 put on log records.
  *
  * Two ways, one result. On a buffer made by `checksummedBuffer` (the read window recovery
- * scans the log through), slice-by-16 in WebAssembly (crc32c.wat says why it is faster):
- * about twice JavaScript's speed on Node and Bun. On any other buffer (the writer's ring),
- * slice-by-16 in JavaScript where the range is word-aligned, slice-by-8 where it is not:
+ * scans the log through, the WAL writer's copy of each span it seals), slice-by-16 in
+ * WebAssembly (crc32c.wat says why it is faster): about twice JavaScript's speed on Node
+ * and Bun. On any other buffer, slice-by-16 in JavaScript where the range is word-aligned, slice-by-8 where it is not:
  * the tables let the loop consume sixteen or eight bytes per step. The npm
  * packages that offer CRC32C in pure JavaScript walk the input one byte at a time (one
  * through a generic iterator), several times slower; recovery scans every byte of the
@@ -127,10 +127,10 @@ export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 
  * CRC32C of ranges of `bytes` (offsets into it), bound to it: in WebAssembly on a
  * checksummed buffer, else in JavaScript over 32-bit words of its whole memory (records
  * are 4-byte aligned in the ring and in segment reads, so the loop loads words, not
- * bytes). The WAL writer checksums its ring with one: unlike `crc32c`, it never asks which
- * array it was given, a branch that only a segment header's checksum takes in the writer,
- * and that V8 had no type feedback for (each new writer thread compiles its code afresh),
- * so taking it threw away the optimized checksum at the first segment roll.
+ * bytes). Unlike `crc32c`, it never asks which array it was given: when the WAL writer
+ * checksummed its ring with one, that branch was taken only by a segment header's
+ * checksum, V8 had no type feedback for it (each new writer thread compiles its code
+ * afresh), and taking it threw away the optimized checksum at the first segment roll.
  */
 export function checksumOf(bytes: Uint8Array): Checksum {
   const offset = bytes.byteOffset;
