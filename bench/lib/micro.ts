@@ -81,9 +81,11 @@ export async function microBenchmarks(quick: boolean, directory: string): Promis
   // call) and as it did before (in the ring itself, record by record in JavaScript).
   const ring = new Uint8Array(new SharedArrayBuffer(SPAN_BYTES));
   const ringView = new DataView(ring.buffer);
+  const record = { ...trade };
   let spanEnd = 0;
-  for (let record = { ...trade }; spanEnd + tradeLength + 8 <= SPAN_BYTES; record.position++) {
-    spanEnd += (encoder.write(record, plan, ring, ringView, spanEnd, encoder.measure(record, plan)), (tradeLength + 7) & ~7);
+  for (; spanEnd + tradeLength + 8 <= SPAN_BYTES; record.position++) {
+    encoder.write(record, plan, ring, ringView, spanEnd, encoder.measure(record, plan));
+    spanEnd += (tradeLength + 7) & ~7;
   }
   const spanRecords = spanEnd / ((tradeLength + 7) & ~7);
   const window = checksummedBuffer(SPAN_BYTES);
