@@ -6,9 +6,9 @@
  * It takes contiguous spans of the ring, copies each into a buffer of its own where it
  * seals the records (computes their CRCs, off the caller's thread, in one WebAssembly
  * call: crc32c.ts), writes the span with one write call and puts the CRCs back into the
- * ring (the encoded tap sends the ring's records as the files hold them); it fdatasyncs when it has written all that
- * was published and `maxBatch` records are pending, when the oldest unsynced record is
- * `maxDelayMs` old, or when a caller waits for durability. After each sync it publishes
+ * ring (the encoded tap sends the ring's records as the files hold them). It fdatasyncs
+ * when it has written all that was published and `maxBatch` records are pending, when the
+ * oldest unsynced record is `maxDelayMs` old, or when a caller waits for durability. After each sync it publishes
  * "durable up to P" in shared memory and by one message. The first I/O error stops it
  * for good (fail-stop: an fsync is never retried, since a failed fsync may have dropped
  * the data it was meant to save) and is reported to the main thread.
