@@ -19,7 +19,7 @@ import {
 } from "../../src/orderbook/index.ts";
 import { CodecTable } from "../../src/wal/codec.ts";
 import { checksummedBuffer, crc32c, sealRecords } from "../../src/wal/crc32c.ts";
-import { newPlan, RecordDecoder, RecordEncoder } from "../../src/wal/record-format.ts";
+import { newPlan, paddedLength, RecordDecoder, RecordEncoder } from "../../src/wal/record-format.ts";
 
 /** The span the sealing micro-benchmarks seal. */
 const SPAN_BYTES = 65_536;
@@ -85,9 +85,9 @@ export async function microBenchmarks(quick: boolean, directory: string): Promis
   let spanEnd = 0;
   for (; spanEnd + tradeLength + 8 <= SPAN_BYTES; record.position++) {
     encoder.write(record, plan, ring, ringView, spanEnd, encoder.measure(record, plan));
-    spanEnd += (tradeLength + 7) & ~7;
+    spanEnd += paddedLength(tradeLength);
   }
-  const spanRecords = spanEnd / ((tradeLength + 7) & ~7);
+  const spanRecords = spanEnd / paddedLength(tradeLength);
   const window = checksummedBuffer(SPAN_BYTES);
   await run(`seal ${spanRecords} records (64 KiB): copied into WebAssembly (the WAL writer)`, () => {
     window.set(ring.subarray(0, spanEnd));

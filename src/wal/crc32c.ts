@@ -4,11 +4,11 @@
  * Two ways, one result. On a buffer made by `checksummedBuffer` (the read window recovery
  * scans the log through, the WAL writer's copy of each span it seals), slice-by-16 in
  * WebAssembly (crc32c.wat says why it is faster): about twice JavaScript's speed on Node
- * and Bun. On any other buffer, slice-by-16 in JavaScript where the range is word-aligned, slice-by-8 where it is not:
- * the tables let the loop consume sixteen or eight bytes per step. The npm
- * packages that offer CRC32C in pure JavaScript walk the input one byte at a time (one
- * through a generic iterator), several times slower; recovery scans every byte of the
- * log, so the checksum's speed is the replay speed.
+ * and Bun. On any other buffer, slice-by-16 in JavaScript where the range is word-aligned,
+ * slice-by-8 where it is not: the tables let the loop consume sixteen or eight bytes per
+ * step. The npm packages that offer CRC32C in pure JavaScript walk the input one byte at
+ * a time (one through a generic iterator), several times slower; recovery scans every byte
+ * of the log, so the checksum's speed is the replay speed.
  */
 import { CRC32C_WASM } from "./crc32c-wasm.ts";
 
@@ -110,11 +110,12 @@ export function sealRecords(bytes: Uint8Array, start: number, end: number): numb
   const seal = sealers.get(bytes.buffer);
   if (seal !== undefined) return seal(bytes.byteOffset + start, bytes.byteOffset + end) >>> 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const checksum = checksumOf(bytes);
   let last = 0;
   for (let at = start; at + 8 <= end;) {
     const length = view.getUint32(at + 4, true);
     if (length < 8 || length > end - at) break;
-    last = crc32c(bytes, at + 4, at + length);
+    last = checksum(at + 4, at + length);
     view.setUint32(at, last, true);
     at += (length + 7) & ~7;
   }

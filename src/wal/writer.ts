@@ -8,16 +8,16 @@
  * call: crc32c.ts), writes the span with one write call and puts the CRCs back into the
  * ring (the encoded tap sends the ring's records as the files hold them). It fdatasyncs
  * when it has written all that was published and `maxBatch` records are pending, when the
- * oldest unsynced record is `maxDelayMs` old, or when a caller waits for durability. After each sync it publishes
- * "durable up to P" in shared memory and by one message. The first I/O error stops it
- * for good (fail-stop: an fsync is never retried, since a failed fsync may have dropped
- * the data it was meant to save) and is reported to the main thread.
+ * oldest unsynced record is `maxDelayMs` old, or when a caller waits for durability. After
+ * each sync it publishes "durable up to P" in shared memory and by one message. The first
+ * I/O error stops it for good (fail-stop: an fsync is never retried, since a failed fsync
+ * may have dropped the data it was meant to save) and is reported to the main thread.
  */
 import { checksummedBuffer, sealRecords } from "./crc32c.ts";
 import { type FileSystem, namingFiles } from "./file-system.ts";
 import { type Fault, withFaults } from "./faults.ts";
 import { type PowerLoss, withPowerLoss } from "./power-loss.ts";
-import { recordContinues, recordPosition } from "./record-format.ts";
+import { paddedLength, recordContinues, recordPosition } from "./record-format.ts";
 import { DURABLE_OFFSET_BYTES, MARKER_BYTES, publishFailure, ROLL_MARKER, Slot, State, WRAP_MARKER } from "./ring.ts";
 import { createSegment, openSegment, type SegmentFile } from "./segment.ts";
 
@@ -261,7 +261,7 @@ export class Writer {
         continue;
       }
       if (this.#rollPending) this.#roll(recordPosition(view, offset));
-      const padded = (length + 7) & ~7;
+      const padded = paddedLength(length);
       if (padded > this.#window.length) this.#widenWindow(padded);
       this.#writeSpan(offset, this.#takeRecords(offset, head));
     }
@@ -295,7 +295,7 @@ export class Writer {
     while (tail !== head) {
       const length = view.getUint32(offset + 4, true);
       if (length === WRAP_MARKER || length === ROLL_MARKER) break;
-      const padded = (length + 7) & ~7;
+      const padded = paddedLength(length);
       // The first record always fits (#drain widens the window for it).
       if (offset + padded - start > room) break;
       // Durable is published at append boundaries only: half an append is never acknowledged.
@@ -333,7 +333,7 @@ export class Writer {
     const sealed = this.#windowView;
     for (let at = 0; at < length;) {
       view.setUint32(start + at, sealed.getUint32(at, true), true);
-      at += (sealed.getUint32(at + 4, true) + 7) & ~7;
+      at += paddedLength(sealed.getUint32(at + 4, true));
     }
   }
 
