@@ -11,6 +11,9 @@ import { fileStorage } from "../src/adapter/file/index.ts";
 import type { DataCodec } from "../src/wal/codec.ts";
 import { checksummedBuffer, crc32c, sealRecords, verifiedRecordsEnd } from "../src/wal/crc32c.ts";
 import { IdDecoder } from "../src/wal/id-decoder.ts";
+import { CodecTable } from "../src/wal/codec.ts";
+import { newPlan, paddedLength, RecordDecoder, RecordEncoder } from "../src/wal/record-format.ts";
+import { orderBookCodecs } from "../src/orderbook/index.ts";
 import { CONTROL_BYTES, DURABLE_OFFSET_BYTES, durableReader } from "../src/wal/ring.ts";
 import { uuidV7 } from "../src/core/uuid-v7.ts";
 import { encodeUtf8, utf8Length, writeUtf8 } from "../src/core/utf8.ts";
@@ -214,6 +217,92 @@ const pointCodec: DataCodec<{ x: number; y: number }> = {
     return { x: view.getInt32(offset, true), y: view.getInt32(offset + 4, true) };
   },
 };
+
+test("records written from a stream's layout of their type are byte for byte those written field by field, padding included", () => {
+  // A buffer whose start is not on a 32-bit word has no words view: its records are
+  // written field by field (RecordEncoder.write), the reference here.
+  const codecs = new CodecTable(orderBookCodecs);
+  const streams = ["book-XBT-USD", "book-ETH-USD", "flux-ß-ünïcode", "s"];
+  const record = fc.record({
+    stream: fc.nat(streams.length - 1),
+    sample: fc.nat(3),
+    schemaVersion: fc.integer({ min: 1, max: 3 }),
+    streamVersion: fc.integer({ min: 1, max: 0xffff_ffff }),
+    position: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    timestamp: fc.integer({ min: 0, max: 2 ** 45 }),
+    text: fc.string({ maxLength: 30 }),
+    id: fc.option(fc.constantFrom("6f1c2a4e-0b7d-4c55-9e21-3f0d8a9b7c11", "ï"), { freq: 5 }),
+    metadata: fc.option(fc.constant({ correlationId: "c-1" }), { freq: 5 }),
+    more: fc.boolean(),
+  });
+  const toRecord = (r: typeof record extends fc.Arbitrary<infer R> ? R : never): StoredRecord => {
+    const data = [
+      { price: r.position % 1_000_000, quantity: 7, makerOrderId: 1, makerAccount: 2, takerOrderId: 3, takerAccount: 4, takerSide: "sell" },
+      { orderId: 9, account: 3, remaining: 5, reason: "requested" },
+      { text: r.text },
+      {},
+    ][r.sample];
+    const type = ["TradeExecuted", "OrderCancelled", "Noted", "E"][r.sample];
+    const stored: StoredRecord = {
+      type, data, metadata: r.metadata ?? undefined, schemaVersion: r.schemaVersion, streamId: streams[r.stream],
+      streamVersion: r.streamVersion, position: r.position, timestamp: r.timestamp,
+    };
+    if (r.id !== null) stored.id = r.id;
+    return stored;
+  };
+  /** The records written one after another from byte `start` of a buffer filled with 0xee (padding must come out 0). */
+  const written = (records: StoredRecord[], mores: boolean[], start: number) => {
+    const encoder = new RecordEncoder(codecs);
+    const plan = newPlan();
+    const buffer = new Uint8Array(start + records.length * 400).fill(0xee);
+    const bytes = buffer.subarray(start);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let at = 0;
+    records.forEach((r, i) => {
+      const length = encoder.measure(r, plan);
+      encoder.write(r, plan, bytes, view, at, length, mores[i]);
+      at += paddedLength(length);
+    });
+    return bytes.slice(0, at);
+  };
+  fc.assert(
+    fc.property(fc.array(record, { minLength: 1, maxLength: 40 }), (generated) => {
+      const records = generated.map(toRecord);
+      const mores = generated.map((r) => r.more);
+      const laidOut = written(records, mores, 0);
+      assert.deepEqual(laidOut, written(records, mores, 1));
+      const decoder = new RecordDecoder(codecs);
+      const view = new DataView(laidOut.buffer);
+      let at = 0;
+      for (const r of records) {
+        assert.deepEqual(decoder.decode(laidOut, view, at), r);
+        at += paddedLength(view.getUint32(at + 4, true));
+      }
+    }),
+    { seed: testSeed(), numRuns: 300 },
+  );
+});
+
+test("an encoder that has met more than 10,000 event types (and let them go) still writes each record's own stream and type", () => {
+  const codecs = new CodecTable(orderBookCodecs);
+  const encoder = new RecordEncoder(codecs);
+  const decoder = new RecordDecoder(codecs);
+  const plan = newPlan();
+  const bytes = new Uint8Array(1024);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < 10_050; i++) {
+    // Interleaved: a type met once, then one met again and again, in two streams.
+    for (const [type, streamId] of [[`T${i}`, "one"], ["Noted", i % 2 ? "one" : "other"]]) {
+      const record: StoredRecord = { type, data: { i }, metadata: undefined, schemaVersion: 1, streamId, streamVersion: i + 1, position: i + 1, timestamp: 0 };
+      const length = encoder.measure(record, plan);
+      encoder.write(record, plan, bytes, view, 0, length);
+      const read = decoder.decode(bytes, view, 0);
+      if (read.type !== type || read.streamId !== streamId || (read.data as { i: number }).i !== i) {
+        assert.fail(`record ${i}: wrote ${type} in ${streamId}, read ${read.type} in ${read.streamId}`);
+      }
+    }
+  }
+});
 
 test("fixed-layout codecs, JSON data and non-ASCII ids and metadata survive a reopen", async () => {
   const directory = temporaryDirectory();

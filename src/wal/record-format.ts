@@ -25,6 +25,7 @@ import { isMarkerType } from "../core/stream-removal.ts";
 import { ID_LENGTH, recentId, writeRecentId } from "../core/uuid-v7.ts";
 import { IdDecoder } from "./id-decoder.ts";
 import { KnownBytes } from "./known-bytes.ts";
+import { LAID_OUT_FROM, type RecordLayout, recordLayout } from "./record-layout.ts";
 
 export const HEADER_BYTES = 40;
 export const ALIGNMENT = 8;
@@ -54,11 +55,12 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Encodes records into a byte array at given offsets. Strings used again and again
- * (stream ids, event types) are encoded once and cached.
+ * (stream ids, event types) are encoded once and cached, and so is each stream's layout
+ * of each type (record-layout.ts).
  */
 export class RecordEncoder {
   readonly #codecs: CodecTable;
-  readonly #strings = new Map<string, Uint8Array>();
+  readonly #streams = new Map<string, EncodedStream>();
   /** The measured record's data and metadata JSON, until its `write`. */
   readonly #dataJson = new JsonWriter();
   readonly #metadataJson = new JsonWriter();
@@ -74,11 +76,17 @@ export class RecordEncoder {
   }
 
   #lastStreamId = "";
-  #lastStreamIdBytes: Uint8Array = EMPTY;
+  #lastStream: EncodedStream = { bytes: EMPTY, layouts: [] };
 
-  #streamIdBytes(streamId: string): Uint8Array {
+  #stream(streamId: string): EncodedStream {
+    let stream = this.#streams.get(streamId);
+    if (stream === undefined) {
+      if (this.#streams.size >= 10_000) this.#streams.clear();
+      stream = { bytes: encoder.encode(streamId), layouts: [] };
+      this.#streams.set(streamId, stream);
+    }
     this.#lastStreamId = streamId;
-    return this.#lastStreamIdBytes = this.cachedString(streamId);
+    return this.#lastStream = stream;
   }
 
   /** Each event type's UTF-8 bytes and codec: one lookup per record. */
@@ -87,22 +95,28 @@ export class RecordEncoder {
   #eventType(type: string): EventType {
     let known = this.#types.get(type);
     if (known === undefined) {
-      if (this.#types.size >= 10_000) this.#types.clear();
-      known = { bytes: encoder.encode(type), codec: this.#codecs.forType(type) };
+      if (this.#types.size >= 10_000) {
+        // The streams' layouts are by type index: they go with the types.
+        this.#types.clear();
+        this.#streams.clear();
+        this.#lastStreamId = "";
+      }
+      known = { index: this.#types.size, bytes: encoder.encode(type), codec: this.#codecs.forType(type) };
       this.#types.set(type, known);
     }
     return known;
   }
 
-  /** Encoded bytes of a short, repeated string. */
-  cachedString(text: string): Uint8Array {
-    let bytes = this.#strings.get(text);
-    if (bytes === undefined) {
-      bytes = encoder.encode(text);
-      if (this.#strings.size >= 10_000) this.#strings.clear();
-      this.#strings.set(text, bytes);
-    }
-    return bytes;
+  /**
+   * The layout of `eventType`'s records in `stream` at `schemaVersion`: made the first
+   * time. Records of another schema version than the first (a scavenge rewriting old
+   * ones) have none: they are written field by field.
+   */
+  #layout(stream: EncodedStream, eventType: EventType, schemaVersion: number): RecordLayout | undefined {
+    const layout = stream.layouts[eventType.index];
+    if (layout !== undefined) return layout.schemaVersion === schemaVersion ? layout : undefined;
+    const codec = eventType.codec === undefined ? JSON_CODEC_ID : eventType.codec.id;
+    return stream.layouts[eventType.index] = recordLayout(stream.bytes, eventType.bytes, codec, schemaVersion);
   }
 
   /**
@@ -113,8 +127,10 @@ export class RecordEncoder {
    * ids ago (the i-th of an append's n records: n - i; see uuid-v7.ts `recentId`).
    */
   measure(record: StoredRecord, scratch: EncodePlan, back = 0): number {
-    const streamId = record.streamId === this.#lastStreamId ? this.#lastStreamIdBytes : this.#streamIdBytes(record.streamId);
+    // The type first: a new one may clear the streams (#eventType).
     const eventType = this.#eventType(record.type);
+    const stream = record.streamId === this.#lastStreamId ? this.#lastStream : this.#stream(record.streamId);
+    const streamId = stream.bytes;
     const type = eventType.bytes;
     if (streamId.length > MAX_STRING_BYTES) throw new RangeError(`stream id is longer than ${MAX_STRING_BYTES} bytes`);
     if (type.length > MAX_STRING_BYTES) throw new RangeError(`event type is longer than ${MAX_STRING_BYTES} bytes`);
@@ -139,6 +155,7 @@ export class RecordEncoder {
       if (scratch.dataLength < 0) throw new RangeError(`data of "${record.type}" is not JSON-compatible`);
     }
     const idField = scratch.idLength === 0 ? 0 : 1 + scratch.idLength;
+    scratch.layout = idField === 0 && scratch.metadataLength === 0 ? this.#layout(stream, eventType, record.schemaVersion) : undefined;
     return HEADER_BYTES + idField + streamId.length + type.length + scratch.metadataLength + scratch.dataLength;
   }
 
@@ -152,6 +169,10 @@ export class RecordEncoder {
     length: number,
     more = false,
   ): void {
+    if (plan.layout !== undefined && (offset & 7) === 0) {
+      const words = this.#wordsOf(bytes);
+      if (words !== undefined) return this.#writeLaidOut(record, plan, plan.layout, bytes, words, view, offset, length, more);
+    }
     view.setUint32(offset, 0, true);
     view.setUint32(offset + 4, length, true);
     // Low and high halves of the u64 (`>>> 0` takes the low 32 bits of a safe integer; a float `%` costs more).
@@ -181,6 +202,52 @@ export class RecordEncoder {
     at += plan.dataLength;
     const end = offset + paddedLength(length);
     for (; at < end; at++) bytes[at] = 0;
+  }
+
+  /** The bytes `write` last wrote into, and their words (a view kept: making one per record costs). */
+  #wordsFor: Uint8Array | undefined;
+  #words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+  /** `bytes` as 32-bit words, if it starts on a word. */
+  #wordsOf(bytes: Uint8Array): Int32Array<ArrayBufferLike> | undefined {
+    if (bytes === this.#wordsFor) return this.#words;
+    if ((bytes.byteOffset & 3) !== 0) return undefined;
+    this.#wordsFor = bytes;
+    return this.#words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+  }
+
+  /** `write` of a record with a layout (record-layout.ts), at an offset on 8 bytes. */
+  #writeLaidOut(
+    record: StoredRecord,
+    plan: EncodePlan,
+    layout: RecordLayout,
+    bytes: Uint8Array,
+    words: Int32Array<ArrayBufferLike>,
+    view: DataView,
+    offset: number,
+    length: number,
+    more: boolean,
+  ): void {
+    const word = offset >> 2;
+    // The padding first: zeros over the last 8 bytes, which the data then overwrites as far as it reaches.
+    const end = (offset + paddedLength(length)) >> 2;
+    words[end - 2] = 0;
+    words[end - 1] = 0;
+    words[word] = 0; // the CRC, the writer's
+    words[word + 1] = length;
+    const low = record.position >>> 0;
+    words[word + 2] = low;
+    words[word + 3] = (record.position - low) / 0x1_0000_0000;
+    words[word + 4] = record.streamVersion;
+    words[word + 5] = more ? layout.header | (FLAG_MORE << 24) : layout.header;
+    view.setFloat64(offset + 24, record.timestamp, true);
+    const laid = layout.words;
+    const from = word + LAID_OUT_FROM / 4;
+    for (let i = 0; i < laid.length; i++) words[from + i] = laid[i]!;
+    // The last word laid may reach past the type into the data's first bytes (as zeros): the data comes after.
+    const at = offset + HEADER_BYTES + plan.streamId.length + plan.type.length;
+    if (plan.codec === undefined) copyBytes(this.#dataViews, this.#dataJson.bytes, plan.dataLength, bytes, at);
+    else plan.codec.encode(record.data, view, at);
   }
 }
 
@@ -233,16 +300,26 @@ export interface EncodePlan {
   /** The data's fixed-layout codec; undefined: JSON. */
   codec: DataCodec | undefined;
   dataLength: number;
+  /** What the record has in common with the others of its stream and type, if anything (record-layout.ts). */
+  layout: RecordLayout | undefined;
 }
 
 /** An event type as the encoder meets it again and again. */
 interface EventType {
+  /** Its place in the encoder's types: where streams keep their layouts of it. */
+  index: number;
   bytes: Uint8Array;
   codec: DataCodec | undefined;
 }
 
+/** A stream as the encoder meets it again and again: its id's UTF-8, its layouts by type index. */
+interface EncodedStream {
+  bytes: Uint8Array;
+  layouts: (RecordLayout | undefined)[];
+}
+
 export const newPlan = (): EncodePlan => ({
-  idLength: 0, idSlot: -1, streamId: EMPTY, type: EMPTY, metadataLength: 0, codec: undefined, dataLength: 0,
+  idLength: 0, idSlot: -1, streamId: EMPTY, type: EMPTY, metadataLength: 0, codec: undefined, dataLength: 0, layout: undefined,
 });
 
 /** Computes and stores the CRC of the record at `offset` of `view`, `checksum` being bound to its bytes (the writer does this). */
