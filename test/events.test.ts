@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineEvent, EventBuffer, eventRegistry, type RecordedEvent, ValidationError } from "../mod.ts";
+import { defineEvent, EventBuffer, eventRegistry, EventStore, memoryStorage, type RecordedEvent, ValidationError } from "../mod.ts";
 import fc from "fast-check";
 import { StreamIndex } from "../src/core/stream-index.ts";
 import { decodeIndex, encodeIndex } from "../src/core/index-checkpoint.ts";
@@ -53,6 +53,23 @@ test("registry.validate rejects non-objects and strips nothing it should keep", 
   assert.throws(() => registry.validate([]), /must be an object/);
   assert.deepEqual(registry.validate({ type: "A", data: { n: 1 }, metadata: { by: "me" } }),
     { type: "A", data: { n: 1 }, metadata: { by: "me" } });
+});
+
+test("an append's bad event is named by its index in the append, and nothing is appended", async () => {
+  const A = defineEvent("A", z.object({ n: z.number().int() }));
+  const store = new EventStore({ events: eventRegistry(A), storage: memoryStorage() });
+  await store.open();
+  const good = { type: "A" as const, data: { n: 1 } };
+  const refused = (events: unknown[], pattern: RegExp) =>
+    assert.throws(() => store.enqueue("s", events as (typeof good)[]), (error: unknown) => error instanceof ValidationError && pattern.test(error.message));
+  refused([good, 7], /invalid events\[1\]: must be an object/);
+  refused([good, { type: "B", data: {} }], /events\[1\]\.type: unknown event type "B"/);
+  refused([good, good, { type: "A", data: { n: 0.5 } }], /invalid events\[2\] "A": data\.n:/);
+  refused([{ ...good, metadata: [] }], /invalid events\[0\]: metadata: must be an object/);
+  refused([good, { ...good, id: "" }], /invalid events\[1\]: id: must be a string of 1 to 255 bytes/);
+  assert.throws(() => eventRegistry(A).validate({ type: "A", data: { n: "x" } }, "the command's event"), /invalid the command's event "A": data\.n:/);
+  assert.equal(store.headPosition, 0);
+  await store.close();
 });
 
 test("records appended, upcast and decoded from the WAL are plain objects, their keys in one order", () => {

@@ -296,26 +296,26 @@ export class EventRegistry<E extends Event = Event> {
     /** A record (made here, with no id) to fill in instead of making one, if the event has no id. */
     into?: StoredRecord,
   ): StoredRecord {
-    // Labels are built only on failure: string building on every append costs.
-    const label = () => (typeof what === "number" ? `events[${what}]` : what);
+    // Labels are built only on failure (labelOf): string building, or even a closure, on
+    // every append costs.
     if (typeof event !== "object" || event === null || Array.isArray(event)) {
-      throw new ValidationError(label(), [{ path: "", message: "must be an object" }]);
+      throw new ValidationError(labelOf(what), [{ path: "", message: "must be an object" }]);
     }
     const candidate = event as Record<string, unknown>;
     const type = candidate.type;
     const definition = typeof type === "string" ? this.#definitions.get(type) : undefined;
-    if (definition === undefined) this.#definition(type, `${label()}.type`);
+    if (definition === undefined) this.#definition(type, `${labelOf(what)}.type`);
     const metadata = candidate.metadata;
     if (metadata !== undefined && (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))) {
-      throw new ValidationError(label(), [{ path: "metadata", message: "must be an object" }]);
+      throw new ValidationError(labelOf(what), [{ path: "metadata", message: "must be an object" }]);
     }
     let id = candidate.id;
     if (id === undefined) {
       if (generateId) id = uuidV7(timestamp);
     } else if (typeof id !== "string" || id.length === 0 || (id.length > MAX_ID_LENGTH / 3 && utf8Length(id) > MAX_ID_LENGTH)) {
-      throw new ValidationError(label(), [{ path: "id", message: `must be a string of 1 to ${MAX_ID_LENGTH} bytes` }]);
+      throw new ValidationError(labelOf(what), [{ path: "id", message: `must be a string of 1 to ${MAX_ID_LENGTH} bytes` }]);
     }
-    const data = definition!.trusted ? candidate.data : this.#parse(definition!, candidate.data, label);
+    const data = definition!.trusted ? candidate.data : this.#parse(definition!, candidate.data, what);
     if (into !== undefined && id === undefined) {
       initRecord.call(into, definition!.type, data, metadata as Metadata | undefined, definition!.version, streamId, streamVersion, position, timestamp);
       return into;
@@ -353,10 +353,10 @@ export class EventRegistry<E extends Event = Event> {
     return new StoredRecordObject(record.type, parsed, record.metadata, definition.version, streamId, streamVersion, position, timestamp, id) as RecordedEvent<E>;
   }
 
-  #parse(definition: EventDefinition, data: unknown, label: () => string): unknown {
+  #parse(definition: EventDefinition, data: unknown, what: string | number): unknown {
     const result = definition.schema["~standard"].validate(data);
     // Labels are built only on failure (the append hot path).
-    if (result instanceof Promise || result.issues) return validateWith(definition.schema, data, `${label()} "${definition.type}"`, "data");
+    if (result instanceof Promise || result.issues) return validateWith(definition.schema, data, `${labelOf(what)} "${definition.type}"`, "data");
     return result.value;
   }
 
@@ -370,6 +370,11 @@ export class EventRegistry<E extends Event = Event> {
     }
     return definition;
   }
+}
+
+/** How messages name an event being appended: a label, or its index in the append. */
+function labelOf(what: string | number): string {
+  return typeof what === "number" ? `events[${what}]` : what;
 }
 
 /** Builds the registry of the given event definitions. */
