@@ -171,7 +171,11 @@ export class RecordEncoder {
   ): void {
     if (plan.layout !== undefined && (offset & 7) === 0) {
       const words = this.#wordsOf(bytes);
-      if (words !== undefined) return this.#writeLaidOut(record, plan, plan.layout, bytes, words, view, offset, length, more);
+      // Typed-array stores past the end are dropped without an error: words only where the
+      // whole record fits (the caller reserved its room; a buffer detached since has none).
+      if (words !== undefined && offset + paddedLength(length) <= words.length * 4) {
+        return this.#writeLaidOut(record, plan, plan.layout, bytes, words, view, offset, length, more);
+      }
     }
     view.setUint32(offset, 0, true);
     view.setUint32(offset + 4, length, true);
