@@ -6,7 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CommandHandler, type Decider, EventStore, type RecordedEvent, ValidationError } from "../mod.ts";
+import { z } from "zod";
+import { CommandHandler, type Decider, defineEvent, EventStore, eventRegistry, type RecordedEvent, ValidationError } from "../mod.ts";
 import { fileStorage } from "../src/adapter/file/index.ts";
 import { memoryStorage } from "../src/adapter/memory/index.ts";
 import { orderBookCodecs, OrderBookEngine, type OrderBookEvent, OrderCommand, type OrderCommandInput } from "../src/orderbook/index.ts";
@@ -231,6 +232,42 @@ test("enqueueLent refuses bad input like enqueueEvents: a typed error, nothing a
     assert.notEqual(memory.enqueueLent("m", [noted(8)])[0], first);
     assert.equal(n(first), 7);
     await memory.close();
+  } finally {
+    await store.close();
+    directory.remove();
+  }
+});
+
+test("enqueueLent refills a lent record with a trusted event as toRecord fills it; metadata, an unknown type or a non-object take the checked path", async () => {
+  const Tick = defineEvent("Tick", z.object({ n: z.number() }), { trusted: true, version: 2, upcasters: { 1: (data) => data } });
+  const directory = temporaryDirectory("eventfold-lent-");
+  const store = new EventStore({ events: eventRegistry(Tick), storage: fileStorage(directory.path), eventIds: "given" });
+  await store.open();
+  try {
+    const tick = (n: number, metadata?: Record<string, unknown>) => metadata ? { type: "Tick" as const, data: { n }, metadata } : { type: "Tick" as const, data: { n } };
+    const first = store.enqueueLent("t", [tick(1)])[0]!;
+    const second = store.enqueueLent("t", [tick(2)])[0]!;
+    assert.equal(second, first);
+    assert.deepEqual(
+      [second.type, second.schemaVersion, second.data, second.metadata, second.id, second.streamId, second.streamVersion, second.position],
+      ["Tick", 2, { n: 2 }, undefined, undefined, "t", 2, 2],
+    );
+    // Metadata is kept, and the next event refills the record without it.
+    assert.deepEqual(store.enqueueLent("t", [tick(3, { by: "me" })])[0]!.metadata, { by: "me" });
+    assert.equal(store.enqueueLent("t", [tick(4)])[0]!.metadata, undefined);
+    const refused = (events: unknown[], pattern: RegExp) =>
+      assert.throws(() => store.enqueueLent("t", events as ReturnType<typeof tick>[]), (error: unknown) => error instanceof ValidationError && pattern.test(error.message));
+    refused([tick(5), { type: "Tock", data: { n: 5 } }], /events\[1\]\.type: unknown event type "Tock"/);
+    refused([null], /invalid events\[0\]: must be an object/);
+    refused([[tick(5)]], /invalid events\[0\]: must be an object/);
+    assert.equal(store.headPosition, 4);
+    await store.durable();
+    assert.deepEqual((await store.readAll()).map((e) => [e.position, e.data.n, e.schemaVersion, e.metadata]), [
+      [1, 1, 2, undefined],
+      [2, 2, 2, undefined],
+      [3, 3, 2, { by: "me" }],
+      [4, 4, 2, undefined],
+    ]);
   } finally {
     await store.close();
     directory.remove();

@@ -14,7 +14,7 @@ import {
   StreamDeletedError,
   UnknownStreamError,
 } from "./errors.ts";
-import type { Event, EventRegistry, RecordedEvent, StoredRecord } from "./events.ts";
+import type { Event, EventDefinition, EventRegistry, RecordedEvent, StoredRecord } from "./events.ts";
 import { DEFAULT_BUFFER_SIZE, EventBuffer } from "./event-buffer.ts";
 import { StreamIndex } from "./stream-index.ts";
 import {
@@ -513,8 +513,15 @@ export class EventStore<E extends Event = Event> {
     const lent = lend ? this.#lentRecords : undefined;
     const records: StoredRecord[] = lent === undefined ? new Array(count) : this.#lentList(count);
     for (let i = 0; i < count; i++) {
-      // toRecord fills a lent record only for an event with no id, else makes a new one.
-      records[i] = this.events.toRecord(events[i], i, streamId, current + i + 1, first + i, timestamp, this.#generateIds, lent?.[i]);
+      const event = events[i];
+      const into = lent?.[i];
+      // A lent record is refilled here with an event that needs no check but its type's
+      // (`lendable`: in context, toRecord cost Node 40-60 ns a command more). toRecord checks
+      // the others, and fills a lent record only for an event with no id (else makes a new one).
+      const definition = into === undefined ? undefined : this.events.lendable(event);
+      records[i] = definition === undefined
+        ? this.events.toRecord(event, i, streamId, current + i + 1, first + i, timestamp, this.#generateIds, into)
+        : refillRecord(into!, definition, event!.data, streamId, current + i + 1, first + i, timestamp);
     }
     // Made the first time: kept to be lent again, up to the first with an id (a refill
     // would leave its id in place).
@@ -1003,6 +1010,27 @@ function checkExpectedShape(expected: unknown): void {
   if (!ok) {
     invalid("append", "expectedVersion", `must be "no_stream", "stream_exists", "any" or an integer >= 0, got ${JSON.stringify(expected)}`);
   }
+}
+
+/** Refills a lent record field by field, in its constructor's order (one hidden class throughout). */
+function refillRecord(
+  record: StoredRecord,
+  definition: EventDefinition,
+  data: unknown,
+  streamId: string,
+  streamVersion: number,
+  position: number,
+  timestamp: number,
+): StoredRecord {
+  record.type = definition.type;
+  record.data = data;
+  record.metadata = undefined;
+  record.schemaVersion = definition.version;
+  record.streamId = streamId;
+  record.streamVersion = streamVersion;
+  record.position = position;
+  record.timestamp = timestamp;
+  return record;
 }
 
 function checkAppendArguments(streamId: unknown, events: unknown): void {

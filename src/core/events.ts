@@ -324,6 +324,22 @@ export class EventRegistry<E extends Event = Event> {
   }
 
   /**
+   * The definition of `event` if the hot path may refill a lent record with it as it is
+   * (EventStore.enqueueLent): an object of a trusted type (no schema check), with no id
+   * and no metadata. Undefined for anything else, which takes `toRecord`, with its checks
+   * and its errors.
+   */
+  lendable(event: unknown): EventDefinition | undefined {
+    if (typeof event !== "object" || event === null) return undefined;
+    const candidate = event as Event;
+    const type = candidate.type;
+    const definition = typeof type === "string" ? this.#definitions.get(type) : undefined;
+    return definition !== undefined && definition.trusted && candidate.metadata === undefined && candidate.id === undefined && !Array.isArray(event)
+      ? definition
+      : undefined;
+  }
+
+  /**
    * Turns a stored record into a recorded event of the current schema: runs the
    * upcaster chain from the record's version, then validates.
    */
