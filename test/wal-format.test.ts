@@ -432,6 +432,37 @@ test("data that JSON cannot encode is refused whole with a typed error", async (
   }
 });
 
+test("a one-record append that fails to encode, measuring or writing, is refused whole and the next lands in its place", async () => {
+  // OrderRejected's codec refuses a reason it has no code for while it writes, after the
+  // record's room in the ring was taken; JSON refuses undefined while it measures.
+  const Any = defineEvent("Any", z.any());
+  const Rejected = defineEvent("OrderRejected", z.any());
+  const directory = temporaryDirectory();
+  try {
+    const path = join(directory.path, "wal");
+    const open = async () => {
+      const store = new EventStore({ events: eventRegistry(Any, Rejected), storage: fileStorage(path, { codecs: orderBookCodecs }) });
+      await store.open();
+      return store;
+    };
+    const store = await open();
+    const rejected = (reason: string) => ({ type: "OrderRejected" as const, data: { orderId: 1, account: 2, command: "place", reason } });
+    store.enqueue("s", [rejected("unknown-order")]);
+    for (const bad of [{ type: "Any" as const, data: undefined }, rejected("no such reason")]) {
+      assert.throws(() => store.enqueue("s", [bad]), (error: unknown) => error instanceof ValidationError && /events/.test(error.message));
+      assert.equal(store.headPosition, 1);
+    }
+    store.enqueue("s", [{ type: "Any", data: 2 }]);
+    store.enqueue("s", [rejected("unknown-order")]);
+    await store.close();
+    const again = await open();
+    assert.deepEqual((await again.readAll()).map((e) => [e.position, e.type]), [[1, "OrderRejected"], [2, "Any"], [3, "OrderRejected"]]);
+    await again.close();
+  } finally {
+    directory.remove();
+  }
+});
+
 test("ids read back one after another are what a TextDecoder makes of their bytes, or fail as it does", () => {
   const encoder = new TextEncoder();
   const fatal = new TextDecoder("utf-8", { fatal: true });

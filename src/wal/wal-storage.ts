@@ -299,30 +299,10 @@ export class WalStorage implements StorageAdapter {
     if (records[0].position !== this.#head + 1) {
       throw new StorageError(`append at position ${records[0].position}, but the log ends at ${this.#head}`);
     }
-    const startWritten = this.#written;
     this.#appendStart = this.#cursor;
-    const segmentCount = this.#segments.length;
-    // What the last segment's entry was, to undo (numbers: an object per append costs).
-    const last = this.#segments.at(-1);
-    const lastBytes = last?.bytes ?? 0;
-    const lastRecords = last?.records ?? 0;
-    const lastSparse = last?.sparse.length ?? 0;
-    try {
-      const lastIndex = records.length - 1;
-      // The store generated ids (if any) for these records in order, just now.
-      for (let i = 0; i <= lastIndex; i++) this.#encode(records[i], i < lastIndex, records.length - i);
-    } catch (error) {
-      // Nothing was published: forget what this append wrote into the ring and the index.
-      this.#written = startWritten;
-      this.#segments.length = segmentCount;
-      if (last) {
-        last.bytes = lastBytes;
-        last.records = lastRecords;
-        last.sparse.length = lastSparse;
-      }
-      if (error instanceof StorageError) throw error;
-      throw new ValidationError("append", [{ path: "events", message: (error as Error).message }]);
-    }
+    // One record that fits in the current segment (the hot path's common case) has nothing
+    // to undo but the ring's bytes; any other append keeps what to undo of the index too.
+    if (records.length !== 1 || !this.#appendOne(records[0]!)) this.#appendMany(records);
     this.#head = records[records.length - 1].position;
     if (this.#worker!.step !== undefined) {
       // A writer on this thread: the append is written and synced before it returns.
@@ -356,24 +336,81 @@ export class WalStorage implements StorageAdapter {
     if (Atomics.load(this.#control, Slot.WorkerWaiting) === 1) Atomics.notify(this.#control, Slot.Head);
   }
 
+  /** Appends one record if it fits in the current segment; false, with nothing changed, if a new segment is due. */
+  #appendOne(record: StoredRecord): boolean {
+    const startWritten = this.#written;
+    try {
+      const length = this.#encoder.measure(record, this.#plan, 1);
+      const padded = paddedLength(length);
+      const segment = this.#segments[this.#segments.length - 1];
+      if (segment === undefined || this.#rollsOver(segment, padded)) return false;
+      this.#place(record, segment, length, padded, false);
+      return true;
+    } catch (error) {
+      // Nothing was published, nor noted in the index: forget the bytes reserved.
+      this.#written = startWritten;
+      throw encodingError(error);
+    }
+  }
+
+  /** Appends records of one append, in order, all or none. */
+  #appendMany(records: readonly StoredRecord[]): void {
+    const startWritten = this.#written;
+    const segmentCount = this.#segments.length;
+    // What the last segment's entry was, to undo (numbers: an object per append costs).
+    const last = this.#segments.at(-1);
+    const lastBytes = last?.bytes ?? 0;
+    const lastRecords = last?.records ?? 0;
+    const lastSparse = last?.sparse.length ?? 0;
+    try {
+      const lastIndex = records.length - 1;
+      // The store generated ids (if any) for these records in order, just now.
+      for (let i = 0; i <= lastIndex; i++) this.#encode(records[i], i < lastIndex, records.length - i);
+    } catch (error) {
+      // Nothing was published: forget what this append wrote into the ring and the index.
+      this.#written = startWritten;
+      this.#segments.length = segmentCount;
+      if (last) {
+        last.bytes = lastBytes;
+        last.records = lastRecords;
+        last.sparse.length = lastSparse;
+      }
+      throw encodingError(error);
+    }
+  }
+
   /** Encodes one record into the ring; `more` marks every record of an append but its last, `back` counts from its end. */
   #encode(record: StoredRecord, more: boolean, back: number): void {
     const length = this.#encoder.measure(record, this.#plan, back);
     const padded = paddedLength(length);
     let segment = this.#segments.at(-1);
-    if (segment === undefined || (segment.records > 0 && segment.bytes + padded > this.#options.segmentBytes)) {
-      const marker = this.#reserve(MARKER_BYTES);
-      this.#view.setUint32(marker, 0, true);
-      this.#view.setUint32(marker + 4, ROLL_MARKER, true);
-      segment = {
-        name: `segment-${String(record.position).padStart(16, "0")}.wal`,
-        firstPosition: record.position,
-        bytes: SEGMENT_HEADER_BYTES,
-        sparse: [],
-        records: 0,
-      };
-      this.#segments.push(segment);
-    }
+    if (segment === undefined || this.#rollsOver(segment, padded)) segment = this.#roll(record.position);
+    this.#place(record, segment, length, padded, more);
+  }
+
+  /** Whether a record of `padded` bytes starts a new segment (a segment holds at least one). */
+  #rollsOver(segment: SegmentIndex, padded: number): boolean {
+    return segment.records > 0 && segment.bytes + padded > this.#options.segmentBytes;
+  }
+
+  /** Starts a new segment at `position`: a roll marker in the ring, an entry in the index. */
+  #roll(position: number): SegmentIndex {
+    const marker = this.#reserve(MARKER_BYTES);
+    this.#view.setUint32(marker, 0, true);
+    this.#view.setUint32(marker + 4, ROLL_MARKER, true);
+    const segment: SegmentIndex = {
+      name: `segment-${String(position).padStart(16, "0")}.wal`,
+      firstPosition: position,
+      bytes: SEGMENT_HEADER_BYTES,
+      sparse: [],
+      records: 0,
+    };
+    this.#segments.push(segment);
+    return segment;
+  }
+
+  /** Writes a measured record into the ring, at the end of `segment`. */
+  #place(record: StoredRecord, segment: SegmentIndex, length: number, padded: number, more: boolean): void {
     const offset = this.#reserve(padded);
     this.#encoder.write(record, this.#plan, this.#bytes, this.#view, offset, length, more);
     this.#recent?.note(record.position, this.#written - padded);
@@ -691,6 +728,12 @@ export class WalStorage implements StorageAdapter {
     // happened during the final flush has no one else to tell.
     if (this.#failure && this.#failure !== failedBefore) throw this.#failure;
   }
+}
+
+/** What an append's failure to encode is thrown as: the storage's own errors as they are, the rest as bad input. */
+function encodingError(error: unknown): Error {
+  if (error instanceof StorageError) return error;
+  return new ValidationError("append", [{ path: "events", message: (error as Error).message }]);
 }
 
 /** Of two ring cursors at or behind the producer's `cursor`, the one further behind it (uint32 counters). */
