@@ -14,7 +14,7 @@ import {
   StreamDeletedError,
   UnknownStreamError,
 } from "./errors.ts";
-import type { Event, EventDefinition, EventRegistry, RecordedEvent, StoredRecord } from "./events.ts";
+import { type Event, type EventRegistry, type RecordedEvent, refillRecord, type StoredRecord } from "./events.ts";
 import { DEFAULT_BUFFER_SIZE, EventBuffer } from "./event-buffer.ts";
 import { StreamIndex } from "./stream-index.ts";
 import {
@@ -521,7 +521,7 @@ export class EventStore<E extends Event = Event> {
       const definition = into === undefined ? undefined : this.events.lendable(event);
       records[i] = definition === undefined
         ? this.events.toRecord(event, i, streamId, current + i + 1, first + i, timestamp, this.#generateIds, into)
-        : refillRecord(into!, definition, event!.data, streamId, current + i + 1, first + i, timestamp);
+        : refillRecord(into!, definition.type, event!.data, undefined, definition.version, streamId, current + i + 1, first + i, timestamp);
     }
     // Made the first time: kept to be lent again, up to the first with an id (a refill
     // would leave its id in place).
@@ -1010,27 +1010,6 @@ function checkExpectedShape(expected: unknown): void {
   if (!ok) {
     invalid("append", "expectedVersion", `must be "no_stream", "stream_exists", "any" or an integer >= 0, got ${JSON.stringify(expected)}`);
   }
-}
-
-/** Refills a lent record field by field, in its constructor's order (one hidden class throughout). */
-function refillRecord(
-  record: StoredRecord,
-  definition: EventDefinition,
-  data: unknown,
-  streamId: string,
-  streamVersion: number,
-  position: number,
-  timestamp: number,
-): StoredRecord {
-  record.type = definition.type;
-  record.data = data;
-  record.metadata = undefined;
-  record.schemaVersion = definition.version;
-  record.streamId = streamId;
-  record.streamVersion = streamVersion;
-  record.position = position;
-  record.timestamp = timestamp;
-  return record;
 }
 
 function checkAppendArguments(streamId: unknown, events: unknown): void {

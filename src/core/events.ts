@@ -242,6 +242,35 @@ function initRecord(
   this.timestamp = timestamp;
   if (id !== undefined) this.id = id;
 }
+/**
+ * Refills a record made by StoredRecordObject, field by field in its constructor's order
+ * (one hidden class throughout), all but its id: the store's lent appends
+ * (EventStore.enqueueLent). Calling initRecord on it instead was slower: the engine's
+ * appends, Node 366 against 379 and Deno 321 against 336 ns a command. The WAL's lent reads
+ * (RecordDecoder.decodeLent) refill theirs inline: through this function the first replay
+ * of a new process ran 1-13 % slower on Node (6 pairs).
+ */
+export function refillRecord(
+  record: StoredRecord,
+  type: string,
+  data: unknown,
+  metadata: Metadata | undefined,
+  schemaVersion: number,
+  streamId: string,
+  streamVersion: number,
+  position: number,
+  timestamp: number,
+): StoredRecord {
+  record.type = type;
+  record.data = data;
+  record.metadata = metadata;
+  record.schemaVersion = schemaVersion;
+  record.streamId = streamId;
+  record.streamVersion = streamVersion;
+  record.position = position;
+  record.timestamp = timestamp;
+  return record;
+}
 /** See initRecord. */
 export const StoredRecordObject: new (...fields: Parameters<typeof initRecord>) => StoredRecord = plainData(initRecord);
 

@@ -29,7 +29,7 @@ export interface RecordLayout {
 }
 
 /** Whether this platform stores words in the WAL's byte order (little-endian). */
-export const WORDS_ARE_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const WORDS_ARE_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * The layout of records of type `type` (its UTF-8 bytes), data codec `codecId`, in stream
